@@ -1,0 +1,1 @@
+"""The crossmodal command line: parses arguments, calls the library, renders results."""

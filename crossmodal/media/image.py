@@ -1,0 +1,103 @@
+"""Image probing and decoding with Pillow: EXIF orientation, RGB, and a decompression-bomb guard."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import MediaError
+
+# Pillow warns above ~89 Mpx and raises at twice that; we refuse anything above this many pixels.
+MAX_PIXELS = 120_000_000
+_EXIF_DATETIME_ORIGINAL = 0x9003
+_EXIF_DATETIME = 0x0132
+_EXIF_IFD = 0x8769
+
+
+def _open(path: Path):  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise MediaError(f"image too large (decompression bomb guard): {exc}") from exc
+    except Image.DecompressionBombWarning as exc:
+        raise MediaError(f"image too large (decompression bomb guard): {exc}") from exc
+    except Exception as exc:  # Pillow raises many types for bad data
+        raise MediaError(f"not a readable image: {exc}") from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise MediaError(f"image too large: {width}x{height} pixels exceeds {MAX_PIXELS}")
+    return image
+
+
+def _exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        exif = image.getexif()
+        raw = exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
+    except Exception:
+        return None
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
+
+
+def probe_image(path: Path) -> dict[str, Any]:
+    """Metadata for the catalog, after checking that the image decodes."""
+    image = _open(path)
+    try:
+        meta: dict[str, Any] = {
+            "format": image.format,
+            "width": image.size[0],
+            "height": image.size[1],
+            "mode": image.mode,
+        }
+        taken = _exif_date(image)
+        if taken:
+            meta["exif_date"] = taken
+        if getattr(image, "n_frames", 1) > 1:
+            meta["frames"] = image.n_frames
+        # A cheap full decode at a reduced size: catches truncated files without paying full cost.
+        image.draft("RGB", (256, 256))
+        image.load()
+    except MediaError:
+        raise
+    except Exception as exc:
+        raise MediaError(f"image does not decode: {exc}") from exc
+    finally:
+        image.close()
+    return meta
+
+
+def load_image(path: Path, min_side: int = 224):  # type: ignore[no-untyped-def]
+    """Decode to an RGB PIL image, oriented by EXIF, using JPEG draft mode for big photos."""
+    from PIL import ImageOps
+
+    image = _open(path)
+    try:
+        # Draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos.
+        image.draft("RGB", (min_side * 2, min_side * 2))
+        image = ImageOps.exif_transpose(image)
+        if image.mode != "RGB":
+            if image.mode in ("RGBA", "LA", "P"):
+                image = image.convert("RGBA")
+                from PIL import Image
+
+                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(background, image)
+            image = image.convert("RGB")
+        image.load()
+        return image
+    except MediaError:
+        raise
+    except Exception as exc:
+        raise MediaError(f"image does not decode: {exc}") from exc

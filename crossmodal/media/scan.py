@@ -1,0 +1,81 @@
+"""Walk folders and yield the files to consider, with their stat, never following symlink loops."""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    path: str  # absolute, symlinks in the folder part resolved
+    size: int
+    mtime_ns: int
+
+
+def _skip_name(name: str) -> bool:
+    """Hidden files and folders (".git", ".DS_Store", editor temp files) are not media."""
+    return name.startswith(".")
+
+
+def scan(
+    roots: list[Path], on_error: Callable[[str, str], None] | None = None
+) -> Iterator[ScannedFile]:
+    """Yield regular files under each root in a stable order.
+
+    Errors (permission denied, vanished folders) go to `on_error(path, reason)`; the walk goes on.
+    Symlinked folders are followed once: a folder already visited (by device and inode) is skipped.
+    """
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def report(path: str, reason: str) -> None:
+        if on_error:
+            on_error(path, reason)
+
+    def visit_file(path: str, info: os.stat_result) -> Iterator[ScannedFile]:
+        if statmod.S_ISREG(info.st_mode):
+            yield ScannedFile(path, info.st_size, info.st_mtime_ns)
+
+    def walk(directory: str) -> Iterator[ScannedFile]:
+        try:
+            info = os.stat(directory)
+        except OSError as exc:
+            report(directory, exc.strerror or str(exc))
+            return
+        key = (info.st_dev, info.st_ino)
+        if key in seen_dirs:
+            return
+        seen_dirs.add(key)
+        try:
+            with os.scandir(directory) as entries:
+                children = sorted(entries, key=lambda entry: entry.name)
+        except OSError as exc:
+            report(directory, exc.strerror or str(exc))
+            return
+        for entry in children:
+            if _skip_name(entry.name):
+                continue
+            try:
+                entry_info = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                report(entry.path, exc.strerror or str(exc))
+                continue
+            if statmod.S_ISDIR(entry_info.st_mode):
+                yield from walk(entry.path)
+            else:
+                yield from visit_file(entry.path, entry_info)
+
+    for root in roots:
+        absolute = os.path.abspath(os.path.expanduser(str(root)))
+        try:
+            info = os.stat(absolute)
+        except OSError as exc:
+            report(absolute, exc.strerror or str(exc))
+            continue
+        if statmod.S_ISDIR(info.st_mode):
+            yield from walk(os.path.realpath(absolute))
+        else:
+            yield from visit_file(os.path.realpath(absolute), info)

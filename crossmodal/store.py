@@ -1,0 +1,151 @@
+"""A store folder: where it is, what it holds, its settings, and the write lock.
+
+Layout (all paths relative to the store folder):
+    settings.json        encoder set and schema version, replaced atomically
+    catalog.sqlite       items, failures, vectors and index bookkeeping (SQLite, WAL)
+    indexes/SPACE.hnsw   one hnswlib index per space, replaced atomically
+    cache/               derived data that can always be recomputed (e.g. ConSE class embeddings)
+    write.lock           held by ingest/embed/index so two cron runs never write at once
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from .errors import StoreError, StoreLockedError
+from .fsutil import atomic_write_bytes
+
+SCHEMA_VERSION = 1
+DEFAULT_ENCODER_SET = "builtin"
+
+
+def default_store_dir() -> Path:
+    """`CROSSMODAL_STORE`, else `$XDG_DATA_HOME/crossmodal`, else `~/.local/share/crossmodal`."""
+    env = os.environ.get("CROSSMODAL_STORE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg).expanduser() / "crossmodal"
+
+
+@dataclass
+class Settings:
+    encoder_set: str = DEFAULT_ENCODER_SET
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        payload = {"schema_version": self.schema_version, "encoder_set": self.encoder_set}
+        payload.update(self.extra)
+        return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes, source: Path) -> Settings:
+        try:
+            data = json.loads(raw)
+            version = int(data.pop("schema_version"))
+            encoder_set = str(data.pop("encoder_set"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{source} is not a crossmodal settings file ({exc})") from exc
+        return cls(encoder_set=encoder_set, schema_version=version, extra=data)
+
+
+class Store:
+    """A store folder. Opening never writes; `create` makes the folder and its settings."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+        self._lock: FileLock | None = None
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "settings.json"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "indexes"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    def index_path(self, space: str) -> Path:
+        return self.index_dir / f"{space}.hnsw"
+
+    # -- open / create -------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path | str | None = None) -> Store:
+        """Open an existing store; a missing or foreign folder is a StoreError, never created."""
+        root = Path(root).expanduser() if root is not None else default_store_dir()
+        settings_path = root / "settings.json"
+        if not settings_path.is_file():
+            if root.exists() and not root.is_dir():
+                raise StoreError(f"store path {root} is not a folder")
+            raise StoreError(
+                f"no crossmodal store at {root} (create one with: crossmodal update PATH --store {root})"
+            )
+        try:
+            settings = Settings.from_json(settings_path.read_bytes(), settings_path)
+        except OSError as exc:
+            raise StoreError(f"cannot read {settings_path}: {exc.strerror}") from exc
+        if settings.schema_version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {root} has schema version {settings.schema_version}, newer than this "
+                f"crossmodal understands ({SCHEMA_VERSION}); upgrade crossmodal"
+            )
+        return cls(root.resolve(), settings)
+
+    @classmethod
+    def open_or_create(
+        cls, root: Path | str | None = None, encoder_set: str | None = None
+    ) -> Store:
+        """Open the store, creating the folder and settings if it does not exist yet."""
+        root = Path(root).expanduser() if root is not None else default_store_dir()
+        if (root / "settings.json").is_file():
+            store = cls.open(root)
+            if encoder_set and encoder_set != store.settings.encoder_set:
+                raise StoreError(
+                    f"store {root} uses encoder set '{store.settings.encoder_set}', "
+                    f"not '{encoder_set}'"
+                )
+            return store
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise StoreError(f"{root} exists and is not a crossmodal store; choose an empty folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create store folder {root}: {exc.strerror}") from exc
+        settings = Settings(encoder_set=encoder_set or DEFAULT_ENCODER_SET)
+        atomic_write_bytes(root / "settings.json", settings.to_json())
+        return cls(root.resolve(), settings)
+
+    # -- locking -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write_lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+        """Hold the store's write lock (re-entrant within a process); StoreLockedError on timeout."""
+        if self._lock is None:
+            self._lock = FileLock(str(self.root / "write.lock"))
+        try:
+            self._lock.acquire(timeout=wait_seconds)
+        except Timeout as exc:
+            raise StoreLockedError(
+                f"store {self.root} is locked by another crossmodal process; try again later"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._lock.release()

@@ -1,0 +1,112 @@
+"""Rebuild sample_data/ from files that installed packages ship (see SOURCES.md).
+
+Run once by a maintainer; the outputs are committed. Needs the unpacked wheels of scikit-image,
+scikit-learn, matplotlib and pygame under SRC (`pip download --no-deps ...` then unzip), plus Debian's
+sound-theme-freedesktop and espeak-ng. Images are downscaled (longest side <= 640 px) and a few are
+re-encoded to other formats so the collection exercises every supported container.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import soundfile as sf
+from PIL import Image
+
+SRC = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/wh/x")
+OUT = Path(__file__).resolve().parent
+SKI = SRC / "skimage/data"
+FREEDESKTOP = Path("/usr/share/sounds/freedesktop/stereo")
+
+# (source file, output name): the output extension picks the format.
+IMAGES = [
+    (SKI / "chelsea.png", "cat_chelsea.png"),
+    (SKI / "coffee.png", "coffee_cup.webp"),
+    (SKI / "rocket.jpg", "rocket_launch.jpg"),
+    (SKI / "astronaut.png", "astronaut_eileen_collins.jpg"),
+    (SKI / "motorcycle_left.png", "motorcycle_left.jpg"),
+    (SKI / "motorcycle_right.png", "motorcycle_right.png"),
+    (SKI / "camera.png", "cameraman.tif"),
+    (SKI / "clock_motion.png", "clock_motion_blur.bmp"),
+    (SKI / "coins.png", "greek_coins.gif"),
+    (SKI / "moon.png", "moon_surface.png"),
+    (SKI / "hubble_deep_field.jpg", "hubble_deep_field.jpg"),
+    (SKI / "brick.png", "brick_wall.png"),
+    (SKI / "grass.png", "grass.png"),
+    (SKI / "gravel.png", "gravel.png"),
+    (SKI / "page.png", "scanned_page.png"),
+    (SKI / "ihc.png", "immunohistochemistry.jpg"),
+    (SKI / "cell.png", "cell_microscopy.png"),
+    (SKI / "retina.jpg", "retina.jpg"),
+    (SRC / "sklearn/datasets/images/china.jpg", "china_pagoda.jpg"),
+    (SRC / "sklearn/datasets/images/flower.jpg", "dahlia_flower.jpg"),
+    (SRC / "matplotlib/mpl-data/sample_data/grace_hopper.jpg", "grace_hopper.jpg"),
+]
+
+# Debian sound-theme-freedesktop (OGG Vorbis, kept byte for byte).
+FREEDESKTOP_CLIPS = [
+    "bell",
+    "alarm-clock-elapsed",
+    "complete",
+    "phone-incoming-call",
+    "phone-outgoing-busy",
+    "phone-outgoing-calling",
+    "camera-shutter",
+    "audio-channel-front-left",
+    "audio-channel-front-right",
+    "audio-channel-rear-left",
+    "dialog-warning",
+]
+# pygame's example sounds (kept byte for byte; the song also as MP3).
+PYGAME_CLIPS = ["boom.wav", "punch.wav", "car_door.wav", "whiff.wav", "house_lo.mp3"]
+# espeak-ng speech: (file stem, spoken text); the transcript goes into the FLAC title tag.
+SPEECH = [
+    ("speech_weather", "Tomorrow will be cold and windy, with snow in the mountains."),
+    ("speech_train", "The next train to the airport leaves from platform four."),
+    ("speech_recipe", "Stir the sugar into the warm milk and let the dough rest for an hour."),
+]
+
+
+def build_images() -> None:
+    out = OUT / "images"
+    out.mkdir(exist_ok=True)
+    for source, name in IMAGES:
+        image = Image.open(source)
+        image.load()
+        image.thumbnail((640, 640), Image.Resampling.LANCZOS)
+        target = out / name
+        if target.suffix in {".jpg", ".webp"}:
+            image.convert("RGB").save(target, quality=88)
+        elif target.suffix == ".gif":
+            image.convert("P", palette=Image.Palette.ADAPTIVE).save(target)
+        else:
+            image.save(target)
+
+
+def build_audio() -> None:
+    out = OUT / "audio"
+    out.mkdir(exist_ok=True)
+    for stem in FREEDESKTOP_CLIPS:
+        shutil.copyfile(FREEDESKTOP / f"{stem}.oga", out / f"{stem}.oga")
+    for name in PYGAME_CLIPS:
+        shutil.copyfile(SRC / "pygame/examples/data" / name, out / name)
+    with tempfile.TemporaryDirectory() as tmp:
+        for stem, text in SPEECH:
+            wav = Path(tmp) / f"{stem}.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True
+            )
+            data, rate = sf.read(wav)
+            with sf.SoundFile(out / f"{stem}.flac", "w", rate, 1, format="FLAC") as flac:
+                flac.title = text
+                flac.artist = "espeak-ng"
+                flac.write(data)
+
+
+if __name__ == "__main__":
+    build_images()
+    build_audio()
