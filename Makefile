@@ -1,0 +1,69 @@
+# crossmodal: `make demo` and `make test` set themselves up first.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_STORE ?= /tmp/crossmodal-demo-store
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install system-deps demo test test-fast bench eval lint format clean
+
+# System tools for speech samples (espeak-ng) and m4a/AAC decoding (ffmpeg), only where missing.
+system-deps:
+	@if ! command -v espeak-ng >/dev/null || ! command -v ffmpeg >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing espeak-ng and ffmpeg with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg >/dev/null; \
+		else echo "note: espeak-ng/ffmpeg missing and apt-get unavailable; continuing without them"; fi; \
+	fi
+
+# torch first, pinned to the CPU-capable wheels this machine serves, then the project.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: system-deps $(STAMP)
+
+demo: install
+	@rm -rf $(DEMO_STORE)
+	$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)
+	@echo; echo '$$ crossmodal search "a cat"'
+	@$(BIN)/crossmodal search "a cat" --store $(DEMO_STORE) -k 5
+	@echo; echo '$$ crossmodal search sample_data/images/motorcycle_left.jpg   (image -> similar images and captions)'
+	@$(BIN)/crossmodal search sample_data/images/motorcycle_left.jpg --store $(DEMO_STORE) -k 5
+	@echo; echo '$$ crossmodal search sample_data/audio/phone-incoming-call.oga   (audio -> similar sounds)'
+	@$(BIN)/crossmodal search sample_data/audio/phone-incoming-call.oga --store $(DEMO_STORE) -k 5
+	@echo; echo '$$ crossmodal search "a telephone ringing"   (text -> audio, via tags and file names)'
+	@$(BIN)/crossmodal search "a telephone ringing" --store $(DEMO_STORE) -k 3
+	@echo; echo '$$ crossmodal recommend --like sample_data/images/grass.png --type image'
+	@$(BIN)/crossmodal recommend --like sample_data/images/grass.png --type image --store $(DEMO_STORE) -k 3
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+eval: install
+	@rm -rf $(DEMO_STORE)-eval
+	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --quiet
+	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl
+
+bench: install
+	$(BIN)/python bench/bench_index.py
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,138 @@
+"""Retrieval quality on labelled queries: Recall@k and MRR per query kind, beside chance.
+
+A queries file has one JSON object per line:
+    {"id": "...", "kind": "text->image", "query": "text" | {"text", "image", "audio"},
+     "type": "image", "relevant": ["path", ...]}
+Paths are relative to the queries file's folder unless absolute.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from math import comb
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .query import SearchEngine, build_query
+
+KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    id: str
+    kind: str
+    text: str | None
+    image: str | None
+    audio: str | None
+    type: str
+    relevant: frozenset[str]
+
+
+def load_queries(path: Path) -> list[LabelledQuery]:
+    base = path.resolve().parent
+    resolve = lambda p: str((base / p).resolve()) if p else None  # noqa: E731
+    queries = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"cannot read queries file {path}: {exc.strerror}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            query = raw["query"]
+            parts = {"text": query} if isinstance(query, str) else dict(query)
+            queries.append(
+                LabelledQuery(
+                    id=str(raw.get("id", number)),
+                    kind=str(raw.get("kind", "all")),
+                    text=parts.get("text"),
+                    image=resolve(parts.get("image")),
+                    audio=resolve(parts.get("audio")),
+                    type=raw["type"],
+                    relevant=frozenset(resolve(p) for p in raw["relevant"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"{path}:{number}: bad labelled query ({exc})") from exc
+    return queries
+
+
+def chance_mrr(pool: int, relevant: int) -> float:
+    """Expected reciprocal rank of the first relevant item under a uniformly random ranking."""
+    if relevant <= 0 or pool <= 0:
+        return 0.0
+    total = comb(pool, relevant)
+    return sum(comb(pool - r, relevant - 1) / total / r for r in range(1, pool - relevant + 2))
+
+
+def chance_recall(pool: int, relevant: int, k: int) -> float:
+    """Expected share of relevant items in a random top k."""
+    return min(k, pool) / pool if pool else 0.0
+
+
+@dataclass
+class KindReport:
+    kind: str
+    queries: int = 0
+    mrr: float = 0.0
+    chance_mrr: float = 0.0
+    recall: dict[int, float] = field(default_factory=dict)
+    chance_recall: dict[int, float] = field(default_factory=dict)
+
+
+def evaluate(engine: SearchEngine, queries: list[LabelledQuery]) -> dict[str, Any]:
+    """Run every query over the whole pool of its target type; aggregate per kind and overall."""
+    counts = engine.catalog.counts().get("ok", {})
+    per_query = []
+    for labelled in queries:
+        query = build_query(
+            None,
+            texts=[labelled.text] if labelled.text else None,
+            images=[labelled.image] if labelled.image else None,
+            audios=[labelled.audio] if labelled.audio else None,
+            type=labelled.type,
+            k=max(1, counts.get(labelled.type, 1)),
+        )
+        hits = engine.search(query)
+        ranking = [hit.item.path for hit in hits]
+        ranks = [ranking.index(p) + 1 for p in labelled.relevant if p in ranking]
+        own = sum(1 for p in (labelled.image, labelled.audio) if p)
+        pool = counts.get(labelled.type, 0) - (own if labelled.type != "text" else 0)
+        per_query.append(
+            {
+                "id": labelled.id,
+                "kind": labelled.kind,
+                "first_relevant_rank": min(ranks) if ranks else None,
+                "rr": 1.0 / min(ranks) if ranks else 0.0,
+                "recall": {k: sum(r <= k for r in ranks) / len(labelled.relevant) for k in KS},
+                "chance_rr": chance_mrr(pool, len(labelled.relevant)),
+                "chance_recall": {k: chance_recall(pool, len(labelled.relevant), k) for k in KS},
+                "top": ranking[:3],
+            }
+        )
+    kinds: dict[str, KindReport] = {}
+    for row in per_query:
+        for name in (row["kind"], "overall"):
+            report = kinds.setdefault(name, KindReport(name))
+            report.queries += 1
+            report.mrr += row["rr"]
+            report.chance_mrr += row["chance_rr"]
+            for k in KS:
+                report.recall[k] = report.recall.get(k, 0.0) + row["recall"][k]
+                report.chance_recall[k] = report.chance_recall.get(k, 0.0) + row["chance_recall"][k]
+    summary = {}
+    for name, report in kinds.items():
+        n = report.queries
+        summary[name] = {
+            "queries": n,
+            "mrr": round(report.mrr / n, 3),
+            "chance_mrr": round(report.chance_mrr / n, 3),
+            **{f"recall@{k}": round(report.recall[k] / n, 3) for k in KS},
+            **{f"chance_recall@{k}": round(report.chance_recall[k] / n, 3) for k in KS},
+        }
+    return {"kinds": summary, "queries": per_query}
