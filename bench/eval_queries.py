@@ -23,7 +23,9 @@ def main() -> None:
     if "--json" in sys.argv:
         print(json.dumps(report, indent=1))
         return
-    print(f"{'kind':14} {'n':>3} {'MRR':>6} {'chance':>7} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'ratio':>6}")
+    print(
+        f"{'kind':14} {'n':>3} {'MRR':>6} {'chance':>7} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'ratio':>6}"
+    )
     for kind, row in sorted(report["kinds"].items(), key=lambda kv: kv[0] == "overall"):
         ratio = row["mrr"] / row["chance_mrr"] if row["chance_mrr"] else float("nan")
         print(
@@ -33,7 +35,9 @@ def main() -> None:
     if "--verbose" in sys.argv:
         for row in report["queries"]:
             if row["rr"] < 1:
-                print(f"  {row['id']}: first relevant at {row['first_relevant_rank']}, top {row['top']}")
+                print(
+                    f"  {row['id']}: first relevant at {row['first_relevant_rank']}, top {row['top']}"
+                )
 
 
 if __name__ == "__main__":

@@ -240,7 +240,11 @@ def search(
         str | None, typer.Option(help="Weights of the text,image,audio parts, e.g. 1,0.5,1.")
     ] = None,
     type_: Annotated[
-        str | None, typer.Option("--type", help="Result modality: image|text|audio|all (default: media for a text query, all otherwise).")
+        str | None,
+        typer.Option(
+            "--type",
+            help="Result modality: image|text|audio|all (default: media for a text query, all otherwise).",
+        ),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Number of results.")] = 10,
     min_score: Annotated[

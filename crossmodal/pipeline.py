@@ -185,6 +185,9 @@ def _ingest_one(
         summary.unchanged += 1
         return
     base = {"path": found.path, "size": found.size, "mtime_ns": found.mtime_ns}
+    if found.size == 0:
+        _fail(catalog, existing, base, None, "empty file", summary)
+        return
     try:
         sniffed = sniff_modality(Path(found.path))
     except OSError as exc:

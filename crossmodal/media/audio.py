@@ -27,16 +27,28 @@ def _info(path: Path):  # type: ignore[no-untyped-def]
         raise MediaError(f"not a readable audio file: {exc}") from exc
 
 
+def _libsndfile_tags(path: Path) -> dict[str, str]:
+    """RIFF INFO tags of WAV files, which mutagen does not read."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            metadata = handle.copy_metadata()
+    except Exception:
+        return {}
+    return {name: str(metadata[name]).strip() for name in _TAG_FIELDS if metadata.get(name)}
+
+
 def _tags(path: Path) -> dict[str, str]:
-    """Title, artist and similar tags from any container mutagen knows; empty when none."""
+    """Title, artist and similar tags from any container mutagen or libsndfile knows."""
     try:
         import mutagen
 
         tagged = mutagen.File(str(path), easy=True)
     except Exception:
-        return {}
+        tagged = None
     if tagged is None or not tagged.tags:
-        return {}
+        return _libsndfile_tags(path)
     found: dict[str, str] = {}
     for name in _TAG_FIELDS:
         try:

@@ -1,0 +1,108 @@
+"""Shared fixtures: a small fake encoder set (no torch) and generators of real media files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from crossmodal.encoders import SpaceSpec, l2_normalize, register_encoder_set
+from crossmodal.store import Store
+
+FAKE_DIM = 64
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+def words_vector(text: str) -> np.ndarray:
+    """Hashed bag of words: texts sharing words are similar, as a real text model would make them."""
+    vector = np.zeros(FAKE_DIM, dtype=np.float32)
+    for word in re.findall(r"[a-z]+", text.lower()):
+        bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % FAKE_DIM
+        vector[bucket] += 1.0
+    return vector
+
+
+class FakeEncoderSet:
+    """Maps images to the word of their dominant colour, so text->image search is checkable."""
+
+    name = "fake"
+    audio_sample_rate = 8000
+
+    def __init__(self) -> None:
+        self.spaces = {
+            "fake-semantic": SpaceSpec("fake-semantic", FAKE_DIM, frozenset({"text", "image"})),
+            "fake-visual": SpaceSpec("fake-visual", 3, frozenset({"image"})),
+            "fake-audio": SpaceSpec("fake-audio", 16, frozenset({"audio"})),
+        }
+        self.calls: list[tuple[str, int]] = []
+
+    def encode(self, modality: str, inputs: list) -> dict[str, np.ndarray]:
+        self.calls.append((modality, len(inputs)))
+        if modality == "text":
+            return {"fake-semantic": l2_normalize(np.stack([words_vector(t) for t in inputs]))}
+        if modality == "image":
+            means = np.stack([np.asarray(im, dtype=np.float32).mean(axis=(0, 1)) for im in inputs])
+            names = [list(COLOURS)[int(np.argmax(m))] for m in means]
+            semantic = np.stack([words_vector(f"a {name} picture") for name in names])
+            return {"fake-semantic": l2_normalize(semantic), "fake-visual": l2_normalize(means)}
+        if modality == "audio":
+            rows = []
+            for wave in inputs:
+                spectrum = np.abs(np.fft.rfft(wave, n=4096))[:2048]
+                rows.append(spectrum.reshape(16, -1).sum(axis=1))
+            return {"fake-audio": l2_normalize(np.stack(rows))}
+        raise ValueError(modality)
+
+
+register_encoder_set("fake", FakeEncoderSet)
+
+
+def write_image(path: Path, colour: str = "red", size: tuple[int, int] = (64, 48)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, COLOURS[colour]).save(path)
+    return path
+
+
+def write_tone(
+    path: Path, frequency: float, seconds: float = 0.5, title: str | None = None
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate = 8000
+    t = np.arange(int(rate * seconds)) / rate
+    wave = 0.5 * np.sin(2 * np.pi * frequency * t)
+    with sf.SoundFile(path, "w", rate, 1, format="WAV") as handle:
+        if title:
+            handle.title = title
+        handle.write(wave)
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Path:
+    """A tiny real collection: three colour images, three texts, two tones."""
+    root = tmp_path / "media"
+    write_image(root / "photos" / "a.png", "red")
+    write_image(root / "photos" / "b.jpg", "green")
+    write_image(root / "photos" / "c.webp", "blue")
+    write_text(root / "notes" / "red.txt", "a red picture of a barn")
+    write_text(root / "notes" / "sea.md", "# The sea\nwaves on the blue sea")
+    write_text(root / "notes" / "forest.txt", "green trees in a forest")
+    write_tone(root / "sounds" / "low.wav", 220.0, title="low hum")
+    write_tone(root / "sounds" / "high.wav", 1760.0)
+    return root
+
+
+@pytest.fixture
+def fake_store(tmp_path: Path) -> Store:
+    return Store.open_or_create(tmp_path / "store", encoder_set="fake")

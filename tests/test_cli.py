@@ -1,0 +1,146 @@
+"""The CLI contract through Typer's runner, on the fake encoder set (no torch)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from crossmodal.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(fake_store: Store, collection: Path) -> Path:
+    result = runner.invoke(app, ["update", str(collection), "--store", str(fake_store.root)])
+    assert result.exit_code == 0, result.output
+    assert "8 added" in result.output
+    return fake_store.root
+
+
+def test_search_json_contract(store: Path) -> None:
+    result = runner.invoke(
+        app, ["search", "blue picture", "--store", str(store), "--json", "-k", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"query", "results"}
+    first = payload["results"][0]
+    assert first["rank"] == 1 and first["modality"] == "image" and first["path"].endswith("c.webp")
+    assert isinstance(first["score"], float) and first["spaces"] == ["fake-semantic"]
+
+
+def test_table_output(store: Path) -> None:
+    result = runner.invoke(
+        app, ["search", "--text", "red", "--type", "text", "--store", str(store)]
+    )
+    assert result.exit_code == 0 and "red.txt" in result.output
+
+
+def test_batch_search_one_line_per_request(store: Path, collection: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "b.jsonl"
+    batch.write_text(
+        json.dumps({"id": "q1", "text": "blue picture", "k": 1})
+        + "\n"
+        + json.dumps({"id": "q2", "image": str(collection / "photos" / "a.png"), "type": "text"})
+        + "\n"
+        + "not json\n"
+        + json.dumps({"id": "q4", "text": "", "k": 1})
+        + "\n"
+    )
+    result = runner.invoke(app, ["search", "--batch", str(batch), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["q1", "q2", 3, "q4"]
+    assert lines[0]["results"][0]["path"].endswith("c.webp")
+    assert lines[1]["results"][0]["path"].endswith("red.txt")
+    assert "error" in lines[2] and "empty text" in lines[3]["error"]
+    stdin = runner.invoke(
+        app, ["search", "--batch", "-", "--store", str(store)], input='{"text": "red picture"}\n'
+    )
+    assert json.loads(stdin.stdout)["results"][0]["path"].endswith("a.png")
+
+
+def test_recommend_json(store: Path, collection: Path, tmp_path: Path) -> None:
+    history = tmp_path / "h.txt"
+    history.write_text(str(collection / "notes" / "red.txt") + "\n/not/in/store.png\n")
+    result = runner.invoke(
+        app,
+        [
+            "recommend",
+            "--like",
+            str(collection / "photos" / "a.png"),
+            "--history",
+            str(history),
+            "--store",
+            str(store),
+            "--json",
+            "-k",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    paths = [r["path"] for r in payload["results"]]
+    assert len(paths) == 3 and not any(p.endswith(("a.png", "red.txt")) for p in paths)
+    assert payload["profile"]["history_unknown"] == ["/not/in/store.png"]
+
+
+def test_index_and_embed_are_idempotent(store: Path) -> None:
+    assert runner.invoke(app, ["embed", "--store", str(store)]).exit_code == 0
+    result = runner.invoke(app, ["index", "--store", str(store), "--json"])
+    assert result.exit_code == 0
+    assert all(r["added"] == 0 for r in json.loads(result.stdout)["index"])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["search", "x", "--store", "{missing}"], 1, "no crossmodal store"),
+        (["search", "", "--store", "{store}"], 1, "empty text"),
+        (["search", "--image", "/no/such.png", "--store", "{store}"], 1, "not found"),
+        (["search", "x", "--type", "video", "--store", "{store}"], 1, "unknown --type"),
+        (["search", "--store", "{store}"], 1, "give a QUERY"),
+        (["search", "--batch", "/no/file", "--store", "{store}"], 1, "cannot read batch"),
+        (["recommend", "--like", "/no/such.png", "--store", "{store}"], 1, "not an indexed item"),
+        (["recommend", "--history", "/no/h.txt", "--store", "{store}"], 1, "history file"),
+        (["update", "/no/such/folder", "--store", "{store}"], 1, "no such file"),
+        (["search", "x", "-k", "many", "--store", "{store}"], 2, ""),
+        (["frobnicate"], 2, ""),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code(
+    store: Path, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    def snapshot() -> tuple[list[str], dict]:
+        from crossmodal.catalog import Catalog
+
+        catalog = Catalog(store / "catalog.sqlite", readonly=True)
+        try:
+            files = sorted(p.name for p in store.iterdir() if not p.name.endswith(("-shm", "-wal")))
+            return files, catalog.counts()
+        finally:
+            catalog.close()
+
+    before = snapshot()
+    args = [a.format(store=store, missing=tmp_path / "missing") for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    if message:
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert snapshot() == before  # nothing lost or added
+    ok = runner.invoke(app, ["search", "red picture", "--store", str(store), "--json"])
+    assert json.loads(ok.stdout)["results"]
+
+
+def test_help_is_fast_path_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from cli.main import app; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0 and "search" in result.output

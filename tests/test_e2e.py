@@ -1,0 +1,114 @@
+"""End to end on sample_data with the real offline default models (builtin encoder set)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+pytestmark = pytest.mark.e2e
+
+
+def crossmodal(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "crossmodal", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("e2e") / "store"
+    result = crossmodal("update", str(SAMPLE), "--store", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ingest"]["failed"] == 0
+    assert summary["ingest"]["added"] >= 15 + 10 + 10
+    sizes = {report["space"]: report["size"] for report in summary["index"]}
+    assert sizes["builtin-visual"] == 21 and sizes["builtin-audio"] == 19
+    return path
+
+
+def test_a_cat_finds_the_cat_photo(store: Path) -> None:
+    result = crossmodal("search", "a cat", "--store", str(store), "--json")
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout)["results"][0]
+    assert first["path"].endswith("images/cat_chelsea.png") and first["modality"] == "image"
+
+
+def test_image_audio_and_text_queries(store: Path) -> None:
+    image = crossmodal(
+        "search",
+        str(SAMPLE / "images/coffee_cup.webp"),
+        "--type",
+        "text",
+        "--store",
+        str(store),
+        "--json",
+        "-k",
+        "3",
+    )
+    assert json.loads(image.stdout)["results"][0]["path"].endswith("text/coffee_cup.txt")
+    audio = crossmodal(
+        "search",
+        "--audio",
+        str(SAMPLE / "audio/speech_train.flac"),
+        "--store",
+        str(store),
+        "--json",
+        "-k",
+        "2",
+    )
+    top = {Path(r["path"]).name for r in json.loads(audio.stdout)["results"]}
+    assert top == {"speech_weather.flac", "speech_recipe.flac"}
+
+
+def test_batch_answers_each_line(store: Path) -> None:
+    requests = "\n".join(
+        json.dumps(r)
+        for r in [
+            {"id": "cat", "text": "a cat", "k": 1},
+            {
+                "id": "moto",
+                "image": str(SAMPLE / "images/motorcycle_left.jpg"),
+                "type": "image",
+                "k": 1,
+            },
+            {"id": "phone", "text": "a ringing telephone", "type": "audio", "k": 1},
+        ]
+    )
+    result = crossmodal("search", "--batch", "-", "--store", str(store), stdin=requests)
+    assert result.returncode == 0, result.stderr
+    answers = {
+        row["id"]: Path(row["results"][0]["path"]).name
+        for row in map(json.loads, result.stdout.splitlines())
+    }
+    assert answers == {
+        "cat": "cat_chelsea.png",
+        "moto": "motorcycle_right.png",
+        "phone": "phone-incoming-call.oga",
+    }
+
+
+def test_labelled_queries_beat_chance_by_far(store: Path) -> None:
+    from crossmodal.evaluate import evaluate, load_queries
+    from crossmodal.query import SearchEngine
+    from crossmodal.store import Store
+
+    report = evaluate(SearchEngine(Store.open(store)), load_queries(SAMPLE / "queries.jsonl"))
+    for kind, row in sorted(report["kinds"].items()):
+        print(f"{kind:14} n={row['queries']:3} MRR={row['mrr']:.3f} chance={row['chance_mrr']:.3f}")
+        assert row["mrr"] >= 2.5 * row["chance_mrr"], kind
+    assert report["kinds"]["overall"]["mrr"] >= 0.7

@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossmodal import index as index_mod
+from crossmodal.catalog import Catalog
+from crossmodal.index import SpaceSearcher, update_space
+
+
+def _catalog_with(tmp_path: Path, n: int, dim: int = 16) -> tuple[Catalog, np.ndarray]:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(8, dim))
+    matrix = centres[rng.integers(0, 8, n)] + 0.3 * rng.normal(size=(n, dim))
+    matrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+    catalog = Catalog(tmp_path / "c.sqlite")
+    with catalog.transaction():
+        for i in range(n):
+            catalog.insert_item(
+                path=f"/f{i}",
+                size=1,
+                mtime_ns=1,
+                status="ok",
+                content_hash=f"h{i}",
+                modality="text",
+            )
+        catalog.add_vectors("s", [f"h{i}" for i in range(n)], matrix)
+    return catalog, matrix
+
+
+@pytest.mark.parametrize("exact_max", [0, 10_000])
+def test_index_matches_brute_force_and_tracks_deletions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact_max: int
+) -> None:
+    monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", exact_max)  # 0: always the HNSW file
+    catalog, matrix = _catalog_with(tmp_path, 300)
+    path = tmp_path / "s.hnsw"
+    report = update_space(catalog, "s", 16, path)
+    assert report.rebuilt and report.size == 300 and path.is_file()
+    query = matrix[5]
+    labels, sims = SpaceSearcher(catalog, "s", 16, path).query(query, 10)
+    brute = np.argsort(-(matrix @ query))[:10] + 1  # vector ids start at 1
+    assert len(set(labels.tolist()) & set(brute.tolist())) >= 9
+    assert sims[0] == pytest.approx(1.0, abs=1e-4)
+
+    # Delete 10 items: they leave the index at once (marked), without a rebuild.
+    with catalog.transaction():
+        catalog.mark_deleted(list(range(1, 11)))
+    report = update_space(catalog, "s", 16, path)
+    assert not report.rebuilt and report.deleted == 10 and report.size == 290
+    labels, _ = SpaceSearcher(catalog, "s", 16, path).query(matrix[0], 50)
+    assert not set(labels.tolist()) & set(range(1, 11))
+
+    # Restore one: unmarked, not re-embedded.
+    catalog.conn.execute("UPDATE items SET status = 'ok' WHERE id = 1")
+    report = update_space(catalog, "s", 16, path)
+    assert report.restored == 1 and report.size == 291
+
+    # Delete most: the deleted share passes the threshold and the index is rebuilt compactly.
+    with catalog.transaction():
+        catalog.mark_deleted(list(range(1, 200)))
+    report = update_space(catalog, "s", 16, path)
+    assert report.rebuilt and report.size == 101
+
+
+def test_missing_or_corrupt_index_file_is_rebuilt_from_vectors(tmp_path: Path) -> None:
+    catalog, _ = _catalog_with(tmp_path, 50)
+    path = tmp_path / "s.hnsw"
+    update_space(catalog, "s", 16, path)
+    path.write_bytes(b"garbage")
+    report = update_space(catalog, "s", 16, path)
+    assert report.rebuilt and report.size == 50
+    path.unlink()
+    assert update_space(catalog, "s", 16, path).rebuilt

@@ -1,0 +1,87 @@
+import os
+import shutil
+from pathlib import Path
+
+from crossmodal.catalog import Catalog
+from crossmodal.encoders import load_encoder_set
+from crossmodal.pipeline import update
+from crossmodal.store import Store
+
+from .conftest import write_image, write_text
+
+
+def _vector_count(store: Store) -> dict[str, int]:
+    catalog = Catalog(store.catalog_path)
+    try:
+        return catalog.spaces_with_vectors()
+    finally:
+        catalog.close()
+
+
+def test_update_indexes_every_modality(fake_store: Store, collection: Path) -> None:
+    summary = update(fake_store, [collection])
+    assert summary.ingest.added == 8 and summary.failed == 0
+    # 3 images x 2 spaces, 3 texts, 2 tones in audio + 2 audio text sides (title, file name)
+    assert _vector_count(fake_store) == {"fake-semantic": 8, "fake-visual": 3, "fake-audio": 2}
+    assert {r.space: r.size for r in summary.index} == {
+        "fake-semantic": 8,
+        "fake-visual": 3,
+        "fake-audio": 2,
+    }
+    assert all(fake_store.index_path(space).is_file() for space in _vector_count(fake_store))
+
+
+def test_second_run_is_a_no_op(fake_store: Store, collection: Path) -> None:
+    update(fake_store, [collection])
+    encoder = load_encoder_set("fake")
+    encoder.calls.clear()
+    summary = update(fake_store, [collection], encoder=encoder)
+    assert summary.ingest.unchanged == 8 and summary.ingest.added == 0
+    assert encoder.calls == []  # nothing decoded or embedded again
+
+
+def test_move_duplicate_change_and_delete(fake_store: Store, collection: Path) -> None:
+    update(fake_store, [collection])
+    encoder = load_encoder_set("fake")
+    encoder.calls.clear()
+    shutil.move(collection / "photos" / "a.png", collection / "photos" / "renamed.png")
+    shutil.copy(collection / "photos" / "b.jpg", collection / "photos" / "copy-of-b.jpg")
+    os.remove(collection / "notes" / "forest.txt")
+    write_text(collection / "notes" / "red.txt", "a red tractor in a field, changed")
+    summary = update(fake_store, [collection], encoder=encoder)
+    ingest = summary.ingest
+    assert (ingest.moved, ingest.duplicates, ingest.deleted, ingest.changed) == (1, 1, 1, 1)
+    # Only the changed text was embedded: the moved and duplicated images reused their vectors.
+    assert encoder.calls == [("text", 1)]
+    catalog = Catalog(fake_store.catalog_path)
+    paths = {Path(i.path).name for i in catalog.items(status="ok")}
+    assert "renamed.png" in paths and "a.png" not in paths and "forest.txt" not in paths
+    catalog.close()
+
+
+def test_bad_files_are_recorded_and_the_run_goes_on(fake_store: Store, collection: Path) -> None:
+    (collection / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (collection / "notes" / "latin1.txt").write_bytes(b"caf\xe9 " * 20)
+    (collection / "notes" / "empty.txt").write_bytes(b"")
+    (collection / "data.bin").write_bytes(os.urandom(64))
+    summary = update(fake_store, [collection])
+    failed = {Path(path).name: reason for path, reason in summary.ingest.failures}
+    assert set(failed) == {"broken.jpg", "empty.txt"}
+    assert summary.ingest.added == 8 and summary.ingest.unsupported == 2  # latin1.txt, data.bin
+    catalog = Catalog(fake_store.catalog_path)
+    assert {Path(i.path).name for i in catalog.failures()} == {"broken.jpg", "empty.txt"}
+    catalog.close()
+
+
+def test_file_vanishing_between_ingest_and_embed_is_recorded(
+    fake_store: Store, collection: Path
+) -> None:
+    from crossmodal.pipeline import embed, index, ingest
+
+    ingest(fake_store, [collection])
+    os.remove(collection / "photos" / "a.png")
+    write_image(collection / "photos" / "c.webp", "green", size=(3, 3))  # changed under our feet
+    summary = embed(fake_store)
+    assert summary.failed == 1 and "a.png" in summary.failures[0][0]
+    reports = index(fake_store)
+    assert {r.space: r.size for r in reports}["fake-visual"] == 2

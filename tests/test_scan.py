@@ -1,0 +1,51 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from crossmodal.media.scan import scan
+
+from .conftest import write_text
+
+
+def test_scan_is_sorted_recursive_and_skips_hidden(tmp_path: Path) -> None:
+    write_text(tmp_path / "b.txt", "b")
+    write_text(tmp_path / "sub" / "a.txt", "a")
+    write_text(tmp_path / ".hidden" / "x.txt", "x")
+    write_text(tmp_path / ".dotfile", "x")
+    found = [Path(f.path).relative_to(tmp_path.resolve()).as_posix() for f in scan([tmp_path])]
+    assert found == ["b.txt", "sub/a.txt"]
+
+
+def test_symlink_loops_and_dangling_links_do_not_stop_the_walk(tmp_path: Path) -> None:
+    write_text(tmp_path / "d" / "a.txt", "a")
+    os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
+    os.symlink(tmp_path / "missing", tmp_path / "dangling")
+    errors: list[tuple[str, str]] = []
+    found = list(scan([tmp_path], on_error=lambda p, r: errors.append((p, r))))
+    assert [Path(f.path).name for f in found] == ["a.txt"]
+    assert any("dangling" in p for p, _ in errors)
+
+
+def test_unreadable_folder_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root (as in CI) reads every folder, so the permission error is injected at os.scandir.
+    write_text(tmp_path / "locked" / "a.txt", "a")
+    write_text(tmp_path / "open" / "b.txt", "b")
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    errors: list[tuple[str, str]] = []
+    found = list(scan([tmp_path], on_error=lambda p, r: errors.append((p, r))))
+    assert [Path(f.path).name for f in found] == ["b.txt"]
+    assert errors == [(str(tmp_path.resolve() / "locked"), "Permission denied")]
+
+
+def test_missing_root_is_reported_not_raised(tmp_path: Path) -> None:
+    errors: list[tuple[str, str]] = []
+    assert list(scan([tmp_path / "nope"], on_error=lambda p, r: errors.append((p, r)))) == []
+    assert errors and "No such file" in errors[0][1]
