@@ -32,8 +32,12 @@ def structured(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [10_000, 50_000]
     rng = np.random.default_rng(0)
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
-    print(f"{'n':>8} {'build s':>8} {'exact p50 ms':>13} {'hnsw p50 ms':>12} {'hnsw p99 ms':>12} {'recall@10':>10} {'speed-up':>9}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
+    print(
+        f"{'n':>8} {'build s':>8} {'exact p50 ms':>13} {'hnsw p50 ms':>12} {'hnsw p99 ms':>12} {'recall@10':>10} {'speed-up':>9}"
+    )
     for n in sizes:
         data = structured(n + QUERIES, DIM, rng)
         base, queries = data[:n], data[n:]

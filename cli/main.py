@@ -128,9 +128,11 @@ def update(
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lock.")] = 0.0,
 ) -> None:
     """Ingest, embed and index in one go: the command for cron."""
+    from crossmodal.pipeline import check_roots
     from crossmodal.pipeline import update as run_update
     from crossmodal.store import Store
 
+    check_roots(paths)
     opened = Store.open_or_create(store)
     with progress_reporter(not quiet and not json_output) as progress:
         summary = run_update(opened, paths, progress=progress, wait_seconds=wait)
@@ -153,9 +155,11 @@ def ingest(
     """Scan folders into the catalog (new, changed, moved, deleted and undecodable files)."""
     from dataclasses import asdict
 
+    from crossmodal.pipeline import check_roots
     from crossmodal.pipeline import ingest as run_ingest
     from crossmodal.store import Store
 
+    check_roots(paths)
     opened = Store.open_or_create(store)
     with opened.write_lock(), progress_reporter(not json_output) as progress:
         summary = run_ingest(opened, paths, progress)

@@ -108,12 +108,19 @@ def _record(catalog: Catalog, existing: Item | None, **fields: Any) -> None:
         catalog.update_item(existing.id, **fields)
 
 
-def ingest(store: Store, roots: list[Path], progress: Progress = _no_progress) -> IngestSummary:
-    """Scan `roots` into the catalog. Only new or changed files (size, mtime_ns) are read."""
-    summary = IngestSummary()
+def check_roots(roots: list[Path]) -> None:
+    """Fail before touching any store when a root given by the user does not exist."""
+    if not roots:
+        raise UserError("give at least one folder or file to index")
     for root in roots:
         if not os.path.exists(os.path.expanduser(str(root))):
             raise UserError(f"no such file or folder: {root}")
+
+
+def ingest(store: Store, roots: list[Path], progress: Progress = _no_progress) -> IngestSummary:
+    """Scan `roots` into the catalog. Only new or changed files (size, mtime_ns) are read."""
+    summary = IngestSummary()
+    check_roots(roots)
     catalog = Catalog(store.catalog_path)
     try:
         scan_errors: list[tuple[str, str]] = []

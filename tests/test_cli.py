@@ -136,6 +136,12 @@ def test_bad_input_is_one_line_and_exit_code(
     assert json.loads(ok.stdout)["results"]
 
 
+def test_bad_path_does_not_create_a_store(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["update", str(tmp_path / "nope"), "--store", str(tmp_path / "s")])
+    assert result.exit_code == 1 and "no such file" in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
 def test_help_is_fast_path_without_torch() -> None:
     import subprocess
     import sys
