@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -33,6 +34,15 @@ def _detail(hit: Hit) -> str:
     return ""
 
 
+def display_path(path: str) -> str:
+    """Paths under the current folder are shown relative to it; JSON always has absolute ones."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
 def hits_table(title: str, hits: list[Hit]) -> None:
     if not hits:
         stdout.print(f"[dim]{title}: no results[/dim]")
@@ -50,7 +60,7 @@ def hits_table(title: str, hits: list[Hit]) -> None:
             str(rank),
             f"{hit.score:.3f}",
             hit.item.modality or "?",
-            hit.item.path,
+            display_path(hit.item.path),
             short_spaces,
             _detail(hit),
         )
