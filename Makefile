@@ -1,6 +1,9 @@
 # crossmodal: `make demo` and `make test` set themselves up first.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PY ?= python3
+# pip's configured local package folders that are absent here print one warning per package.
+QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,9 +25,8 @@ system-deps:
 # torch first, pinned to the CPU-capable wheels this machine serves, then the project.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1 $(QUIET_PIP)
+	$(BIN)/pip install -q -e '.[dev]' $(QUIET_PIP)
 	@touch $(STAMP)
 
 install: system-deps $(STAMP)
