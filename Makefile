@@ -36,8 +36,10 @@ demo: install
 	$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)
 	@echo; echo '$$ crossmodal search "a cat"'
 	@$(BIN)/crossmodal search "a cat" --store $(DEMO_STORE) -k 5
-	@echo; echo '$$ crossmodal search sample_data/images/motorcycle_left.jpg   (image -> similar images and captions)'
-	@$(BIN)/crossmodal search sample_data/images/motorcycle_left.jpg --store $(DEMO_STORE) -k 5
+	@echo; echo '$$ crossmodal search sample_data/images/motorcycle_left.jpg   (image -> similar images)'
+	@$(BIN)/crossmodal search sample_data/images/motorcycle_left.jpg --store $(DEMO_STORE) -k 3
+	@echo; echo '$$ crossmodal search sample_data/images/coffee_cup.webp --type text   (image -> its caption)'
+	@$(BIN)/crossmodal search sample_data/images/coffee_cup.webp --type text --store $(DEMO_STORE) -k 3
 	@echo; echo '$$ crossmodal search sample_data/audio/phone-incoming-call.oga   (audio -> similar sounds)'
 	@$(BIN)/crossmodal search sample_data/audio/phone-incoming-call.oga --store $(DEMO_STORE) -k 5
 	@echo; echo '$$ crossmodal search "a telephone ringing"   (text -> audio, via tags and file names)'
