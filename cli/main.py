@@ -186,16 +186,11 @@ def embed(
     """Embed every catalogued item that lacks a vector."""
     from dataclasses import asdict
 
-    from crossmodal.errors import UserError
     from crossmodal.pipeline import embed as run_embed
 
     opened = _open_store(store)
-    if model and model != opened.settings.encoder_set:
-        raise UserError(
-            f"store uses encoder set '{opened.settings.encoder_set}'; '{model}' cannot be added yet"
-        )
     with opened.write_lock(), progress_reporter(not json_output) as progress:
-        summary = run_embed(opened, progress=progress)
+        summary = run_embed(opened, progress=progress, model=model)
     if json_output:
         render.print_json(asdict(summary))
         return
@@ -303,7 +298,7 @@ def _run_batch(engine: Any, source: str) -> None:
     """One JSON request per line in, one JSON result per line out; a bad line gets an error
     object and the batch goes on."""
     from crossmodal.errors import UserError
-    from crossmodal.query import build_query
+    from crossmodal.query import query_from_request
 
     if source == "-":
         stream = sys.stdin
@@ -319,26 +314,14 @@ def _run_batch(engine: Any, source: str) -> None:
             request_id: Any = number
             try:
                 request = json.loads(line)
-                if not isinstance(request, dict):
-                    raise UserError("each line must be a JSON object")
-                request_id = request.get("id", number)
-                as_list = lambda v: [v] if isinstance(v, str) else list(v or [])  # noqa: E731
-                parsed = build_query(
-                    None,
-                    texts=as_list(request.get("text")),
-                    images=as_list(request.get("image")),
-                    audios=as_list(request.get("audio")),
-                    negatives=as_list(request.get("not")),
-                    type=request.get("type"),
-                    k=int(request.get("k", 10)),
-                    min_score=request.get("min_score"),
-                )
-                hits = engine.search(parsed)
+                if isinstance(request, dict):
+                    request_id = request.get("id", number)
+                hits = engine.search(query_from_request(request))
                 payload = {
                     "id": request_id,
                     "results": [h.to_dict(r) for r, h in enumerate(hits, 1)],
                 }
-            except (CrossmodalError, ValueError, TypeError) as exc:
+            except (CrossmodalError, ValueError) as exc:
                 payload = {"id": request_id, "error": str(exc)}
             render.print_json(payload)
 

@@ -290,12 +290,10 @@ def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
     }
     claimed: set[tuple[str, str]] = set()
     items = list(catalog.items(status="ok"))
-    by_space_keys: dict[str, set[str]] = {}
-    for space in encoder.spaces:
-        keys = {i.content_hash for i in items if i.content_hash} | {
-            i.text_key for i in items if i.text_key
-        }
-        by_space_keys[space] = catalog.has_vector_keys(space, keys)
+    keys = {i.content_hash for i in items if i.content_hash} | {
+        i.text_key for i in items if i.text_key
+    }
+    by_space_keys = {space: catalog.has_vector_keys(space, keys) for space in encoder.spaces}
     for item in items:
         modality = item.modality or ""
         if item.content_hash and modality in spaces_for:
@@ -369,11 +367,14 @@ def embed(
     encoder: EncoderSet | None = None,
     progress: Progress = _no_progress,
     workers: int | None = None,
+    model: str | None = None,
 ) -> EmbedSummary:
     """Embed every item that lacks a vector in a space of the store's encoder set."""
-    encoder = encoder or load_encoder_set(store.settings.encoder_set)
-    if hasattr(encoder, "cache_dir") and getattr(encoder, "cache_dir", None) is None:
-        encoder.cache_dir = store.cache_dir  # type: ignore[attr-defined]
+    if model is not None and model != store.settings.encoder_set:
+        raise UserError(
+            f"store uses encoder set '{store.settings.encoder_set}'; '{model}' cannot be added yet"
+        )
+    encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     summary = EmbedSummary()
     catalog = Catalog(store.catalog_path)
@@ -417,7 +418,7 @@ def index(
     store: Store, encoder: EncoderSet | None = None, progress: Progress = _no_progress
 ) -> list[IndexReport]:
     """Bring every space's HNSW index in line with the catalog's vectors."""
-    encoder = encoder or load_encoder_set(store.settings.encoder_set)
+    encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
     catalog = Catalog(store.catalog_path)
     reports = []
     try:

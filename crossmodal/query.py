@@ -152,6 +152,39 @@ def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
     return (type,)
 
 
+def query_from_request(request: Any, default_k: int = 10) -> Query:
+    """A `--batch` line: {"text", "image", "audio", "not", "type", "k", "min_score"}; strings or
+    lists for the parts."""
+    if not isinstance(request, dict):
+        raise UserError("each batch line must be a JSON object")
+
+    def as_list(value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise UserError(f"query parts must be strings or lists of strings, not {value!r}")
+
+    try:
+        k = int(request.get("k", default_k))
+        min_score = request.get("min_score")
+        min_score = None if min_score is None else float(min_score)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"bad k or min_score: {exc}") from exc
+    return build_query(
+        None,
+        texts=as_list(request.get("text")),
+        images=as_list(request.get("image")),
+        audios=as_list(request.get("audio")),
+        negatives=as_list(request.get("not")),
+        type=request.get("type"),
+        k=k,
+        min_score=min_score,
+    )
+
+
 def parse_weights(raw: str | None) -> dict[str, float]:
     """'--weights a,b,c' -> text, image, audio weights."""
     if raw is None:
@@ -171,9 +204,7 @@ class SearchEngine:
 
     def __init__(self, store: Store, encoder: EncoderSet | None = None) -> None:
         self.store = store
-        self.encoder = encoder or load_encoder_set(store.settings.encoder_set)
-        if getattr(self.encoder, "cache_dir", "absent") is None:
-            self.encoder.cache_dir = store.cache_dir  # type: ignore[attr-defined]
+        self.encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
         self.catalog = Catalog(store.catalog_path, readonly=True)
         self._searchers: dict[str, SpaceSearcher] = {}
         self._part_vectors: dict[tuple[str, str], dict[str, np.ndarray]] = {}
@@ -266,7 +297,7 @@ class SearchEngine:
         return out
 
     # -- retrieval -----------------------------------------------------------------------
-    def _space_hits(
+    def space_hits(
         self, space: str, vector: np.ndarray, query: Query, exclude: set[str]
     ) -> list[tuple[Item, float]]:
         searcher = self.searcher(space)
@@ -298,7 +329,7 @@ class SearchEngine:
             raise UserError("the query has no positive part that any space of this store accepts")
         merged: dict[int, Hit] = {}
         for space, (vector, weight) in per_space.items():
-            for rank, (item, sim) in enumerate(self._space_hits(space, vector, query, exclude)):
+            for rank, (item, sim) in enumerate(self.space_hits(space, vector, query, exclude)):
                 hit = merged.setdefault(item.id, Hit(item, score=sim))
                 hit.scores[space] = sim
                 hit.score = max(hit.score, sim)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .catalog import Item
 from .errors import UserError
-from .query import RRF_K, Hit, QueryPart, SearchEngine, resolve_types
+from .query import RRF_K, Hit, Query, QueryPart, SearchEngine, resolve_types
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
 NEAR_DUPLICATE = 0.985
@@ -96,12 +96,10 @@ def recommend(
         for space, vector in engine.embed_part(QueryPart("text", text)).items():
             lists.append((1.0, space, vector))
 
-    from .query import Query
-
     query = Query(parts=[], types=types, k=k)
     merged: dict[int, Hit] = {}
     for weight, space, vector in lists:
-        for rank, (item, sim) in enumerate(engine._space_hits(space, vector, query, seen_paths)):
+        for rank, (item, sim) in enumerate(engine.space_hits(space, vector, query, seen_paths)):
             if _near_copy(engine, item, seed_vectors):
                 continue
             hit = merged.setdefault(item.id, Hit(item, score=sim))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import EncoderError
 from .base import EncoderSet
@@ -21,16 +22,21 @@ def available_encoder_sets() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def load_encoder_set(name: str) -> EncoderSet:
-    """The encoder set called `name`, built once per process (models load lazily inside it)."""
-    if name in _LOADED:
-        return _LOADED[name]
-    factory = _FACTORIES.get(name)
-    if factory is None:
-        known = ", ".join(available_encoder_sets())
-        raise EncoderError(f"unknown encoder set '{name}' (known: {known})")
-    encoder_set = factory()
-    _LOADED[name] = encoder_set
+def load_encoder_set(name: str, cache_dir: Path | None = None) -> EncoderSet:
+    """The encoder set called `name`, built once per process (models load lazily inside it).
+
+    `cache_dir` (the store's cache folder) is handed to sets that keep recomputable data there.
+    """
+    encoder_set = _LOADED.get(name)
+    if encoder_set is None:
+        factory = _FACTORIES.get(name)
+        if factory is None:
+            known = ", ".join(available_encoder_sets())
+            raise EncoderError(f"unknown encoder set '{name}' (known: {known})")
+        encoder_set = factory()
+        _LOADED[name] = encoder_set
+    if cache_dir is not None and getattr(encoder_set, "cache_dir", "absent") is None:
+        encoder_set.cache_dir = cache_dir  # type: ignore[attr-defined]
     return encoder_set
 
 
