@@ -49,14 +49,19 @@ def test_batch_search_one_line_per_request(store: Path, collection: Path, tmp_pa
         + "not json\n"
         + json.dumps({"id": "q4", "text": "", "k": 1})
         + "\n"
+        + json.dumps({"id": "q5", "text": "x", "k": "two"})
+        + "\n"
+        + json.dumps({"id": "q6", "text": 5})
+        + "\n"
     )
     result = runner.invoke(app, ["search", "--batch", str(batch), "--store", str(store)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["id"] for line in lines] == ["q1", "q2", 3, "q4"]
+    assert [line["id"] for line in lines] == ["q1", "q2", 3, "q4", "q5", "q6"]
     assert lines[0]["results"][0]["path"].endswith("c.webp")
     assert lines[1]["results"][0]["path"].endswith("red.txt")
     assert "error" in lines[2] and "empty text" in lines[3]["error"]
+    assert "bad k" in lines[4]["error"] and "strings" in lines[5]["error"]
     stdin = runner.invoke(
         app, ["search", "--batch", "-", "--store", str(store)], input='{"text": "red picture"}\n'
     )
