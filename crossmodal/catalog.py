@@ -3,7 +3,9 @@ what each space's index holds. One database file, so catalog and vectors never d
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,8 +17,10 @@ import numpy as np
 
 from .errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
+# Each version's statements bring a catalog from the previous version to it; a fresh catalog runs
+# them all. Never edit a released step: add a new one. (No semicolons inside comments.)
 _SCHEMA_V1 = """
 CREATE TABLE items (
     id            INTEGER PRIMARY KEY,
@@ -71,6 +75,36 @@ CREATE TABLE runs (
 );
 """
 
+_SCHEMA_V2 = """
+-- Raw bytes of a file name that is not valid UTF-8 (path then holds a readable escaped form).
+ALTER TABLE items ADD COLUMN path_bytes BLOB;
+-- Index files are written under a new generation and published by the commit that records it,
+-- so the catalog never points at a half-written or newer file.
+ALTER TABLE index_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+-- The folders this store indexes: `update` with no PATH rescans them, `relocate` rewrites them.
+CREATE TABLE roots (
+    path        TEXT PRIMARY KEY,
+    added       REAL NOT NULL,
+    last_scan   REAL,
+    last_count  INTEGER
+);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+
+
+def catalog_path(path: str) -> tuple[str, bytes | None]:
+    """(text for the catalog, raw bytes or None) for a file system path.
+
+    SQLite text must be UTF-8; a name that is not (Python holds it with surrogate escapes) is stored
+    as a readable escaped form plus its raw bytes, so the file can still be opened."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(path)
+        return raw.decode("utf-8", "backslashreplace"), raw
+    return path, None
+
 
 @dataclass(frozen=True)
 class Item:
@@ -85,6 +119,12 @@ class Item:
     meta: dict[str, Any]
     status: str
     error: str | None
+    path_bytes: bytes | None = None
+
+    @property
+    def fs_path(self) -> str:
+        """The path to open: the raw name when it is not UTF-8, else `path`."""
+        return os.fsdecode(self.path_bytes) if self.path_bytes else self.path
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Item:
@@ -100,6 +140,7 @@ class Item:
             meta=json.loads(row["meta"] or "{}"),
             status=row["status"],
             error=row["error"],
+            path_bytes=row["path_bytes"],
         )
 
 
@@ -109,6 +150,7 @@ class IndexState:
     dim: int
     n_labels: int
     n_deleted: int
+    generation: int = 0
 
 
 class Catalog:
@@ -136,21 +178,41 @@ class Catalog:
                 f"catalog {self.path} has schema {version}; this crossmodal reads up to "
                 f"{SCHEMA_VERSION}: upgrade crossmodal"
             )
+        if version < SCHEMA_VERSION and readonly and version > 0:
+            # An older store opened for reading: migrate it once through a writing connection.
+            self.conn.close()
+            Catalog(self.path).close()
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            version = self.schema_version
         if version < SCHEMA_VERSION:
             if readonly:
                 raise StoreError(
-                    f"catalog {self.path} is empty or old; run crossmodal update first"
+                    f"catalog {self.path} has schema {version}, older than {SCHEMA_VERSION}; "
+                    "run crossmodal update (or check --repair) to migrate it"
                 )
-            self._migrate(version)
+            self._migrate()
 
-    def _migrate(self, version: int) -> None:
-        """Bring an older catalog up to date inside one transaction (all or nothing)."""
-        with self.transaction():
-            if version < 1:
-                for statement in _SCHEMA_V1.split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
-            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        """Bring an older catalog up to date inside one transaction: all steps or none.
+
+        The version is read again inside the transaction, so two processes opening an old catalog
+        at once migrate it exactly once."""
+        try:
+            with self.transaction():
+                version = self.schema_version
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[step].split(";"):
+                        if statement.strip():
+                            self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot migrate catalog {self.path}: {exc}") from exc
 
     def close(self) -> None:
         self.conn.close()
@@ -170,13 +232,28 @@ class Catalog:
     def transaction(self) -> Catalog._Tx:
         return Catalog._Tx(self.conn)
 
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Several reads that see one committed state, even while a writer commits (WAL)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     # -- items ---------------------------------------------------------------------------
     def item_by_path(self, path: str) -> Item | None:
-        row = self.conn.execute("SELECT * FROM items WHERE path = ?", (path,)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM items WHERE path = ?", (catalog_path(path)[0],)
+        ).fetchone()
         return Item.from_row(row) if row else None
 
     def items_under(self, root: str) -> dict[str, Item]:
-        """Items whose path is `root` itself or lies below it, keyed by path."""
+        """Items whose path is `root` itself or lies below it, keyed by catalog path."""
+        root = catalog_path(root)[0]
         prefix = root.rstrip("/") + "/"
         rows = self.conn.execute(
             "SELECT * FROM items WHERE path = ? OR substr(path, 1, ?) = ?",
@@ -210,6 +287,7 @@ class Catalog:
         return found
 
     def insert_item(self, **fields: Any) -> int:
+        fields["path"], fields["path_bytes"] = catalog_path(fields["path"])
         now = time.time()
         fields.setdefault("meta", {})
         fields["meta"] = json.dumps(fields["meta"], sort_keys=True, default=str)
@@ -222,11 +300,75 @@ class Catalog:
         return int(cur.lastrowid)
 
     def update_item(self, item_id: int, **fields: Any) -> None:
+        if "path" in fields:
+            fields["path"], fields["path_bytes"] = catalog_path(fields["path"])
         if "meta" in fields:
             fields["meta"] = json.dumps(fields["meta"], sort_keys=True, default=str)
         fields["updated"] = time.time()
         sets = ",".join(f"{name} = ?" for name in fields)
         self.conn.execute(f"UPDATE items SET {sets} WHERE id = ?", [*fields.values(), item_id])
+
+    def relocate(self, old: str, new: str) -> int:
+        """Rewrite every path under `old` to lie under `new` (and the roots); returns the item count.
+        Content hashes and vectors stay, so nothing is re-embedded."""
+        old, new = old.rstrip("/") or "/", new.rstrip("/") or "/"
+        prefix = old + "/"
+        moved = 0
+        rows = self.conn.execute(
+            "SELECT id, path, path_bytes FROM items WHERE path = ? OR substr(path, 1, ?) = ?",
+            (old, len(prefix), prefix),
+        ).fetchall()
+        for row in rows:
+            target = new + row["path"][len(old) :]
+            if row["path_bytes"]:
+                raw = os.fsencode(new) + row["path_bytes"][len(os.fsencode(old)) :]
+                self.conn.execute("UPDATE items SET path_bytes = ? WHERE id = ?", (raw, row["id"]))
+            clash = self.conn.execute(
+                "SELECT id FROM items WHERE path = ? AND id != ?", (target, row["id"])
+            ).fetchone()
+            if clash:
+                self.conn.execute("DELETE FROM items WHERE id = ?", (clash["id"],))
+            self.conn.execute("UPDATE items SET path = ? WHERE id = ?", (target, row["id"]))
+            moved += 1
+        for root in self.roots():
+            if root == old or root.startswith(prefix):
+                self.conn.execute("DELETE FROM roots WHERE path = ?", (root,))
+                self.add_root(new + root[len(old) :])
+        return moved
+
+    def purge_deleted(self, older_than: float) -> tuple[int, int]:
+        """Forget items deleted before `older_than` and vectors no item refers to any more.
+        Returns (items, vectors) removed. Index members pointing at purged vectors stay marked
+        deleted until the next rebuild drops them."""
+        items = self.conn.execute(
+            "DELETE FROM items WHERE status = 'deleted' AND updated < ?", (older_than,)
+        ).rowcount
+        vectors = self.conn.execute(
+            """
+            DELETE FROM vectors WHERE NOT EXISTS (
+                SELECT 1 FROM items i WHERE i.content_hash = vectors.key OR i.text_key = vectors.key)
+            AND NOT EXISTS (
+                SELECT 1 FROM index_members m
+                WHERE m.space = vectors.space AND m.vector_id = vectors.id AND m.deleted = 0)
+            """
+        ).rowcount
+        return items, vectors
+
+    # -- roots ---------------------------------------------------------------------------
+    def roots(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT path FROM roots ORDER BY path")]
+
+    def add_root(self, path: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO roots (path, added) VALUES (?, ?)", (path, time.time())
+        )
+
+    def record_root_scan(self, path: str, count: int) -> None:
+        self.add_root(path)
+        self.conn.execute(
+            "UPDATE roots SET last_scan = ?, last_count = ? WHERE path = ?",
+            (time.time(), count, path),
+        )
 
     def mark_deleted(self, item_ids: Sequence[int]) -> None:
         now = time.time()
@@ -348,7 +490,13 @@ class Catalog:
         row = self.conn.execute("SELECT * FROM index_state WHERE space = ?", (space,)).fetchone()
         if row is None:
             return None
-        return IndexState(row["space"], row["dim"], row["n_labels"], row["n_deleted"])
+        return IndexState(
+            row["space"], row["dim"], row["n_labels"], row["n_deleted"], row["generation"]
+        )
+
+    def index_states(self) -> list[IndexState]:
+        rows = self.conn.execute("SELECT space FROM index_state ORDER BY space").fetchall()
+        return [state for row in rows if (state := self.index_state(row[0])) is not None]
 
     def index_members(self, space: str) -> dict[int, bool]:
         """{vector id: marked deleted?} for the vectors the space's index file holds."""
@@ -364,8 +512,16 @@ class Catalog:
     def save_index_state(self, state: IndexState, members: dict[int, bool]) -> None:
         """Record what the index file now holds; call inside a transaction, after the file."""
         self.conn.execute(
-            "INSERT OR REPLACE INTO index_state VALUES (?, ?, ?, ?, ?)",
-            (state.space, state.dim, state.n_labels, state.n_deleted, time.time()),
+            "INSERT OR REPLACE INTO index_state "
+            "(space, dim, n_labels, n_deleted, built, generation) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                state.space,
+                state.dim,
+                state.n_labels,
+                state.n_deleted,
+                time.time(),
+                state.generation,
+            ),
         )
         self.conn.execute("DELETE FROM index_members WHERE space = ?", (state.space,))
         self.conn.executemany(

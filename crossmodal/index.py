@@ -4,10 +4,17 @@ Labels are vector ids from the catalog. Deleted content is marked deleted in the
 disappears from results at once) and the index is rebuilt when the deleted share grows large.
 Tiny spaces are searched exactly: for a few thousand vectors a matrix product is both exact and
 faster than loading a graph.
+
+Crash safety: a changed index is written to a new file, `SPACE.gN.hnsw` (N = generation + 1), and
+only the catalog transaction that records generation N publishes it. A run killed before that
+commit leaves the catalog pointing at the previous, complete file; the orphan is removed later. The
+previous generation is kept one round so a search that just read the old state can still open it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +40,42 @@ def _new_index(dim: int, capacity: int):  # type: ignore[no-untyped-def]
     return index
 
 
-def _save(index, path: Path) -> None:  # type: ignore[no-untyped-def]
+def index_file(index_dir: Path, space: str, generation: int) -> Path:
+    """Generation 0 is the name schema-1 stores used, so their files stay valid."""
+    name = f"{space}.hnsw" if generation == 0 else f"{space}.g{generation}.hnsw"
+    return index_dir / name
+
+
+def _generation_of(path: Path, space: str) -> int | None:
+    if path.name == f"{space}.hnsw":
+        return 0
+    match = re.fullmatch(re.escape(space) + r"\.g(\d+)\.hnsw", path.name)
+    return int(match.group(1)) if match else None
+
+
+def stray_index_files(index_dir: Path, space: str, generation: int) -> list[Path]:
+    """Files of `space` other than the current and the previous generation."""
+    if not index_dir.is_dir():
+        return []
+    keep = {generation, generation - 1}
+    return sorted(
+        path
+        for path in index_dir.iterdir()
+        if (found := _generation_of(path, space)) is not None and found not in keep
+    )
+
+
+def _publish(
+    catalog: Catalog, index, state: IndexState, members: dict[int, bool], index_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Write the next generation's file, then commit the catalog rows that point at it."""
+    path = index_file(index_dir, state.space, state.generation)
     atomic_write_with(path, lambda tmp: index.save_index(str(tmp)))
+    with catalog.transaction():
+        catalog.save_index_state(state, members)
+    for stray in stray_index_files(index_dir, state.space, state.generation):
+        with contextlib.suppress(OSError):
+            stray.unlink()
 
 
 def _load(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
@@ -58,35 +99,40 @@ class IndexReport:
     size: int
 
 
-def rebuild_space(catalog: Catalog, space: str, dim: int, path: Path) -> IndexReport:
+def _next_generation(catalog: Catalog, space: str) -> int:
+    state = catalog.index_state(space)
+    return 1 if state is None else state.generation + 1
+
+
+def rebuild_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> IndexReport:
     """Build the space's index from scratch with its live vectors only."""
     live = sorted(catalog.live_vector_ids(space))
     labels, matrix, _ = catalog.load_vectors(space, ids=live)
     index = _new_index(dim, len(labels))
     if len(labels):
         index.add_items(matrix, labels)
-    _save(index, path)
-    with catalog.transaction():
-        catalog.save_index_state(
-            IndexState(space, dim, len(labels), 0), {int(v): False for v in labels}
-        )
+    state = IndexState(space, dim, len(labels), 0, _next_generation(catalog, space))
+    _publish(catalog, index, state, {int(v): False for v in labels}, index_dir)
     return IndexReport(space, len(labels), 0, 0, True, len(labels))
 
 
-def update_space(catalog: Catalog, space: str, dim: int, path: Path) -> IndexReport:
+def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> IndexReport:
     """Bring the index in line with the catalog: add new live vectors, mark dead ones deleted,
     unmark restored ones; rebuild when the deleted share passes REBUILD_DELETED_SHARE or the
     file does not match what the catalog says it holds."""
     state = catalog.index_state(space)
-    if state is None or state.dim != dim or not path.is_file():
-        return rebuild_space(catalog, space, dim, path)
+    if state is None or state.dim != dim:
+        return rebuild_space(catalog, space, dim, index_dir)
+    path = index_file(index_dir, space, state.generation)
+    if not path.is_file():
+        return rebuild_space(catalog, space, dim, index_dir)
     try:
         index = _load(path, dim)
     except StoreError:
-        return rebuild_space(catalog, space, dim, path)
+        return rebuild_space(catalog, space, dim, index_dir)
     members = catalog.index_members(space)
     if index.get_current_count() != len(members):
-        return rebuild_space(catalog, space, dim, path)
+        return rebuild_space(catalog, space, dim, index_dir)
     live = catalog.live_vector_ids(space)
     to_add = sorted(live - members.keys())
     to_mark = {v for v, dead in members.items() if not dead and v not in live}
@@ -94,8 +140,11 @@ def update_space(catalog: Catalog, space: str, dim: int, path: Path) -> IndexRep
     total_after = len(members) + len(to_add)
     deleted_after = sum(members.values()) - len(to_unmark) + len(to_mark)
     if total_after and deleted_after / total_after > REBUILD_DELETED_SHARE:
-        return rebuild_space(catalog, space, dim, path)
+        return rebuild_space(catalog, space, dim, index_dir)
     if not (to_add or to_mark or to_unmark):
+        for stray in stray_index_files(index_dir, space, state.generation):
+            with contextlib.suppress(OSError):
+                stray.unlink()
         return IndexReport(space, 0, 0, 0, False, total_after - deleted_after)
     if to_add:
         index.resize_index(max(total_after, index.get_max_elements()))
@@ -105,41 +154,48 @@ def update_space(catalog: Catalog, space: str, dim: int, path: Path) -> IndexRep
         index.unmark_deleted(int(label))
     for label in to_mark:
         index.mark_deleted(int(label))
-    _save(index, path)
     for label in to_add:
         members[label] = False
     for label in to_unmark:
         members[label] = False
     for label in to_mark:
         members[label] = True
-    with catalog.transaction():
-        catalog.save_index_state(IndexState(space, dim, total_after, deleted_after), members)
+    new_state = IndexState(space, dim, total_after, deleted_after, state.generation + 1)
+    _publish(catalog, index, new_state, members, index_dir)
     return IndexReport(
         space, len(to_add), len(to_mark), len(to_unmark), False, total_after - deleted_after
     )
 
 
 class SpaceSearcher:
-    """Nearest neighbours in one space: exact for small spaces, HNSW otherwise."""
+    """Nearest neighbours in one space: exact for small spaces, HNSW otherwise.
 
-    def __init__(self, catalog: Catalog, space: str, dim: int, path: Path) -> None:
+    It sees the last committed index state. When a large space's index file is missing or
+    unreadable it falls back to exact search over the same vectors (slower, same answers) and says
+    so in `degraded`, so a damaged file never stops a search; `update` or `check --repair` rebuilds it.
+    """
+
+    def __init__(self, catalog: Catalog, space: str, dim: int, index_dir: Path) -> None:
         self.space = space
-        state = catalog.index_state(space)
-        self.size = 0 if state is None else state.n_labels - state.n_deleted
+        self.degraded: str | None = None
         self._exact: tuple[np.ndarray, np.ndarray] | None = None
         self._index = None
-        if state is None:
-            return
-        if self.size <= EXACT_SEARCH_MAX:
+        with catalog.read_snapshot():
+            state = catalog.index_state(space)
+            self.size = 0 if state is None else state.n_labels - state.n_deleted
+            if state is None:
+                return
+            if self.size > EXACT_SEARCH_MAX:
+                try:
+                    self._index = _load(index_file(index_dir, space, state.generation), dim)
+                    return
+                except StoreError as exc:
+                    self.degraded = f"{exc}; searching exactly"
             members = catalog.index_members(space)
             alive = sorted(v for v, dead in members.items() if not dead)
             labels, matrix, _ = catalog.load_vectors(space, ids=alive)
-            self._exact = (labels, matrix)
-            self.size = len(labels)
-        else:
-            if not path.is_file():
-                raise StoreError(f"index file {path} is missing; run crossmodal index")
-            self._index = _load(path, dim)
+        self._exact = (labels, matrix)
+        self.size = len(labels)
 
     def query(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(labels, cosine similarities), best first, at most k."""

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, Item
+from .catalog import Catalog, Item, catalog_path
 from .encoders import EncoderSet, load_encoder_set
 from .errors import CrossmodalError, MediaError, UserError
 from .index import IndexReport, update_space
@@ -57,6 +57,9 @@ class IngestSummary:
     unchanged: int = 0
     failed: int = 0
     unsupported: int = 0
+    vanished: int = 0  # listed by the scan, gone before they could be read
+    kept: int = 0  # not seen because their folder could not be read: left as they were
+    roots: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -73,21 +76,38 @@ class UpdateSummary:
     ingest: IngestSummary
     embed: EmbedSummary
     index: list[IndexReport]
+    purged_items: int = 0
+    purged_vectors: int = 0
+    seconds: float = 0.0
 
     @property
     def failed(self) -> int:
         return self.ingest.failed + self.embed.failed
 
+    @property
+    def exit_code(self) -> int:
+        """0 when every file was handled, 3 (partial) when some files failed this run."""
+        return 3 if self.failed else 0
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "status": "partial" if self.failed else "ok",
+            "exit_code": self.exit_code,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
             "ingest": asdict(self.ingest),
             "embed": asdict(self.embed),
             "index": [asdict(report) for report in self.index],
+            "purged": {"items": self.purged_items, "vectors": self.purged_vectors},
         }
 
 
 # ---------------------------------------------------------------------------------------------
 # ingest
+
+# Failures worth retrying on every run even when the file did not change: the file may have
+# become readable (permissions fixed, disk remounted). Decode failures of unchanged bytes are not.
+RETRY_PREFIX = "cannot read"
 
 
 def _probe(path: str, modality: str) -> tuple[dict[str, Any], str | None]:
@@ -108,6 +128,10 @@ def _record(catalog: Catalog, existing: Item | None, **fields: Any) -> None:
         catalog.update_item(existing.id, **fields)
 
 
+def _absolute(root: Path | str) -> str:
+    return os.path.realpath(os.path.expanduser(str(root)))
+
+
 def check_roots(roots: list[Path]) -> None:
     """Fail before touching any store when a root given by the user does not exist."""
     if not roots:
@@ -117,32 +141,88 @@ def check_roots(roots: list[Path]) -> None:
             raise UserError(f"no such file or folder: {root}")
 
 
-def ingest(store: Store, roots: list[Path], progress: Progress = _no_progress) -> IngestSummary:
-    """Scan `roots` into the catalog. Only new or changed files (size, mtime_ns) are read."""
+def _under(path: str, prefixes: set[str]) -> bool:
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def ingest(
+    store: Store,
+    roots: list[Path] | None = None,
+    progress: Progress = _no_progress,
+    allow_empty: bool = False,
+) -> IngestSummary:
+    """Scan `roots` (default: every root the store has indexed) into the catalog.
+
+    Unchanged files (size, mtime_ns) cost one stat. Items are never marked deleted because of a
+    read error: a folder that cannot be read, a recorded root that is missing (unmounted), or a root
+    that held items and is now empty keeps its items as they were and counts as a failure, unless
+    `allow_empty` says an emptied root is intended."""
     summary = IngestSummary()
-    check_roots(roots)
     catalog = Catalog(store.catalog_path)
     try:
+        if roots:
+            check_roots(roots)
+            root_paths = sorted({_absolute(root) for root in roots})
+        else:
+            root_paths = catalog.roots()
+            if not root_paths:
+                raise UserError(f"store {store.root} has no folders yet; give PATH to index")
+        summary.roots = root_paths
+        files: dict[str, ScannedFile] = {}
+        known: dict[str, Item] = {}
+        protected: set[str] = set()  # paths whose items must not be marked deleted this run
         scan_errors: list[tuple[str, str]] = []
-        files: list[ScannedFile] = []
-        for found in scan(roots, on_error=lambda p, reason: scan_errors.append((p, reason))):
-            files.append(found)
-            if len(files) % 500 == 0:
-                progress("scan", len(files), None)
+        root_counts: dict[str, int] = {}
+        for root in root_paths:
+            known_here = catalog.items_under(root)
+            alive_here = sum(1 for item in known_here.values() if item.status == "ok")
+            if not os.path.exists(root):
+                summary.kept += alive_here
+                protected.add(root)
+                _note_failure(
+                    summary,
+                    root,
+                    f"folder is missing (unmounted?); its {alive_here} items were kept",
+                )
+                continue
+            errors_here: list[tuple[str, str]] = []
+            found_here = []
+            for found in scan(
+                [Path(root)], on_error=lambda p, r, sink=errors_here: sink.append((p, r))
+            ):
+                found_here.append(found)
+                if (len(files) + len(found_here)) % 500 == 0:
+                    progress("scan", len(files) + len(found_here), None)
+            if not found_here and not errors_here and alive_here and not allow_empty:
+                summary.kept += alive_here
+                protected.add(root)
+                _note_failure(
+                    summary,
+                    root,
+                    f"folder is empty but held {alive_here} items; kept them (unmounted?). "
+                    "Pass --allow-empty if it was emptied on purpose",
+                )
+                continue
+            for found in found_here:
+                files.setdefault(found.path, found)
+            known.update(known_here)
+            scan_errors.extend(errors_here)
+            protected.update(catalog_path(path)[0] for path, _ in errors_here)
+            root_counts[root] = len(found_here)
         summary.scanned = len(files)
-        summary.failures.extend(scan_errors)
-        summary.failed += len(scan_errors)
         progress("scan", len(files), len(files))
 
-        known: dict[str, Item] = {}
-        for root in roots:
-            known.update(catalog.items_under(os.path.realpath(os.path.expanduser(str(root)))))
-        seen = {found.path for found in files}
+        seen = {catalog_path(path)[0] for path in files}
         vanished = {
             path: item
             for path, item in known.items()
-            if path not in seen and item.status != "deleted"
+            if path not in seen and item.status != "deleted" and not _under(path, protected)
         }
+        summary.kept += sum(
+            1
+            for path, item in known.items()
+            if path not in seen and item.status == "ok" and _under(path, protected)
+        )
         vanished_by_hash: dict[str, Item] = {}
         for item in vanished.values():
             if item.content_hash:
@@ -152,18 +232,35 @@ def ingest(store: Store, roots: list[Path], progress: Progress = _no_progress) -
         done = 0
         catalog.conn.execute("BEGIN IMMEDIATE")
         try:
-            for found in files:
+            for path, reason in scan_errors:
+                existing = catalog.item_by_path(path)
+                _fail(
+                    catalog,
+                    existing,
+                    {"path": path, "size": 0, "mtime_ns": 0},
+                    None,
+                    reason,
+                    summary,
+                )
+            for found in files.values():
                 _ingest_one(
-                    catalog, found, known.get(found.path), vanished_by_hash, moved_rows, summary
+                    catalog,
+                    found,
+                    known.get(catalog_path(found.path)[0]),
+                    vanished_by_hash,
+                    moved_rows,
+                    summary,
                 )
                 done += 1
                 if done % COMMIT_EVERY == 0:
                     catalog.conn.execute("COMMIT")
                     catalog.conn.execute("BEGIN IMMEDIATE")
-                progress("ingest", done, len(files))
+                    progress("ingest", done, len(files))
             gone = [item.id for item in vanished.values() if item.id not in moved_rows]
             catalog.mark_deleted(gone)
             summary.deleted = len(gone)
+            for root, count in root_counts.items():
+                catalog.record_root_scan(root, count)
             catalog.conn.execute("COMMIT")
         except BaseException:
             catalog.conn.execute("ROLLBACK")
@@ -172,6 +269,11 @@ def ingest(store: Store, roots: list[Path], progress: Progress = _no_progress) -
     finally:
         catalog.close()
     return summary
+
+
+def _note_failure(summary: IngestSummary, path: str, reason: str) -> None:
+    summary.failed += 1
+    summary.failures.append((catalog_path(path)[0], reason))
 
 
 def _ingest_one(
@@ -188,6 +290,7 @@ def _ingest_one(
         and existing.status != "deleted"
         and existing.size == found.size
         and existing.mtime_ns == found.mtime_ns
+        and not (existing.status == "failed" and (existing.error or "").startswith(RETRY_PREFIX))
     ):
         summary.unchanged += 1
         return
@@ -197,23 +300,32 @@ def _ingest_one(
         return
     try:
         sniffed = sniff_modality(Path(found.path))
-    except OSError as exc:
-        _fail(catalog, existing, base, None, f"cannot read: {exc.strerror or exc}", summary)
-        return
-    if sniffed is None:
-        summary.unsupported += 1
+        if sniffed is None:
+            summary.unsupported += 1
+            if existing is not None and existing.status != "deleted":
+                catalog.mark_deleted([existing.id])
+            return
+        modality, _ = sniffed
+        digest = content_hash(found.path)
+        meta, side = _probe(found.path, modality)
+    except FileNotFoundError:
+        # Deleted between the scan and now: it is simply gone, not a failure.
+        summary.vanished += 1
         if existing is not None and existing.status != "deleted":
             catalog.mark_deleted([existing.id])
         return
-    modality, _ = sniffed
-    try:
-        digest = content_hash(found.path)
-        meta, side = _probe(found.path, modality)
     except OSError as exc:
-        _fail(catalog, existing, base, modality, f"cannot read: {exc.strerror or exc}", summary)
+        reason = f"{RETRY_PREFIX}: {exc.strerror or exc}"
+        _fail(catalog, existing, base, None, reason, summary)
         return
     except MediaError as exc:
-        _fail(catalog, existing, base, modality, str(exc), summary)
+        reason = _media_reason(exc)
+        if reason is None:
+            summary.vanished += 1
+            if existing is not None and existing.status != "deleted":
+                catalog.mark_deleted([existing.id])
+            return
+        _fail(catalog, existing, base, modality, reason, summary)
         return
     fields = dict(
         base,
@@ -244,6 +356,17 @@ def _ingest_one(
     _record(catalog, existing, **fields)
 
 
+def _media_reason(exc: BaseException) -> str | None:
+    """The reason to record for a decode error; None when the file simply vanished meanwhile.
+    Permission and similar I/O errors get the retry prefix, so a later run tries again."""
+    cause = exc.__cause__
+    if isinstance(cause, FileNotFoundError):
+        return None
+    if isinstance(cause, (PermissionError, IsADirectoryError)):
+        return f"{RETRY_PREFIX}: {cause.strerror or cause}"
+    return str(exc)
+
+
 def _fail(
     catalog: Catalog,
     existing: Item | None,
@@ -252,8 +375,7 @@ def _fail(
     reason: str,
     summary: IngestSummary,
 ) -> None:
-    summary.failed += 1
-    summary.failures.append((base["path"], reason))
+    _note_failure(summary, base["path"], reason)
     _record(
         catalog,
         existing,
@@ -266,6 +388,27 @@ def _fail(
         text_key=None,
         meta={},
     )
+
+
+def relocate(store: Store, old: str, new: str, wait_seconds: float = 0.0) -> int:
+    """Re-root a moved collection: paths under `old` now lie under `new`. Nothing is re-embedded;
+    returns how many items moved. The next `update NEW` finds them unchanged."""
+    new_path = _absolute(new)
+    if not os.path.isdir(new_path):
+        raise UserError(f"no such folder: {new}")
+    with store.write_lock(wait_seconds):
+        catalog = Catalog(store.catalog_path)
+        try:
+            candidates = [os.path.abspath(os.path.expanduser(old)), _absolute(old)]
+            old_path = next((c for c in candidates if catalog.items_under(c)), None)
+            if old_path is None:
+                raise UserError(f"the store has no items under {old}")
+            if _under(new_path, {old_path}) or _under(old_path, {new_path}):
+                raise UserError("OLD and NEW must not lie inside one another")
+            with catalog.transaction():
+                return catalog.relocate(old_path, new_path)
+        finally:
+            catalog.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +453,7 @@ def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
 
 
 def _decode(job: _Job, sample_rate: int) -> Any:
-    path = Path(job.item.path)
+    path = Path(job.item.fs_path)
     if job.modality == "image":
         return load_image(path)
     if job.modality == "audio":
@@ -395,11 +538,17 @@ def embed(
                         catalog.add_vectors(space, [job.key for job in batch_jobs], matrix)
                         summary.embedded[space] = summary.embedded.get(space, 0) + len(batch_jobs)
                     for job, error in errors:
-                        reason = (
-                            str(error)
-                            if isinstance(error, CrossmodalError)
-                            else (f"{type(error).__name__}: {error}")
-                        )
+                        if isinstance(error, FileNotFoundError) or (
+                            isinstance(error, CrossmodalError) and _media_reason(error) is None
+                        ):
+                            # Deleted since ingest: the next ingest marks it deleted.
+                            reason = f"{RETRY_PREFIX}: file vanished before it was embedded"
+                        elif isinstance(error, CrossmodalError):
+                            reason = _media_reason(error) or str(error)
+                        elif isinstance(error, OSError):
+                            reason = f"{RETRY_PREFIX}: {error.strerror or error}"
+                        else:
+                            reason = f"{type(error).__name__}: {error}"
                         catalog.update_item(job.item.id, status="failed", error=reason)
                         summary.failed += 1
                         summary.failures.append((job.item.path, reason))
@@ -417,7 +566,7 @@ def embed(
 def index(
     store: Store, encoder: EncoderSet | None = None, progress: Progress = _no_progress
 ) -> list[IndexReport]:
-    """Bring every space's HNSW index in line with the catalog's vectors."""
+    """Bring every space's HNSW index in line with the catalog's vectors (never re-embeds)."""
     encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
     catalog = Catalog(store.catalog_path)
     reports = []
@@ -425,32 +574,43 @@ def index(
         spaces = list(encoder.spaces.values())
         for number, space in enumerate(spaces):
             progress("index", number, len(spaces))
-            reports.append(
-                update_space(catalog, space.name, space.dim, store.index_path(space.name))
-            )
+            reports.append(update_space(catalog, space.name, space.dim, store.index_dir))
         progress("index", len(spaces), len(spaces))
     finally:
         catalog.close()
     return reports
 
 
+# Deleted items stay restorable (their vectors kept) this long; then they are forgotten.
+PURGE_AFTER_SECONDS = 30 * 24 * 3600
+
+
 def update(
     store: Store,
-    roots: list[Path],
+    roots: list[Path] | None = None,
     encoder: EncoderSet | None = None,
     progress: Progress = _no_progress,
     wait_seconds: float = 0.0,
+    allow_empty: bool = False,
 ) -> UpdateSummary:
-    """ingest + embed + index under the store's write lock: the command for cron."""
+    """ingest + embed + index + purge under the store's write lock: the command for cron.
+
+    Every stage commits as it goes, so a run killed at any point leaves a consistent store and the
+    next run carries on where it stopped."""
     started = time.time()
+    clock = time.perf_counter()
     with store.write_lock(wait_seconds):
-        ingested = ingest(store, roots, progress)
+        ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         embedded = embed(store, encoder, progress)
         reports = index(store, encoder, progress)
-        summary = UpdateSummary(ingested, embedded, reports)
         catalog = Catalog(store.catalog_path)
         try:
-            catalog.record_run("update", started, summary.to_dict())
+            with catalog.transaction():
+                purged = catalog.purge_deleted(time.time() - PURGE_AFTER_SECONDS)
+            summary = UpdateSummary(ingested, embedded, reports, *purged)
+            summary.seconds = time.perf_counter() - clock
+            with catalog.transaction():
+                catalog.record_run("update", started, summary.to_dict())
         finally:
             catalog.close()
     return summary

@@ -216,9 +216,14 @@ class SearchEngine:
         if space not in self._searchers:
             spec = self.encoder.spaces[space]
             self._searchers[space] = SpaceSearcher(
-                self.catalog, space, spec.dim, self.store.index_path(space)
+                self.catalog, space, spec.dim, self.store.index_dir
             )
         return self._searchers[space]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why a space answered more slowly than usual (e.g. a damaged index file)."""
+        return [f"{s.space}: {s.degraded}" for s in self._searchers.values() if s.degraded]
 
     def ensure_searchable(self) -> None:
         counts = self.catalog.counts().get("ok", {})

@@ -83,8 +83,13 @@ class Store:
     def cache_dir(self) -> Path:
         return self.root / "cache"
 
-    def index_path(self, space: str) -> Path:
-        return self.index_dir / f"{space}.hnsw"
+    def is_fresh_folder(self) -> bool:
+        """True when the folder holds nothing but what an interrupted `create` leaves behind."""
+        return all(
+            entry.name == "write.lock"
+            or (entry.name.startswith(".") and entry.name.endswith(".tmp"))
+            for entry in self.root.iterdir()
+        )
 
     # -- open / create -------------------------------------------------------------------
     @classmethod
@@ -123,13 +128,15 @@ class Store:
                     f"not '{encoder_set}'"
                 )
             return store
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        settings = Settings(encoder_set=encoder_set or DEFAULT_ENCODER_SET)
+        if root.exists() and (not root.is_dir() or not cls(root, settings).is_fresh_folder()):
             raise StoreError(f"{root} exists and is not a crossmodal store; choose an empty folder")
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            # Owner-only: the catalog holds file names, tags and text of private collections.
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            root.chmod(0o700)
         except OSError as exc:
             raise StoreError(f"cannot create store folder {root}: {exc.strerror}") from exc
-        settings = Settings(encoder_set=encoder_set or DEFAULT_ENCODER_SET)
         atomic_write_bytes(root / "settings.json", settings.to_json())
         return cls(root.resolve(), settings)
 

@@ -5,7 +5,7 @@ import pytest
 
 from crossmodal import index as index_mod
 from crossmodal.catalog import Catalog
-from crossmodal.index import SpaceSearcher, update_space
+from crossmodal.index import SpaceSearcher, index_file, update_space
 
 
 def _catalog_with(tmp_path: Path, n: int, dim: int = 16) -> tuple[Catalog, np.ndarray]:
@@ -34,9 +34,9 @@ def test_index_matches_brute_force_and_tracks_deletions(
 ) -> None:
     monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", exact_max)  # 0: always the HNSW file
     catalog, matrix = _catalog_with(tmp_path, 300)
-    path = tmp_path / "s.hnsw"
+    path = tmp_path / "indexes"
     report = update_space(catalog, "s", 16, path)
-    assert report.rebuilt and report.size == 300 and path.is_file()
+    assert report.rebuilt and report.size == 300 and index_file(path, "s", 1).is_file()
     query = matrix[5]
     labels, sims = SpaceSearcher(catalog, "s", 16, path).query(query, 10)
     brute = np.argsort(-(matrix @ query))[:10] + 1  # vector ids start at 1
@@ -63,12 +63,64 @@ def test_index_matches_brute_force_and_tracks_deletions(
     assert report.rebuilt and report.size == 101
 
 
+def _current_file(catalog: Catalog, index_dir: Path) -> Path:
+    state = catalog.index_state("s")
+    assert state is not None
+    return index_file(index_dir, "s", state.generation)
+
+
 def test_missing_or_corrupt_index_file_is_rebuilt_from_vectors(tmp_path: Path) -> None:
     catalog, _ = _catalog_with(tmp_path, 50)
-    path = tmp_path / "s.hnsw"
-    update_space(catalog, "s", 16, path)
-    path.write_bytes(b"garbage")
-    report = update_space(catalog, "s", 16, path)
+    index_dir = tmp_path / "indexes"
+    update_space(catalog, "s", 16, index_dir)
+    _current_file(catalog, index_dir).write_bytes(b"garbage")
+    report = update_space(catalog, "s", 16, index_dir)
     assert report.rebuilt and report.size == 50
-    path.unlink()
-    assert update_space(catalog, "s", 16, path).rebuilt
+    _current_file(catalog, index_dir).unlink()
+    assert update_space(catalog, "s", 16, index_dir).rebuilt
+
+
+def test_a_crash_before_the_commit_leaves_the_published_index_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new generation's file is written first; until the catalog commits it, searches and the
+    next run use the previous one, and the orphan is cleaned up."""
+    monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)
+    catalog, matrix = _catalog_with(tmp_path, 100)
+    index_dir = tmp_path / "indexes"
+    update_space(catalog, "s", 16, index_dir)
+    with catalog.transaction():
+        catalog.mark_deleted([1, 2, 3])
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt  # stands in for SIGKILL between the file and the commit
+
+    monkeypatch.setattr(catalog, "save_index_state", crash)
+    with pytest.raises(KeyboardInterrupt):
+        update_space(catalog, "s", 16, index_dir)
+    monkeypatch.undo()
+    monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)
+    assert catalog.index_state("s").generation == 1  # type: ignore[union-attr]
+    assert index_file(index_dir, "s", 2).is_file()  # the orphan
+    labels, _ = SpaceSearcher(catalog, "s", 16, index_dir).query(matrix[0], 5)
+    assert 1 in labels.tolist()  # the committed state still has item 1
+
+    report = update_space(catalog, "s", 16, index_dir)
+    assert report.deleted == 3 and catalog.index_state("s").generation == 2  # type: ignore[union-attr]
+    labels, _ = SpaceSearcher(catalog, "s", 16, index_dir).query(matrix[0], 5)
+    assert not {1, 2, 3} & set(labels.tolist())
+    update_space(catalog, "s", 16, index_dir)
+    assert sorted(p.name for p in index_dir.iterdir()) == ["s.g1.hnsw", "s.g2.hnsw"]
+
+
+def test_a_damaged_index_file_degrades_search_to_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)
+    catalog, matrix = _catalog_with(tmp_path, 60)
+    index_dir = tmp_path / "indexes"
+    update_space(catalog, "s", 16, index_dir)
+    _current_file(catalog, index_dir).write_bytes(b"\x00" * 10)
+    searcher = SpaceSearcher(catalog, "s", 16, index_dir)
+    labels, sims = searcher.query(matrix[7], 3)
+    assert searcher.degraded and labels[0] == 8 and sims[0] == pytest.approx(1.0, abs=1e-5)

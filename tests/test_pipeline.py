@@ -4,6 +4,7 @@ from pathlib import Path
 
 from crossmodal.catalog import Catalog
 from crossmodal.encoders import load_encoder_set
+from crossmodal.index import index_file
 from crossmodal.pipeline import update
 from crossmodal.store import Store
 
@@ -18,6 +19,16 @@ def _vector_count(store: Store) -> dict[str, int]:
         catalog.close()
 
 
+def _index_file(store: Store, space: str) -> Path:
+    catalog = Catalog(store.catalog_path)
+    try:
+        state = catalog.index_state(space)
+        assert state is not None
+        return index_file(store.index_dir, space, state.generation)
+    finally:
+        catalog.close()
+
+
 def test_update_indexes_every_modality(fake_store: Store, collection: Path) -> None:
     summary = update(fake_store, [collection])
     assert summary.ingest.added == 8 and summary.failed == 0
@@ -28,7 +39,7 @@ def test_update_indexes_every_modality(fake_store: Store, collection: Path) -> N
         "fake-visual": 3,
         "fake-audio": 2,
     }
-    assert all(fake_store.index_path(space).is_file() for space in _vector_count(fake_store))
+    assert all(_index_file(fake_store, space).is_file() for space in _vector_count(fake_store))
 
 
 def test_second_run_is_a_no_op(fake_store: Store, collection: Path) -> None:
