@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -110,39 +110,96 @@ def _summary_line(summary: Any) -> str:
     return (
         f"{ingest.scanned} scanned: {ingest.added} added, {ingest.changed} changed, "
         f"{ingest.moved} moved, {ingest.deleted} deleted, {ingest.unchanged} unchanged, "
-        f"{summary.failed} failed, {ingest.unsupported} unsupported; "
+        f"{summary.failed} failed, {ingest.unsupported} unsupported"
+        + (f", {ingest.kept} kept unseen" if ingest.kept else "")
+        + "; "
         f"{embedded} vectors embedded; " + ", ".join(f"{r.space} {r.size}" for r in summary.index)
     )
 
 
 # ------------------------------------------------------------------------------------------------
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", help="Seconds to wait for another run's write lock before exiting 75."),
+]
+
+
+def _print_failures(failures: list[tuple[str, str]]) -> None:
+    for path, reason in failures:
+        render.stderr.print(f"  failed: {path}: {reason}", markup=False)
+
+
+def _append_log(log: Path | None, line: str, failures: Sequence[tuple[str, str]] = ()) -> None:
+    """One timestamped line per run (plus one per failed file) for unattended runs."""
+    if log is None:
+        return
+    from datetime import datetime
+
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    try:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{stamp} {line}\n")
+            for path, reason in failures:
+                handle.write(f"{stamp}   failed: {path}: {reason}\n")
+    except OSError as exc:
+        render.stderr.print(
+            f"crossmodal: warning: cannot write log {log}: {exc.strerror}", markup=False
+        )
+
+
 @app.command()
 @handle_errors
 def update(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files to index.")],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Folders or files to index (default: every folder the store indexes)."),
+    ] = None,
     store: StoreOption = None,
     json_output: JsonOption = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No output unless a file failed.")
     ] = False,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lock.")] = 0.0,
+    wait: WaitOption = 0.0,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Append a line about this run to FILE.")
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Accept that a folder which held items is now empty."),
+    ] = False,
 ) -> None:
-    """Ingest, embed and index in one go: the command for cron."""
+    """Ingest, embed and index in one go: the command for cron.
+
+    Exit status: 0 all files handled, 1 error, 3 partial (some files failed, the rest is
+    indexed), 75 the store is locked by another run.
+    """
     from crossmodal.pipeline import check_roots
     from crossmodal.pipeline import update as run_update
     from crossmodal.store import Store
 
-    check_roots(paths)
-    opened = Store.open_or_create(store)
-    with progress_reporter(not quiet and not json_output) as progress:
-        summary = run_update(opened, paths, progress=progress, wait_seconds=wait)
+    try:
+        if paths:
+            check_roots(paths)
+            opened = Store.open_or_create(store)
+        else:
+            opened = Store.open(store)
+        with progress_reporter(not quiet and not json_output) as progress:
+            summary = run_update(
+                opened, paths or None, progress=progress, wait_seconds=wait, allow_empty=allow_empty
+            )
+    except CrossmodalError as exc:
+        _append_log(log, f"error: {exc}")
+        raise
+    failures = summary.ingest.failures + summary.embed.failures
+    _append_log(log, f"update {opened.root}: {_summary_line(summary)}", failures)
     if json_output:
         render.print_json({"store": str(opened.root), **summary.to_dict()})
-        return
-    if not quiet or summary.failed:
-        render.stdout.print(f"update: {_summary_line(summary)}", markup=False)
-    for path, reason in summary.ingest.failures + summary.embed.failures:
-        render.stderr.print(f"  failed: {path}: {reason}", markup=False)
+    else:
+        if not quiet or summary.failed:
+            render.stdout.print(f"update: {_summary_line(summary)}", markup=False)
+        _print_failures(failures)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
 
 
 @app.command()
@@ -151,6 +208,7 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Folders or files to scan.")],
     store: StoreOption = None,
     json_output: JsonOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Scan folders into the catalog (new, changed, moved, deleted and undecodable files)."""
     from dataclasses import asdict
@@ -161,19 +219,20 @@ def ingest(
 
     check_roots(paths)
     opened = Store.open_or_create(store)
-    with opened.write_lock(), progress_reporter(not json_output) as progress:
+    with opened.write_lock(wait), progress_reporter(not json_output) as progress:
         summary = run_ingest(opened, paths, progress)
     if json_output:
         render.print_json(asdict(summary))
-        return
-    render.stdout.print(
-        f"ingest: {summary.scanned} scanned: {summary.added} added, {summary.changed} changed, "
-        f"{summary.moved} moved, {summary.deleted} deleted, {summary.unchanged} unchanged, "
-        f"{summary.failed} failed, {summary.unsupported} unsupported",
-        markup=False,
-    )
-    for path, reason in summary.failures:
-        render.stderr.print(f"  failed: {path}: {reason}", markup=False)
+    else:
+        render.stdout.print(
+            f"ingest: {summary.scanned} scanned: {summary.added} added, {summary.changed} changed, "
+            f"{summary.moved} moved, {summary.deleted} deleted, {summary.unchanged} unchanged, "
+            f"{summary.failed} failed, {summary.unsupported} unsupported",
+            markup=False,
+        )
+        _print_failures(summary.failures)
+    if summary.failed:
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -182,6 +241,7 @@ def embed(
     store: StoreOption = None,
     model: Annotated[str | None, typer.Option(help="Encoder set (default: the store's).")] = None,
     json_output: JsonOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Embed every catalogued item that lacks a vector."""
     from dataclasses import asdict
@@ -189,27 +249,30 @@ def embed(
     from crossmodal.pipeline import embed as run_embed
 
     opened = _open_store(store)
-    with opened.write_lock(), progress_reporter(not json_output) as progress:
+    with opened.write_lock(wait), progress_reporter(not json_output) as progress:
         summary = run_embed(opened, progress=progress, model=model)
     if json_output:
         render.print_json(asdict(summary))
-        return
-    counts = ", ".join(f"{space} {n}" for space, n in summary.embedded.items()) or "nothing new"
-    render.stdout.print(f"embed: {counts}; {summary.failed} failed", markup=False)
-    for path, reason in summary.failures:
-        render.stderr.print(f"  failed: {path}: {reason}", markup=False)
+    else:
+        counts = ", ".join(f"{space} {n}" for space, n in summary.embedded.items()) or "nothing new"
+        render.stdout.print(f"embed: {counts}; {summary.failed} failed", markup=False)
+        _print_failures(summary.failures)
+    if summary.failed:
+        raise typer.Exit(3)
 
 
 @app.command("index")
 @handle_errors
-def index_command(store: StoreOption = None, json_output: JsonOption = False) -> None:
+def index_command(
+    store: StoreOption = None, json_output: JsonOption = False, wait: WaitOption = 0.0
+) -> None:
     """Bring each space's HNSW index in line with the stored vectors (never re-embeds)."""
     from dataclasses import asdict
 
     from crossmodal.pipeline import index as run_index
 
     opened = _open_store(store)
-    with opened.write_lock():
+    with opened.write_lock(wait):
         reports = run_index(opened)
     if json_output:
         render.print_json({"index": [asdict(report) for report in reports]})
@@ -219,6 +282,54 @@ def index_command(store: StoreOption = None, json_output: JsonOption = False) ->
         render.stdout.print(
             f"index {r.space}: {action}, {r.size} live, +{r.added} -{r.deleted}", markup=False
         )
+
+
+@app.command()
+@handle_errors
+def check(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what can be fixed without re-embedding.")
+    ] = False,
+    store: StoreOption = None,
+    json_output: JsonOption = False,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Verify that catalog, vectors and index files agree. Exit 0 when sound, 1 when damage remains."""
+    from crossmodal.check import check as run_check
+
+    opened = _open_store(store)
+    report = run_check(opened, repair=repair, wait_seconds=wait)
+    if json_output:
+        render.print_json({"store": str(opened.root), **report.to_dict()})
+    else:
+        for finding in report.problems + report.pending:
+            label = "repaired" if finding.repaired else finding.what
+            where = f" [{finding.space}]" if finding.space else ""
+            render.stdout.print(f"{label}{where}: {finding.message}", markup=False)
+        if report.writer_active:
+            render.stdout.print(
+                "note: an update is running; pending work was not checked", markup=False
+            )
+        verdict = "ok" if report.ok else "DAMAGED (run crossmodal check --repair)"
+        render.stdout.print(f"check: {verdict}", markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def relocate(
+    old: Annotated[str, typer.Argument(help="Where the collection was.")],
+    new: Annotated[Path, typer.Argument(help="Where it is now.")],
+    store: StoreOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Tell the store a collection moved: paths are rewritten, nothing is re-embedded."""
+    from crossmodal.pipeline import relocate as run_relocate
+
+    opened = _open_store(store)
+    moved = run_relocate(opened, old, str(new), wait_seconds=wait)
+    render.stdout.print(f"relocate: {moved} items now under {new}", markup=False)
 
 
 @app.command()

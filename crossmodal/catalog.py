@@ -20,7 +20,7 @@ from .errors import StoreError
 SCHEMA_VERSION = 2
 
 # Each version's statements bring a catalog from the previous version to it; a fresh catalog runs
-# them all. Never edit a released step: add a new one. (No semicolons inside comments.)
+# them all. Never edit a released step: add a new one.
 _SCHEMA_V1 = """
 CREATE TABLE items (
     id            INTEGER PRIMARY KEY,
@@ -91,6 +91,22 @@ CREATE TABLE roots (
 """
 
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into complete statements (a ';' inside a comment or string
+    does not end one): executescript would commit the surrounding transaction."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise StoreError(f"incomplete statement in a migration: {pending.strip()[:60]}")
+    return statements
 
 
 def catalog_path(path: str) -> tuple[str, bytes | None]:
@@ -207,9 +223,8 @@ class Catalog:
             with self.transaction():
                 version = self.schema_version
                 for step in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[step].split(";"):
-                        if statement.strip():
-                            self.conn.execute(statement)
+                    for statement in _statements(MIGRATIONS[step]):
+                        self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot migrate catalog {self.path}: {exc}") from exc
@@ -345,8 +360,9 @@ class Catalog:
         ).rowcount
         vectors = self.conn.execute(
             """
-            DELETE FROM vectors WHERE NOT EXISTS (
-                SELECT 1 FROM items i WHERE i.content_hash = vectors.key OR i.text_key = vectors.key)
+            DELETE FROM vectors
+            WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.content_hash = vectors.key)
+            AND NOT EXISTS (SELECT 1 FROM items i WHERE i.text_key = vectors.key)
             AND NOT EXISTS (
                 SELECT 1 FROM index_members m
                 WHERE m.space = vectors.space AND m.vector_id = vectors.id AND m.deleted = 0)
@@ -457,9 +473,9 @@ class Catalog:
         """Vectors that some item with status ok still points at (by content hash or text side)."""
         rows = self.conn.execute(
             """
-            SELECT v.id FROM vectors v WHERE v.space = ? AND EXISTS (
-                SELECT 1 FROM items i WHERE i.status = 'ok'
-                AND (i.content_hash = v.key OR i.text_key = v.key))
+            SELECT v.id FROM vectors v WHERE v.space = ? AND (
+                EXISTS (SELECT 1 FROM items i WHERE i.content_hash = v.key AND i.status = 'ok')
+                OR EXISTS (SELECT 1 FROM items i WHERE i.text_key = v.key AND i.status = 'ok'))
             """,
             (space,),
         )
@@ -475,11 +491,15 @@ class Catalog:
             rows = self.conn.execute(
                 f"""
                 SELECT v.id AS vector_id, i.* FROM vectors v JOIN items i
-                  ON (i.content_hash = v.key OR i.text_key = v.key)
+                  ON i.content_hash = v.key
                 WHERE v.space = ? AND v.id IN ({marks}) AND i.status = 'ok'
-                ORDER BY i.path
+                UNION
+                SELECT v.id AS vector_id, i.* FROM vectors v JOIN items i
+                  ON i.text_key = v.key
+                WHERE v.space = ? AND v.id IN ({marks}) AND i.status = 'ok'
+                ORDER BY path
                 """,
-                [space, *chunk],
+                [space, *chunk, space, *chunk],
             )
             for row in rows:
                 out.setdefault(row["vector_id"], []).append(Item.from_row(row))

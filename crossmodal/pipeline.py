@@ -505,6 +505,18 @@ def _batches(
         yield jobs, values, errors
 
 
+def _usable_rows(vectors: dict[str, Any], count: int) -> Any:
+    """Rows that are finite unit vectors in every space: a silent clip or a blank image can make an
+    encoder return zeros or NaN, which would poison the index and every score near it."""
+    import numpy as np
+
+    usable = np.ones(count, dtype=bool)
+    for matrix in vectors.values():
+        norms = np.linalg.norm(matrix, axis=1)
+        usable &= np.all(np.isfinite(matrix), axis=1) & (np.abs(norms - 1.0) < 1e-3)
+    return usable
+
+
 def embed(
     store: Store,
     encoder: EncoderSet | None = None,
@@ -533,10 +545,17 @@ def embed(
             stream = _prefetched(jobs, encoder.audio_sample_rate, workers)
             for batch_jobs, values, errors in _batches(stream, BATCH_SIZE[encode_as]):
                 vectors = encoder.encode(encode_as, values) if values else {}
+                usable = _usable_rows(vectors, len(batch_jobs))
+                errors = errors + [
+                    (job, MediaError("the encoder gave no usable vector (silent or blank input?)"))
+                    for job, ok in zip(batch_jobs, usable, strict=True)
+                    if not ok
+                ]
+                keys = [job.key for job, ok in zip(batch_jobs, usable, strict=True) if ok]
                 with catalog.transaction():
                     for space, matrix in vectors.items():
-                        catalog.add_vectors(space, [job.key for job in batch_jobs], matrix)
-                        summary.embedded[space] = summary.embedded.get(space, 0) + len(batch_jobs)
+                        catalog.add_vectors(space, keys, matrix[usable])
+                        summary.embedded[space] = summary.embedded.get(space, 0) + len(keys)
                     for job, error in errors:
                         if isinstance(error, FileNotFoundError) or (
                             isinstance(error, CrossmodalError) and _media_reason(error) is None
@@ -600,6 +619,7 @@ def update(
     started = time.time()
     clock = time.perf_counter()
     with store.write_lock(wait_seconds):
+        store.remove_leftovers()
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         embedded = embed(store, encoder, progress)
         reports = index(store, encoder, progress)

@@ -83,6 +83,27 @@ class Store:
     def cache_dir(self) -> Path:
         return self.root / "cache"
 
+    def leftover_files(self) -> list[Path]:
+        """Temporary files a killed run left behind (a finished write renames its own away)."""
+        found: list[Path] = []
+        for folder in (self.root, self.index_dir, self.cache_dir):
+            if folder.is_dir():
+                found.extend(
+                    path
+                    for path in folder.iterdir()
+                    if path.name.startswith(".") and path.name.endswith(".tmp")
+                )
+        return sorted(found)
+
+    def remove_leftovers(self) -> int:
+        """Delete leftover temporary files; call only while holding the write lock."""
+        removed = 0
+        for path in self.leftover_files():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+        return removed
+
     def is_fresh_folder(self) -> bool:
         """True when the folder holds nothing but what an interrupted `create` leaves behind."""
         return all(

@@ -127,7 +127,8 @@ def load_audio(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float = 
         raise MediaError("audio file has no samples")
     mono = data.mean(axis=1)
     if not np.all(np.isfinite(mono)):
-        mono = np.nan_to_num(mono)
+        # Float files can hold NaN or infinity; treat them as silence / full scale.
+        mono = np.clip(np.nan_to_num(mono, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
     if native_rate != sample_rate:
         import soxr
 

@@ -42,6 +42,8 @@ def scan(
     def walk(directory: str) -> Iterator[ScannedFile]:
         try:
             info = os.stat(directory)
+        except FileNotFoundError:
+            return  # removed while we walked: it is simply gone
         except OSError as exc:
             report(directory, exc.strerror or str(exc))
             return
@@ -52,6 +54,8 @@ def scan(
         try:
             with os.scandir(directory) as entries:
                 children = sorted(entries, key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return
         except OSError as exc:
             report(directory, exc.strerror or str(exc))
             return
@@ -60,6 +64,10 @@ def scan(
                 continue
             try:
                 entry_info = entry.stat(follow_symlinks=True)
+            except FileNotFoundError:
+                if entry.is_symlink():
+                    report(entry.path, "dangling symbolic link")
+                continue  # otherwise removed since the folder was listed
             except OSError as exc:
                 report(entry.path, exc.strerror or str(exc))
                 continue

@@ -1,0 +1,243 @@
+"""Integrity check of a store: do the catalog, the stored vectors and the index files agree?
+
+`check` reads; `check(repair=True)` fixes what can be fixed without re-embedding: it rebuilds
+index files from the stored vectors, drops damaged vectors (the next `update` re-embeds them) and
+removes files left by killed runs. Work that is merely pending (vectors not indexed yet, items not
+embedded yet) is reported separately: it is what the next `update` does, not damage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .catalog import SCHEMA_VERSION, Catalog
+from .encoders import load_encoder_set
+from .errors import StoreError, StoreLockedError
+from .index import _load, index_file, rebuild_space, stray_index_files, update_space
+from .store import Store
+
+NORM_TOLERANCE = 1e-3
+
+
+@dataclass
+class Finding:
+    what: str  # catalog | vectors | index | files | pending
+    message: str
+    space: str | None = None
+    repaired: bool = False
+
+
+@dataclass
+class CheckReport:
+    problems: list[Finding] = field(default_factory=list)
+    pending: list[Finding] = field(default_factory=list)
+    counts: dict[str, Any] = field(default_factory=dict)
+    writer_active: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """No damage left (pending work is not damage)."""
+        return all(problem.repaired for problem in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "writer_active": self.writer_active,
+            "problems": [asdict(p) for p in self.problems],
+            "pending": [asdict(p) for p in self.pending],
+            "counts": self.counts,
+        }
+
+
+def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> CheckReport:
+    """Verify the store. Repairs need the write lock; a plain check runs beside a writer and then
+    skips the parts a running writer legitimately changes (temporary files, pending work)."""
+    report = CheckReport()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(store.write_lock(wait_seconds if repair else 0.0))
+            locked = True
+        except StoreLockedError:
+            if repair:
+                raise
+            locked = False
+            report.writer_active = True
+        catalog = Catalog(store.catalog_path, readonly=not repair)
+        stack.callback(catalog.close)
+        _check_catalog(catalog, report)
+        if report.problems:  # a damaged database: nothing below can be trusted
+            return report
+        encoder = load_encoder_set(store.settings.encoder_set, store.cache_dir)
+        dims = {name: spec.dim for name, spec in encoder.spaces.items()}
+        _check_vectors(catalog, dims, report, repair)
+        for space, dim in dims.items():
+            _check_index(catalog, store.index_dir, space, dim, report, repair, locked)
+        if locked:
+            _check_files(store, dims, catalog, report, repair)
+            _check_pending_embeds(catalog, encoder, report)
+        report.counts = {
+            "items": catalog.counts(),
+            "vectors": catalog.spaces_with_vectors(),
+            "roots": catalog.roots(),
+        }
+    return report
+
+
+def _check_catalog(catalog: Catalog, report: CheckReport) -> None:
+    result = catalog.conn.execute("PRAGMA quick_check").fetchone()[0]
+    if result != "ok":
+        report.problems.append(Finding("catalog", f"SQLite reports damage: {result}"))
+    if catalog.schema_version != SCHEMA_VERSION:
+        report.problems.append(
+            Finding("catalog", f"schema {catalog.schema_version}, expected {SCHEMA_VERSION}")
+        )
+    bad = catalog.conn.execute(
+        "SELECT count(*) FROM items WHERE status = 'ok' AND content_hash IS NULL"
+    ).fetchone()[0]
+    if bad:
+        report.problems.append(Finding("catalog", f"{bad} indexed items have no content hash"))
+
+
+def _check_vectors(
+    catalog: Catalog, dims: dict[str, int], report: CheckReport, repair: bool
+) -> None:
+    """Every stored vector has its space's dimension, finite values and unit length."""
+    for space, dim in dims.items():
+        damaged: list[int] = []
+        rows = catalog.conn.execute("SELECT id, vector FROM vectors WHERE space = ?", (space,))
+        for vector_id, blob in rows:
+            if len(blob) != 4 * dim:
+                damaged.append(vector_id)
+                continue
+            vector = np.frombuffer(blob, dtype=np.float32)
+            norm = float(np.linalg.norm(vector))
+            if not np.all(np.isfinite(vector)) or abs(norm - 1.0) > NORM_TOLERANCE:
+                damaged.append(vector_id)
+        if not damaged:
+            continue
+        finding = Finding(
+            "vectors", f"{len(damaged)} damaged vectors (wrong size, NaN or not unit length)", space
+        )
+        if repair:
+            with catalog.transaction():
+                catalog.conn.executemany(
+                    "DELETE FROM vectors WHERE id = ?", [(v,) for v in damaged]
+                )
+            finding.repaired = True
+            finding.message += "; dropped, the next update re-embeds them"
+        report.problems.append(finding)
+
+
+def _check_index(
+    catalog: Catalog,
+    index_dir: Path,
+    space: str,
+    dim: int,
+    report: CheckReport,
+    repair: bool,
+    locked: bool,
+) -> None:
+    """The committed index file exists, loads, holds exactly the recorded members with the recorded
+    deletion marks, and stores the same vectors as the catalog."""
+    state = catalog.index_state(space)
+    live = catalog.live_vector_ids(space)
+    if state is None:
+        if live:
+            report.pending.append(Finding("pending", f"{len(live)} vectors not indexed yet", space))
+            if repair:
+                update_space(catalog, space, dim, index_dir)
+                report.pending[-1].repaired = True
+        return
+    damage = _index_damage(catalog, index_dir, space, dim, state.generation)
+    if damage:
+        finding = Finding("index", damage, space)
+        if repair:
+            rebuild_space(catalog, space, dim, index_dir)
+            finding.repaired = True
+            finding.message += "; rebuilt from stored vectors"
+        report.problems.append(finding)
+        return
+    members = catalog.index_members(space)
+    alive = {v for v, dead in members.items() if not dead}
+    missing, extra = len(live - alive), len(alive - live)
+    if (missing or extra) and locked:
+        finding = Finding(
+            "pending", f"index behind the catalog: {missing} to add, {extra} to remove", space
+        )
+        if repair:
+            update_space(catalog, space, dim, index_dir)
+            finding.repaired = True
+        report.pending.append(finding)
+
+
+def _index_damage(
+    catalog: Catalog, index_dir: Path, space: str, dim: int, generation: int
+) -> str | None:
+    path = index_file(index_dir, space, generation)
+    if not path.is_file():
+        return f"index file {path.name} is missing"
+    try:
+        index = _load(path, dim)
+    except StoreError as exc:
+        return str(exc)
+    members = catalog.index_members(space)
+    labels = set(int(v) for v in index.get_ids_list())
+    if labels != set(members):
+        return f"index file holds {len(labels)} labels, the catalog records {len(members)}"
+    alive = sorted(v for v, dead in members.items() if not dead)
+    for vector_id in (v for v, dead in members.items() if dead):
+        with contextlib.suppress(RuntimeError):
+            index.get_items([vector_id])
+            return f"label {vector_id} should be marked deleted but is not"
+    ids, stored, _ = catalog.load_vectors(space, ids=alive)
+    if len(ids) != len(alive):
+        return f"{len(alive) - len(ids)} indexed vectors are missing from the catalog"
+    if len(ids):
+        try:
+            in_index = np.asarray(index.get_items(ids.tolist()), dtype=np.float32)
+        except RuntimeError as exc:
+            return f"an indexed label cannot be read back ({exc})"
+        if not np.allclose(in_index, stored, atol=1e-5):
+            return "index vectors differ from the stored vectors"
+    return None
+
+
+def _check_files(
+    store: Store, dims: dict[str, int], catalog: Catalog, report: CheckReport, repair: bool
+) -> None:
+    """Temporary files and superseded index generations left by killed runs."""
+    leftovers = store.leftover_files()
+    for space in dims:
+        state = catalog.index_state(space)
+        if state is not None:
+            leftovers.extend(stray_index_files(store.index_dir, space, state.generation))
+    if not leftovers:
+        return
+    finding = Finding("files", f"{len(leftovers)} files left by interrupted runs")
+    if repair:
+        for path in leftovers:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        finding.repaired = True
+        finding.message += "; removed"
+    report.problems.append(finding)
+
+
+def _check_pending_embeds(catalog: Catalog, encoder: Any, report: CheckReport) -> None:
+    for name, spec in encoder.spaces.items():
+        keys = set()
+        for item in catalog.items(status="ok"):
+            if item.content_hash and spec.accepts(item.modality or ""):
+                keys.add(item.content_hash)
+            if item.text_key and spec.accepts("text"):
+                keys.add(item.text_key)
+        lacking = len(keys - catalog.has_vector_keys(name, keys))
+        if lacking:
+            report.pending.append(
+                Finding("pending", f"{lacking} items not embedded yet (run update)", name)
+            )

@@ -1,0 +1,286 @@
+"""Hostile input: every malformed or odd file is recorded with a reason or handled correctly, the
+run finishes, and the rest of the collection is indexed. The committed corpus (tests/corpus/) is
+joined by inputs that cannot live in git: unreadable files and folders, a non-UTF-8 file name, a
+one-hour recording, a 100-megapixel photo, and files that change under the scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+from typer.testing import CliRunner
+
+from cli.main import app
+from crossmodal import pipeline
+from crossmodal.catalog import Catalog
+from crossmodal.check import check
+from crossmodal.pipeline import embed, ingest, update
+from crossmodal.store import Store
+
+from .conftest import write_image, write_text
+
+CORPUS = Path(__file__).parent / "corpus"
+MANIFEST: dict[str, dict[str, str]] = json.loads((CORPUS / "manifest.json").read_text())
+
+
+def _drop_file_override_capabilities() -> None:
+    """Make this (root) process subject to file modes: drop CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH with capset(2). It stays uid 0, so it can still read the venv it owns."""
+    import ctypes
+
+    status = Path("/proc/self/status").read_text()
+    effective = int(
+        next(line for line in status.splitlines() if line.startswith("CapEff")).split()[1], 16
+    )
+    keep = effective & ~((1 << 1) | (1 << 2))
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
+
+    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (Data * 2)(
+        Data(keep & 0xFFFFFFFF, keep & 0xFFFFFFFF, 0), Data(keep >> 32, keep >> 32, 0)
+    )
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def run_unprivileged(func: Callable[[], Any]) -> Any:
+    """Run `func` where file permissions apply. Root ignores file modes, so as root the call runs
+    in a forked child without the override capabilities; the result comes back as JSON."""
+    if os.geteuid() != 0:
+        return func()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(read_fd)
+            _drop_file_override_capabilities()
+            payload = json.dumps({"ok": func()})
+        except BaseException as exc:  # report anything to the parent, never run its tests
+            payload = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+            code = 1
+        with os.fdopen(write_fd, "w") as out:
+            out.write(payload)
+        os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as incoming:
+        answer = json.loads(incoming.read() or '{"error": "no answer"}')
+    os.waitpid(pid, 0)
+    assert "error" not in answer, answer.get("error")
+    return answer["ok"]
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temp folder that `nobody` may use (pytest's own tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="crossmodal-corpus-"))
+    folder.chmod(0o777)
+    try:
+        yield folder
+    finally:
+        for path in folder.rglob("*"):
+            if not path.is_symlink():
+                path.chmod(0o777)
+        shutil.rmtree(folder)
+
+
+def _generated(root: Path) -> dict[str, str]:
+    """Odd inputs made at test time, with their expected outcomes."""
+    gen = root / "generated"
+    gen.mkdir()
+    # A one-hour recording: mostly silence with a tone at the start; loading is capped in length.
+    rate = 8000
+    hour = np.zeros(3600 * rate, dtype=np.float32)
+    hour[:rate] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)
+    sf.write(gen / "one_hour.flac", hour, rate)
+    # A 100-megapixel photo (under the 120 Mpx bomb guard): decoded at reduced size via draft.
+    gradient = np.tile(np.linspace(0, 255, 10_000, dtype=np.uint8), (10_000, 1))
+    Image.fromarray(gradient, "L").save(gen / "100_megapixels.jpg", quality=50)
+    # One 1.2 MB line without a newline: read up to the 1 MB cap.
+    (gen / "one_line_1_2mb.txt").write_bytes(b"word " * 240_000)
+    # A name that is not valid UTF-8 (Latin-1 e-acute).
+    with open(os.fsencode(gen) + b"/caf\xe9 menu.txt", "wb") as handle:
+        handle.write(b"the cafe menu: coffee and croissants")
+    # Unreadable file and folder.
+    write_image(gen / "no_permission.png", "red").chmod(0o000)
+    write_image(gen / "locked_folder" / "inside.png", "green")
+    (gen / "locked_folder").chmod(0o000)
+    return {
+        "generated/one_hour.flac": "audio",
+        "generated/100_megapixels.jpg": "image",
+        "generated/one_line_1_2mb.txt": "text",
+        "generated/no_permission.png": "failed",
+        "generated/locked_folder": "failed",
+    }
+
+
+def _normal_collection(root: Path) -> dict[str, str]:
+    write_image(root / "normal" / "red.png", "red")
+    write_image(root / "normal" / "blue.jpg", "blue")
+    write_text(root / "normal" / "note.txt", "a note about the sea")
+    return {"normal/red.png": "image", "normal/blue.jpg": "image", "normal/note.txt": "text"}
+
+
+def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None:
+    assert len(MANIFEST) >= 30
+    root = open_tmp / "collection"
+    shutil.copytree(CORPUS / "files", root, symlinks=True)
+    expected = {path: entry["expect"] for path, entry in MANIFEST.items()}
+    expected |= _generated(root)
+    expected |= _normal_collection(root)
+    for folder in [root, *[p for p in root.rglob("*") if p.is_dir() and not p.is_symlink()]]:
+        if folder.name != "locked_folder":
+            folder.chmod(0o777)
+    store_dir = open_tmp / "store"
+
+    def index_it() -> dict[str, Any]:
+        store = Store.open_or_create(store_dir, encoder_set="fake")
+        summary = update(store, [root])
+        return summary.to_dict()
+
+    summary = run_unprivileged(index_it)
+    assert summary["status"] == "partial" and summary["exit_code"] == 3
+
+    catalog = Catalog(store_dir / "catalog.sqlite")
+    real_root = os.path.realpath(root)
+    try:
+        wrong = []
+        for relative, expect in sorted(expected.items()):
+            item = catalog.item_by_path(f"{real_root}/{relative}")
+            if expect in ("image", "text", "audio"):
+                ok = item is not None and item.status == "ok" and item.modality == expect
+            elif expect == "failed":
+                ok = item is not None and item.status == "failed" and bool(item.error)
+            else:  # unsupported or skipped: never indexed, never a failure
+                ok = item is None
+            if not ok:
+                wrong.append((relative, expect, item and (item.status, item.modality, item.error)))
+        assert not wrong, wrong
+        # The non-UTF-8 name is indexed under a readable escaped path, with its raw bytes kept.
+        odd = catalog.item_by_path(f"{real_root}/generated/caf\\xe9 menu.txt")
+        assert odd is not None and odd.status == "ok" and odd.path_bytes is not None
+        assert Path(odd.fs_path).is_file()
+        failed_reasons = {Path(i.path).name: i.error for i in catalog.failures()}
+    finally:
+        catalog.close()
+    assert failed_reasons["no_permission.png"].startswith("cannot read")
+    assert "bomb" in failed_reasons["bomb_20000x20000_1bit.png"]
+    assert failed_reasons["dangling.jpg"] == "dangling symbolic link"
+    # Every failure reported by the run is one line.
+    failures = summary["ingest"]["failures"] + summary["embed"]["failures"]
+    assert failures and all("\n" not in reason for _, reason in failures)
+    report = check(Store.open(store_dir))
+    assert report.ok and not report.pending, report.to_dict()
+
+
+def test_unreadable_folder_keeps_its_items_and_a_fixed_file_is_retried(open_tmp: Path) -> None:
+    root = open_tmp / "photos"
+    write_image(root / "trip" / "a.png", "red")
+    write_image(root / "trip" / "b.png", "blue")
+    locked = write_image(root / "c.png", "green")
+    for path in [root, root / "trip"]:
+        path.chmod(0o777)
+    store_dir = open_tmp / "store"
+
+    def run() -> dict[str, Any]:
+        return update(Store.open_or_create(store_dir, encoder_set="fake"), [root]).to_dict()
+
+    locked.chmod(0o000)
+    first = run_unprivileged(run)
+    assert first["failed"] == 1 and first["ingest"]["added"] == 2
+
+    (root / "trip").chmod(0o000)  # e.g. a permission change or a flaky mount
+    locked.chmod(0o644)  # the user fixed the file: it is retried although size/mtime are equal
+    second = run_unprivileged(run)
+    assert second["ingest"]["deleted"] == 0 and second["ingest"]["kept"] == 2
+    assert second["ingest"]["changed"] == 1 and second["failed"] == 1  # c.png ok, trip/ unreadable
+
+    (root / "trip").chmod(0o777)
+    third = run_unprivileged(run)
+    assert third["failed"] == 0 and third["ingest"]["unchanged"] == 3
+    catalog = Catalog(store_dir / "catalog.sqlite")
+    try:
+        assert sorted(Path(i.path).name for i in catalog.items()) == ["a.png", "b.png", "c.png"]
+    finally:
+        catalog.close()
+
+
+def test_file_deleted_between_scan_and_ingest_is_gone_not_failed(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_scan = pipeline.scan
+    victim = collection / "notes" / "sea.md"
+
+    def scan_then_delete(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        found = list(real_scan(*args, **kwargs))
+        victim.unlink()
+        yield from found
+
+    monkeypatch.setattr(pipeline, "scan", scan_then_delete)
+    summary = ingest(fake_store, [collection])
+    assert summary.vanished == 1 and summary.failed == 0 and summary.added == 7
+
+
+def test_folder_removed_mid_scan_is_gone_not_failed(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    update(fake_store, [collection])
+    real_scan = pipeline.scan
+
+    def scan_removing_a_folder(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for number, found in enumerate(real_scan(*args, **kwargs)):
+            if number == 0:  # "notes" is walked first; "sounds" disappears meanwhile
+                shutil.rmtree(collection / "sounds")
+            yield found
+
+    monkeypatch.setattr(pipeline, "scan", scan_removing_a_folder)
+    summary = ingest(fake_store, [collection])
+    assert summary.failed == 0 and summary.deleted == 2
+
+
+def test_file_truncated_or_deleted_between_ingest_and_embed(
+    fake_store: Store, collection: Path
+) -> None:
+    ingest(fake_store, [collection])
+    photo = collection / "photos" / "b.jpg"
+    photo.write_bytes(photo.read_bytes()[:60])  # truncated after it was probed
+    (collection / "photos" / "c.webp").unlink()
+    summary = embed(fake_store)
+    reasons = {Path(path).name: reason for path, reason in summary.failures}
+    assert set(reasons) == {"b.jpg", "c.webp"}
+    assert reasons["c.webp"].startswith("cannot read")
+    assert summary.embedded["fake-semantic"] >= 6  # the rest went on
+
+    after = update(fake_store, [collection])  # the next run sorts both out
+    assert after.ingest.deleted == 1 and after.ingest.unchanged == 6
+    assert [Path(p).name for p, _ in after.ingest.failures] == ["b.jpg"]
+
+
+def test_cli_reports_partial_runs_with_exit_3(open_tmp: Path, collection: Path) -> None:
+    shutil.copy(CORPUS / "files" / "images" / "truncated_35pct.jpg", collection / "bad.jpg")
+    store = str(open_tmp / "s")
+    Store.open_or_create(store, encoder_set="fake")
+    result = CliRunner().invoke(app, ["update", str(collection), "--store", store, "--quiet"])
+    assert result.exit_code == 3
+    assert "failed: " in result.output and "bad.jpg" in result.output
+    again = CliRunner().invoke(app, ["update", "--store", store, "--quiet"])
+    assert again.exit_code == 0 and again.output == ""  # unchanged bad file: not news
