@@ -1,0 +1,250 @@
+"""Cron-grade behaviour: schema migration, integrity check and repair, locking and exit codes,
+recorded roots, relocation, purging, owner-only store folders and the run log."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from crossmodal import catalog as catalog_mod
+from crossmodal import pipeline
+from crossmodal.catalog import Catalog
+from crossmodal.check import check
+from crossmodal.errors import StoreError
+from crossmodal.index import index_file
+from crossmodal.pipeline import relocate, update
+from crossmodal.query import SearchEngine, build_query
+from crossmodal.store import Store
+
+from .conftest import FakeEncoderSet, write_image
+
+runner = CliRunner()
+V1_FIXTURE = Path(__file__).parent / "data" / "store_v1"
+V1_MEDIA = "/tmp/crossmodal-v1-fixture/media"  # where the schema-1 store was written
+
+
+def _names(hits: list) -> list[str]:
+    return [Path(hit.item.path).name for hit in hits]
+
+
+def test_a_schema_1_store_is_migrated_relocated_and_reused(tmp_path: Path) -> None:
+    """A store written by crossmodal with schema 1 (commit 7042c96, see tests/data) opens, answers,
+    migrates in one transaction, and after `relocate` a rerun re-embeds nothing."""
+    shutil.copytree(V1_FIXTURE, tmp_path / "v1")
+    store = Store.open(tmp_path / "v1" / "store")
+    engine = SearchEngine(store)
+    try:
+        hits = engine.search(build_query("a red picture", type="all", k=3))
+    finally:
+        engine.close()
+    assert _names(hits)[:2] == ["a.png", "red.txt"]
+    assert str(hits[0].item.path).startswith(V1_MEDIA)
+    catalog = Catalog(store.catalog_path)
+    assert catalog.schema_version == catalog_mod.SCHEMA_VERSION
+    assert catalog.counts() == {"deleted": {"text": 1}, "ok": {"audio": 1, "image": 2, "text": 1}}
+    catalog.close()
+
+    media = tmp_path / "v1" / "media"
+    assert relocate(store, V1_MEDIA, str(media)) == 5
+    encoder = FakeEncoderSet()
+    summary = update(store, [media], encoder=encoder)
+    assert encoder.calls == [] and summary.failed == 0  # same content: vectors reused
+    assert summary.ingest.deleted == 0 and summary.ingest.added == 0
+    report = check(store)
+    assert report.ok and not report.pending, report.to_dict()
+
+
+def test_a_newer_or_damaged_catalog_is_refused_never_misread(tmp_path: Path) -> None:
+    shutil.copytree(V1_FIXTURE / "store", tmp_path / "store")
+    db = tmp_path / "store" / "catalog.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version=99")
+    conn.commit()
+    conn.close()
+    result = runner.invoke(app, ["search", "red", "--store", str(tmp_path / "store")])
+    assert result.exit_code == 1 and "upgrade crossmodal" in result.output
+    assert result.output.count("\n") == 1
+
+    db.write_bytes(b"this is not a database" * 100)
+    result = runner.invoke(app, ["check", "--store", str(tmp_path / "store")])
+    assert result.exit_code == 1 and "cannot open catalog" in result.output
+
+
+def test_a_failed_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(V1_FIXTURE / "store", tmp_path / "store")
+    broken = catalog_mod.MIGRATIONS[2] + "\nCREATE TABLE items (oops INTEGER);"
+    monkeypatch.setitem(catalog_mod.MIGRATIONS, 2, broken)
+    with pytest.raises(StoreError, match="cannot migrate"):
+        Catalog(tmp_path / "store" / "catalog.sqlite")
+    conn = sqlite3.connect(tmp_path / "store" / "catalog.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(items)")]
+    assert "path_bytes" not in columns  # the ALTER before the failing statement rolled back
+    conn.close()
+
+
+def _damage_everything(store: Store) -> None:
+    catalog = Catalog(store.catalog_path)
+    state = catalog.index_state("fake-visual")
+    assert state is not None
+    index_file(store.index_dir, "fake-visual", state.generation).write_bytes(b"garbage")
+    with catalog.transaction():
+        catalog.conn.execute(
+            "UPDATE vectors SET vector = ? WHERE id = (SELECT min(id) FROM vectors "
+            "WHERE space = 'fake-semantic')",
+            (np.full(64, np.nan, dtype=np.float32).tobytes(),),
+        )
+    catalog.close()
+    (store.index_dir / ".fake-audio.g9.hnsw.abc.tmp").write_bytes(b"left by kill -9")
+
+
+def test_check_finds_damage_and_repair_fixes_it_without_re_embedding(
+    fake_store: Store, collection: Path
+) -> None:
+    update(fake_store, [collection])
+    root = str(fake_store.root)
+    clean = runner.invoke(app, ["check", "--store", root])
+    assert clean.exit_code == 0 and clean.output.strip() == "check: ok"
+
+    _damage_everything(fake_store)
+    report = check(fake_store)
+    kinds = sorted({p.what for p in report.problems})
+    assert not report.ok and kinds == ["files", "index", "vectors"], report.to_dict()
+    assert runner.invoke(app, ["check", "--store", root]).exit_code == 1
+
+    repaired = runner.invoke(app, ["check", "--repair", "--store", root, "--json"])
+    assert repaired.exit_code == 0, repaired.output
+    assert fake_store.leftover_files() == []
+    encoder = FakeEncoderSet()
+    update(fake_store, [collection], encoder=encoder)
+    assert [n for _, n in encoder.calls] == [1]  # only the dropped vector is embedded again
+    after = check(fake_store)
+    assert after.ok and not after.problems and not after.pending
+
+
+def test_a_locked_store_exits_75_or_waits(fake_store: Store, collection: Path) -> None:
+    other = Store.open(fake_store.root)  # stands in for another process holding the lock
+    with other.write_lock():
+        result = runner.invoke(app, ["update", str(collection), "--store", str(fake_store.root)])
+        assert result.exit_code == 75 and "locked" in result.output
+        assert runner.invoke(app, ["index", "--store", str(fake_store.root)]).exit_code == 75
+
+    held = threading.Event()
+
+    def hold_for_a_while() -> None:
+        with other.write_lock():
+            held.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_for_a_while)
+    holder.start()
+    held.wait()
+    started = time.monotonic()
+    result = runner.invoke(
+        app, ["update", str(collection), "--store", str(fake_store.root), "--wait", "10"]
+    )
+    holder.join()
+    assert result.exit_code == 0 and time.monotonic() - started >= 0.3
+
+
+def test_update_without_paths_rescans_roots_and_protects_unmounted_ones(
+    fake_store: Store, collection: Path, tmp_path: Path
+) -> None:
+    second = tmp_path / "second"
+    write_image(second / "x.png", "blue")
+    update(fake_store, [collection, second])
+    root = str(fake_store.root)
+    again = runner.invoke(app, ["update", "--store", root, "--json"])
+    assert again.exit_code == 0 and '"unchanged": 9' in again.output
+
+    hidden = tmp_path / "second-unmounted"
+    second.rename(hidden)  # the disk is gone
+    missing = runner.invoke(app, ["update", "--store", root])
+    assert missing.exit_code == 3 and "missing (unmounted?)" in missing.output
+    hidden.rename(second)
+    for child in second.iterdir():  # mounted but empty
+        child.rename(tmp_path / child.name)
+    empty = runner.invoke(app, ["update", "--store", root])
+    assert empty.exit_code == 3 and "--allow-empty" in empty.output
+    catalog = Catalog(fake_store.catalog_path)
+    assert catalog.item_by_path(str((second / "x.png").resolve())).status == "ok"  # type: ignore[union-attr]
+    catalog.close()
+    allowed = runner.invoke(app, ["update", "--store", root, "--allow-empty", "--json"])
+    assert allowed.exit_code == 0 and '"deleted": 1' in allowed.output
+
+
+def test_relocate_after_moving_a_collection(
+    fake_store: Store, collection: Path, tmp_path: Path
+) -> None:
+    update(fake_store, [collection])
+    moved = tmp_path / "elsewhere" / "media"
+    moved.parent.mkdir()
+    shutil.move(str(collection), moved)
+    result = runner.invoke(
+        app, ["relocate", str(collection), str(moved), "--store", str(fake_store.root)]
+    )
+    assert result.exit_code == 0 and "8 items" in result.output
+    encoder = FakeEncoderSet()
+    summary = update(fake_store, None, encoder=encoder)  # the recorded root moved with it
+    assert summary.ingest.unchanged == 8 and summary.ingest.deleted == 0 and encoder.calls == []
+    bad = runner.invoke(app, ["relocate", "/nowhere", str(moved), "--store", str(fake_store.root)])
+    assert bad.exit_code == 1 and "no items under" in bad.output
+
+
+def test_deleted_items_are_purged_later(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    update(fake_store, [collection])
+    (collection / "notes" / "forest.txt").unlink()
+    first = update(fake_store, [collection])
+    assert first.ingest.deleted == 1 and first.purged_items == 0  # kept, restorable
+    monkeypatch.setattr(pipeline, "PURGE_AFTER_SECONDS", -1)
+    second = update(fake_store, [collection])
+    assert second.purged_items == 1 and second.purged_vectors == 1
+    assert check(fake_store).ok
+
+
+def test_store_folder_is_owner_only_and_log_records_runs(collection: Path, tmp_path: Path) -> None:
+    store_dir = tmp_path / "new-store"
+    log = tmp_path / "crossmodal.log"
+    Store.open_or_create(store_dir, encoder_set="fake")
+    assert stat.S_IMODE(os.stat(store_dir).st_mode) == 0o700
+    (collection / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    first = runner.invoke(
+        app, ["update", str(collection), "--store", str(store_dir), "--quiet", "--log", str(log)]
+    )
+    assert first.exit_code == 3
+    with Store.open(store_dir).write_lock():
+        locked = runner.invoke(
+            app, ["update", "--store", str(store_dir), "--quiet", "--log", str(log)]
+        )
+    assert locked.exit_code == 75
+    lines = log.read_text().splitlines()
+    assert "8 added" in lines[0] and "1 failed" in lines[0]
+    assert "failed:" in lines[1] and "broken.png" in lines[1]
+    assert "error: store" in lines[2] and "locked" in lines[2]
+
+
+def test_interrupted_store_creation_can_be_completed(tmp_path: Path) -> None:
+    folder = tmp_path / "half"
+    folder.mkdir()
+    (folder / "write.lock").write_bytes(b"")
+    (folder / ".settings.json.x1y2.tmp").write_bytes(b"{")
+    store = Store.open_or_create(folder, encoder_set="fake")
+    assert store.settings.encoder_set == "fake"
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "thesis.tex").write_text("mine")
+    with pytest.raises(StoreError, match="not a crossmodal store"):
+        Store.open_or_create(tmp_path / "busy")
