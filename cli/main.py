@@ -50,6 +50,9 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             render.stderr.print("crossmodal: interrupted", markup=False)
             raise typer.Exit(130) from None
+        except Terminated:
+            render.stderr.print("crossmodal: terminated", markup=False)
+            raise typer.Exit(143) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:
@@ -478,8 +481,20 @@ def recommend(
         render.stderr.print(f"  not in store (ignored): {raw}", markup=False)
 
 
+class Terminated(BaseException):
+    """SIGTERM (e.g. a cron or systemd timeout), raised so open transactions roll back and the
+    process exits 143 without a traceback, like Ctrl-C exits 130."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def run() -> None:
     """Console-script entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 

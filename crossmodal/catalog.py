@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import StoreError
+from .errors import StoreEmptyError, StoreError
 
 SCHEMA_VERSION = 2
 
@@ -175,7 +175,9 @@ class Catalog:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = Path(path)
         if readonly and not self.path.exists():
-            raise StoreError(f"store catalog {self.path} is missing")
+            raise StoreEmptyError(
+                f"store catalog {self.path} is missing; run crossmodal update PATH"
+            )
         try:
             if readonly:
                 uri = f"file:{self.path}?mode=ro"
@@ -202,6 +204,9 @@ class Catalog:
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA busy_timeout=10000")
             version = self.schema_version
+        if version == 0 and readonly:
+            self.conn.close()
+            raise StoreEmptyError(f"store catalog {self.path} is empty; run crossmodal update PATH")
         if version < SCHEMA_VERSION:
             if readonly:
                 raise StoreError(

@@ -17,7 +17,7 @@ import numpy as np
 
 from .catalog import SCHEMA_VERSION, Catalog
 from .encoders import load_encoder_set
-from .errors import StoreError, StoreLockedError
+from .errors import StoreEmptyError, StoreError, StoreLockedError
 from .index import _load, index_file, rebuild_space, stray_index_files, update_space
 from .store import Store
 
@@ -67,7 +67,11 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
                 raise
             locked = False
             report.writer_active = True
-        catalog = Catalog(store.catalog_path, readonly=not repair)
+        try:
+            catalog = Catalog(store.catalog_path, readonly=not repair)
+        except StoreEmptyError:
+            report.pending.append(Finding("pending", "the store is empty (run update PATH)"))
+            return report
         stack.callback(catalog.close)
         _check_catalog(catalog, report)
         if report.problems:  # a damaged database: nothing below can be trusted

@@ -17,6 +17,10 @@ class StoreError(CrossmodalError):
     """The store is missing, unreadable, or written by an incompatible version."""
 
 
+class StoreEmptyError(StoreError):
+    """The store exists but nothing was ever committed to its catalog."""
+
+
 class StoreLockedError(CrossmodalError):
     """Another process holds the store's write lock."""
 

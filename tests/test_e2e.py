@@ -112,3 +112,46 @@ def test_labelled_queries_beat_chance_by_far(store: Path) -> None:
         print(f"{kind:14} n={row['queries']:3} MRR={row['mrr']:.3f} chance={row['chance_mrr']:.3f}")
         assert row["mrr"] >= 2.5 * row["chance_mrr"], kind
     assert report["kinds"]["overall"]["mrr"] >= 0.7
+
+
+NO_NETWORK = """
+import socket, sys
+def refuse(*args, **kwargs):
+    print("NETWORK ATTEMPT", args[:2], file=sys.stderr, flush=True)
+    raise OSError("network disabled by the test")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from cli.main import run
+sys.argv = ["crossmodal", *sys.argv[1:]]
+run()
+"""
+
+
+def test_no_network_call_at_run_time(tmp_path: Path) -> None:
+    """The real models load, index and answer with every socket call refused, and without
+    HF_HUB_OFFLINE in the environment: the library sets offline mode itself."""
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ["images/cat_chelsea.png", "text/cat_chelsea.txt", "audio/bell.oga"]:
+        (media / Path(name).name).write_bytes((SAMPLE / name).read_bytes())
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    }
+    store = str(tmp_path / "store")
+    for args in (
+        ["update", str(media), "--store", store],
+        ["search", "a cat", "--store", store, "--json"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", NO_NETWORK, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=900,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "NETWORK ATTEMPT" not in result.stderr, result.stderr
+    assert json.loads(result.stdout)["results"][0]["path"].endswith("cat_chelsea.png")
