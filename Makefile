@@ -11,7 +11,7 @@ DEMO_STORE ?= /tmp/crossmodal-demo-store
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps demo test test-fast bench eval lint format clean
+.PHONY: install system-deps demo test test-fast soak bench bench-update eval lint format clean
 
 # System tools for speech samples (espeak-ng) and m4a/AAC decoding (ffmpeg), only where missing.
 system-deps:
@@ -53,6 +53,11 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
 
+# Fault injection at scale: SOAK_KILLS kill -9 points (make test runs 30).
+SOAK_KILLS ?= 200
+soak: install
+	SOAK_KILLS=$(SOAK_KILLS) $(BIN)/python -m pytest -q -s tests/test_faults.py -k kill_9
+
 eval: install
 	@rm -rf $(DEMO_STORE)-eval
 	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --quiet
@@ -60,6 +65,10 @@ eval: install
 
 bench: install
 	$(BIN)/python bench/bench_index.py
+
+# No-op and incremental update cost on 10,000 real text files (real MiniLM model).
+bench-update: install
+	$(BIN)/python bench/bench_update.py --files 10000
 
 lint: install
 	$(BIN)/ruff format --check .
