@@ -131,7 +131,8 @@ def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> Ind
     except StoreError:
         return rebuild_space(catalog, space, dim, index_dir)
     members = catalog.index_members(space)
-    if index.get_current_count() != len(members):
+    if index.get_current_count() != len(members) or set(index.get_ids_list()) != members.keys():
+        # The file is not what the catalog says it holds (damaged or replaced): start over.
         return rebuild_space(catalog, space, dim, index_dir)
     live = catalog.live_vector_ids(space)
     to_add = sorted(live - members.keys())
