@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -55,6 +56,19 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(143) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except OSError as exc:  # disk full, read-only file system, I/O error: not a bug
+            where = f": {exc.filename}" if exc.filename else ""
+            render.stderr.print(
+                f"crossmodal: error: {exc.strerror or exc}{where} (nothing committed was lost)",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
+        except sqlite3.Error as exc:
+            render.stderr.print(
+                f"crossmodal: error: store database: {exc} (nothing committed was lost)",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
         except Exception as exc:
             if os.environ.get("CROSSMODAL_DEBUG"):
                 raise

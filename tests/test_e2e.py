@@ -131,14 +131,20 @@ run()
 
 def test_no_network_call_at_run_time(tmp_path: Path) -> None:
     """The real models load, index and answer with every socket call refused, and without
-    HF_HUB_OFFLINE in the environment: the library sets offline mode itself."""
+    HF_HUB_OFFLINE in the environment: the library sets offline mode itself. Nothing is written
+    to the user's home either."""
     media = tmp_path / "media"
     media.mkdir()
     for name in ["images/cat_chelsea.png", "text/cat_chelsea.txt", "audio/bell.oga"]:
         (media / Path(name).name).write_bytes((SAMPLE / name).read_bytes())
+    home = tmp_path / "home"
+    home.mkdir()
     env = {
-        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") and not k.startswith("XDG_")
     }
+    env["HOME"] = str(home)
     store = str(tmp_path / "store")
     for args in (
         ["update", str(media), "--store", store],
@@ -155,3 +161,5 @@ def test_no_network_call_at_run_time(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "NETWORK ATTEMPT" not in result.stderr, result.stderr
     assert json.loads(result.stdout)["results"][0]["path"].endswith("cat_chelsea.png")
+    # Nothing written outside the store: no caches or config appear in the user's home.
+    assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []

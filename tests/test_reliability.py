@@ -248,3 +248,27 @@ def test_interrupted_store_creation_can_be_completed(tmp_path: Path) -> None:
     (tmp_path / "busy" / "thesis.tex").write_text("mine")
     with pytest.raises(StoreError, match="not a crossmodal store"):
         Store.open_or_create(tmp_path / "busy")
+
+
+def test_disk_full_mid_update_loses_nothing(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from crossmodal import index as index_mod
+
+    update(fake_store, [collection])
+    before = check(fake_store)
+    write_image(collection / "photos" / "new.png", "blue")
+
+    def disk_full(target: Path, writer: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(index_mod, "atomic_write_with", disk_full)
+    result = runner.invoke(app, ["update", str(collection), "--store", str(fake_store.root)])
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert result.output.count("\n") == 1
+    monkeypatch.undo()
+    assert before.ok and check(fake_store).ok  # the committed index is untouched
+    again = update(fake_store, [collection])
+    assert again.failed == 0 and {r.space: r.size for r in again.index}["fake-visual"] == 4
