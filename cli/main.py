@@ -222,7 +222,10 @@ def update(
 @app.command()
 @handle_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files to scan.")],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Folders or files to scan (default: every folder the store indexes)."),
+    ] = None,
     store: StoreOption = None,
     json_output: JsonOption = False,
     wait: WaitOption = 0.0,
@@ -234,10 +237,13 @@ def ingest(
     from crossmodal.pipeline import ingest as run_ingest
     from crossmodal.store import Store
 
-    check_roots(paths)
-    opened = Store.open_or_create(store)
+    if paths:
+        check_roots(paths)
+        opened = Store.open_or_create(store)
+    else:
+        opened = Store.open(store)
     with opened.write_lock(wait), progress_reporter(not json_output) as progress:
-        summary = run_ingest(opened, paths, progress)
+        summary = run_ingest(opened, paths or None, progress)
     if json_output:
         render.print_json(asdict(summary))
     else:

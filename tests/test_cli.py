@@ -155,3 +155,15 @@ def test_help_is_fast_path_without_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0 and "search" in result.output
+
+
+def test_stages_without_paths_use_the_recorded_roots(store: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--store", str(store), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["unchanged"] == 8
+    checked = runner.invoke(app, ["check", "--store", str(store), "--json"])
+    report = json.loads(checked.stdout)
+    assert checked.exit_code == 0 and report["ok"] and report["problems"] == []
+    assert report["counts"]["items"]["ok"] == {"audio": 2, "image": 3, "text": 3}
+    Store.open_or_create(tmp_path / "empty", encoder_set="fake")
+    empty = runner.invoke(app, ["update", "--store", str(tmp_path / "empty")])
+    assert empty.exit_code == 1 and "has no folders yet" in empty.output
