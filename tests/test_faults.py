@@ -230,9 +230,9 @@ def test_polite_signals_stop_cleanly(tmp_path: Path, signal_number: int) -> None
     _make_collection(root, rng, n=45)
     store_dir = tmp_path / "store"
     Store.open_or_create(store_dir, encoder_set="fake")
-    process = _cli(store_dir, "update", str(root), delay=0.02)
+    process = _cli(store_dir, "update", str(root), delay=0.2)  # about 9 s of embedding
     _wait_ready(process)
-    time.sleep(0.6)
+    time.sleep(1.0)
     process.send_signal(signal_number)
     code = process.wait(timeout=60)
     assert code in (130, 143), code
