@@ -78,6 +78,9 @@ CREATE TABLE runs (
 _SCHEMA_V2 = """
 -- Raw bytes of a file name that is not valid UTF-8 (path then holds a readable escaped form).
 ALTER TABLE items ADD COLUMN path_bytes BLOB;
+-- The inode joins size and mtime in the "unchanged" test: a file replaced by another with the same
+-- size and an mtime preserved (cp -p, rsync -t, tar x) still has a new inode.
+ALTER TABLE items ADD COLUMN inode INTEGER;
 -- Index files are written under a new generation and published by the commit that records it,
 -- so the catalog never points at a half-written or newer file.
 ALTER TABLE index_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
@@ -136,6 +139,7 @@ class Item:
     status: str
     error: str | None
     path_bytes: bytes | None = None
+    inode: int | None = None
 
     @property
     def fs_path(self) -> str:
@@ -157,6 +161,7 @@ class Item:
             status=row["status"],
             error=row["error"],
             path_bytes=row["path_bytes"],
+            inode=row["inode"],
         )
 
 

@@ -290,11 +290,21 @@ def _ingest_one(
         and existing.status != "deleted"
         and existing.size == found.size
         and existing.mtime_ns == found.mtime_ns
+        and (existing.inode is None or existing.inode == found.inode)
         and not (existing.status == "failed" and (existing.error or "").startswith(RETRY_PREFIX))
     ):
         summary.unchanged += 1
+        if existing.inode is None:  # catalogued before inodes were recorded
+            catalog.conn.execute(
+                "UPDATE items SET inode = ? WHERE id = ?", (found.inode, existing.id)
+            )
         return
-    base = {"path": found.path, "size": found.size, "mtime_ns": found.mtime_ns}
+    base = {
+        "path": found.path,
+        "size": found.size,
+        "mtime_ns": found.mtime_ns,
+        "inode": found.inode,
+    }
     if found.size == 0:
         _fail(catalog, existing, base, None, "empty file", summary)
         return

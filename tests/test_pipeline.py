@@ -96,3 +96,20 @@ def test_file_vanishing_between_ingest_and_embed_is_recorded(
     assert summary.failed == 1 and "a.png" in summary.failures[0][0]
     reports = index(fake_store)
     assert {r.space: r.size for r in reports}["fake-visual"] == 2
+
+
+def test_a_replaced_file_with_the_same_size_and_mtime_is_seen(
+    fake_store: Store, collection: Path
+) -> None:
+    """cp -p, rsync -t and tar keep mtimes: a different file of the same size replacing another
+    (by rename, as those tools do) still has a new inode, so it is re-read."""
+    update(fake_store, [collection])
+    target = collection / "notes" / "red.txt"
+    info = target.stat()
+    replacement = collection / "notes" / ".red.txt.part"
+    write_text(replacement, "a tan picture of a boat")
+    assert replacement.stat().st_size == info.st_size
+    os.utime(replacement, ns=(info.st_atime_ns, info.st_mtime_ns))
+    replacement.rename(target)
+    summary = update(fake_store, [collection])
+    assert summary.ingest.changed == 1 and summary.ingest.unchanged == 7
