@@ -357,6 +357,21 @@ def relocate(
 
 @app.command()
 @handle_errors
+def forget(
+    folder: Annotated[str, typer.Argument(help="A folder the store indexes.")],
+    store: StoreOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Stop indexing a folder (e.g. one you deleted): its items leave results now."""
+    from crossmodal.pipeline import forget as run_forget
+
+    opened = _open_store(store)
+    marked = run_forget(opened, folder, wait_seconds=wait)
+    render.stdout.print(f"forget: {folder} no longer indexed; {marked} items removed", markup=False)
+
+
+@app.command()
+@handle_errors
 def search(
     query: Annotated[
         str | None, typer.Argument(help="Text, or a path to an image/audio/text file.")
@@ -435,19 +450,19 @@ def _run_batch(engine: Any, source: str) -> None:
     from crossmodal.query import query_from_request
 
     if source == "-":
-        stream = sys.stdin
+        stream = sys.stdin.buffer
     else:
         try:
-            stream = open(source, encoding="utf-8")  # noqa: SIM115
+            stream = open(source, "rb")  # noqa: SIM115  (decoded per line: one bad line, one error)
         except OSError as exc:
             raise UserError(f"cannot read batch file {source}: {exc.strerror}") from exc
     with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
+        for number, raw in enumerate(stream, 1):
+            if not raw.strip():
                 continue
             request_id: Any = number
             try:
-                request = json.loads(line)
+                request = json.loads(raw.decode("utf-8"))
                 if isinstance(request, dict):
                     request_id = request.get("id", number)
                 hits = engine.search(query_from_request(request))

@@ -78,9 +78,23 @@ CREATE TABLE runs (
 _SCHEMA_V2 = """
 -- Raw bytes of a file name that is not valid UTF-8 (path then holds a readable escaped form).
 ALTER TABLE items ADD COLUMN path_bytes BLOB;
--- The inode joins size and mtime in the "unchanged" test: a file replaced by another with the same
--- size and an mtime preserved (cp -p, rsync -t, tar x) still has a new inode.
-ALTER TABLE items ADD COLUMN inode INTEGER;
+-- ctime joins size and mtime in the "unchanged" test: a file replaced by another of the same size
+-- with its mtime preserved (cp -p, rsync -t, tar x) has a new ctime, which no tool can set back.
+ALTER TABLE items ADD COLUMN ctime_ns INTEGER;
+-- Vector ids label the index files, so an id must never be reused for other content:
+-- AUTOINCREMENT instead of SQLite's reuse of the largest freed rowid.
+CREATE TABLE vectors_v2 (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    space    TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    vector   BLOB NOT NULL,
+    created  REAL NOT NULL,
+    UNIQUE (space, key)
+);
+INSERT INTO vectors_v2 (id, space, key, vector, created)
+    SELECT id, space, key, vector, created FROM vectors;
+DROP TABLE vectors;
+ALTER TABLE vectors_v2 RENAME TO vectors;
 -- Index files are written under a new generation and published by the commit that records it,
 -- so the catalog never points at a half-written or newer file.
 ALTER TABLE index_state ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
@@ -139,7 +153,7 @@ class Item:
     status: str
     error: str | None
     path_bytes: bytes | None = None
-    inode: int | None = None
+    ctime_ns: int | None = None
 
     @property
     def fs_path(self) -> str:
@@ -161,7 +175,7 @@ class Item:
             status=row["status"],
             error=row["error"],
             path_bytes=row["path_bytes"],
-            inode=row["inode"],
+            ctime_ns=row["ctime_ns"],
         )
 
 
@@ -276,14 +290,17 @@ class Catalog:
         ).fetchone()
         return Item.from_row(row) if row else None
 
+    def _under_clause(self, root: str) -> tuple[str, tuple[str, str, str]]:
+        """WHERE clause (and its arguments) for `root` and everything below it, as a range on
+        the unique path index: '/a/' <= path < '/a0' ('0' follows '/')."""
+        root = root.rstrip("/") or "/"
+        prefix = root if root == "/" else root + "/"
+        return "(path = ? OR (path >= ? AND path < ?))", (root, prefix, prefix[:-1] + "0")
+
     def items_under(self, root: str) -> dict[str, Item]:
         """Items whose path is `root` itself or lies below it, keyed by catalog path."""
-        root = catalog_path(root)[0]
-        prefix = root.rstrip("/") + "/"
-        rows = self.conn.execute(
-            "SELECT * FROM items WHERE path = ? OR substr(path, 1, ?) = ?",
-            (root, len(prefix), prefix),
-        )
+        clause, args = self._under_clause(catalog_path(root)[0])
+        rows = self.conn.execute(f"SELECT * FROM items WHERE {clause}", args)
         return {row["path"]: Item.from_row(row) for row in rows}
 
     def items_by_hash(self, content_hash: str) -> list[Item]:
@@ -338,28 +355,39 @@ class Catalog:
         Content hashes and vectors stay, so nothing is re-embedded."""
         old, new = old.rstrip("/") or "/", new.rstrip("/") or "/"
         prefix = old + "/"
-        moved = 0
+        clause, args = self._under_clause(old)
         rows = self.conn.execute(
-            "SELECT id, path, path_bytes FROM items WHERE path = ? OR substr(path, 1, ?) = ?",
-            (old, len(prefix), prefix),
+            f"SELECT id, path, path_bytes FROM items WHERE {clause}", args
         ).fetchall()
+        old_raw, new_raw = os.fsencode(old), os.fsencode(new)
         for row in rows:
             target = new + row["path"][len(old) :]
-            if row["path_bytes"]:
-                raw = os.fsencode(new) + row["path_bytes"][len(os.fsencode(old)) :]
-                self.conn.execute("UPDATE items SET path_bytes = ? WHERE id = ?", (raw, row["id"]))
-            clash = self.conn.execute(
-                "SELECT id FROM items WHERE path = ? AND id != ?", (target, row["id"])
-            ).fetchone()
-            if clash:
-                self.conn.execute("DELETE FROM items WHERE id = ?", (clash["id"],))
-            self.conn.execute("UPDATE items SET path = ? WHERE id = ?", (target, row["id"]))
-            moved += 1
-        for root in self.roots():
+            raw = new_raw + row["path_bytes"][len(old_raw) :] if row["path_bytes"] else None
+            # A row already at the target (NEW was indexed before relocate) describes the same
+            # file: the relocated row, with its history, replaces it.
+            self.conn.execute("DELETE FROM items WHERE path = ? AND id != ?", (target, row["id"]))
+            self.conn.execute(
+                "UPDATE items SET path = ?, path_bytes = ? WHERE id = ?", (target, raw, row["id"])
+            )
+        roots = self.roots()
+        for root in roots:
             if root == old or root.startswith(prefix):
                 self.conn.execute("DELETE FROM roots WHERE path = ?", (root,))
                 self.add_root(new + root[len(old) :])
-        return moved
+        if not any(new == r or new.startswith(r.rstrip("/") + "/") for r in self.roots()):
+            self.add_root(new)  # a subfolder moved out of its root: keep scanning it
+        return len(rows)
+
+    def forget_root(self, root: str) -> int:
+        """Stop indexing `root`: drop it from the roots and mark its items deleted (restorable
+        until purged). Returns the number of items marked."""
+        root = root.rstrip("/") or "/"
+        self.conn.execute("DELETE FROM roots WHERE path = ?", (root,))
+        clause, args = self._under_clause(root)
+        return self.conn.execute(
+            f"UPDATE items SET status = 'deleted', updated = ? WHERE status != 'deleted' AND {clause}",
+            (time.time(), *args),
+        ).rowcount
 
     def purge_deleted(self, older_than: float) -> tuple[int, int]:
         """Forget items deleted before `older_than` and vectors no item refers to any more.
@@ -539,8 +567,11 @@ class Catalog:
         rows = self.conn.execute("SELECT id FROM vectors WHERE space = ?", (space,))
         return {row[0] for row in rows}
 
-    def save_index_state(self, state: IndexState, members: dict[int, bool]) -> None:
-        """Record what the index file now holds; call inside a transaction, after the file."""
+    def save_index_state(
+        self, state: IndexState, members: dict[int, bool], changed: set[int] | None = None
+    ) -> None:
+        """Record what the index file now holds; call inside a transaction, after the file.
+        With `changed`, only those members' rows are written (the rest are as recorded)."""
         self.conn.execute(
             "INSERT OR REPLACE INTO index_state "
             "(space, dim, n_labels, n_deleted, built, generation) VALUES (?, ?, ?, ?, ?, ?)",
@@ -553,10 +584,14 @@ class Catalog:
                 state.generation,
             ),
         )
-        self.conn.execute("DELETE FROM index_members WHERE space = ?", (state.space,))
+        if changed is None:
+            self.conn.execute("DELETE FROM index_members WHERE space = ?", (state.space,))
+            rows = members.items()
+        else:
+            rows = ((v, members[v]) for v in changed)
         self.conn.executemany(
-            "INSERT INTO index_members VALUES (?, ?, ?)",
-            [(state.space, int(v), int(dead)) for v, dead in members.items()],
+            "INSERT OR REPLACE INTO index_members VALUES (?, ?, ?)",
+            [(state.space, int(v), int(dead)) for v, dead in rows],
         )
 
     # -- runs ----------------------------------------------------------------------------

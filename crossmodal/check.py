@@ -59,14 +59,19 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
     skips the parts a running writer legitimately changes (temporary files, pending work)."""
     report = CheckReport()
     with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(store.write_lock(wait_seconds if repair else 0.0))
-            locked = True
-        except StoreLockedError:
-            if repair:
-                raise
-            locked = False
-            report.writer_active = True
+        if repair:
+            stack.enter_context(store.write_lock(wait_seconds))
+            writer_idle = True
+        else:
+            # A plain check never holds the lock (a cron update must not exit 75 because of it);
+            # it only looks whether a writer is busy, whose half-done work is not damage.
+            try:
+                with store.write_lock(0.0):
+                    pass
+                writer_idle = True
+            except StoreLockedError:
+                writer_idle = False
+                report.writer_active = True
         try:
             catalog = Catalog(store.catalog_path, readonly=not repair)
         except StoreEmptyError:
@@ -80,8 +85,11 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
         dims = {name: spec.dim for name, spec in encoder.spaces.items()}
         _check_vectors(catalog, dims, report, repair)
         for space, dim in dims.items():
-            _check_index(catalog, store.index_dir, space, dim, report, repair, locked)
-        if locked:
+            with catalog.read_snapshot():  # state, file and members of one committed generation
+                finding = _check_index(catalog, store.index_dir, space, dim, writer_idle)
+            if finding is not None:
+                _record_index_finding(catalog, store.index_dir, space, dim, finding, report, repair)
+        if writer_idle:
             _check_files(store, dims, catalog, report, repair)
             _check_pending_embeds(catalog, encoder, report)
         report.counts = {
@@ -138,45 +146,48 @@ def _check_vectors(
 
 
 def _check_index(
+    catalog: Catalog, index_dir: Path, space: str, dim: int, writer_idle: bool
+) -> Finding | None:
+    """Damage (what="index") or pending work (what="pending") of one space's index, read in one
+    snapshot: the committed file exists, loads, holds exactly the recorded members with the
+    recorded deletion marks, and stores the same vectors as the catalog."""
+    state = catalog.index_state(space)
+    live = catalog.live_vector_ids(space)
+    if state is None:
+        return Finding("pending", f"{len(live)} vectors not indexed yet", space) if live else None
+    damage = _index_damage(catalog, index_dir, space, dim, state.generation)
+    if damage:
+        return Finding("index", damage, space)
+    members = catalog.index_members(space)
+    alive = {v for v, dead in members.items() if not dead}
+    missing, extra = len(live - alive), len(alive - live)
+    if (missing or extra) and writer_idle:
+        return Finding(
+            "pending", f"index behind the catalog: {missing} to add, {extra} to remove", space
+        )
+    return None
+
+
+def _record_index_finding(
     catalog: Catalog,
     index_dir: Path,
     space: str,
     dim: int,
+    finding: Finding,
     report: CheckReport,
     repair: bool,
-    locked: bool,
 ) -> None:
-    """The committed index file exists, loads, holds exactly the recorded members with the recorded
-    deletion marks, and stores the same vectors as the catalog."""
-    state = catalog.index_state(space)
-    live = catalog.live_vector_ids(space)
-    if state is None:
-        if live:
-            report.pending.append(Finding("pending", f"{len(live)} vectors not indexed yet", space))
-            if repair:
-                update_space(catalog, space, dim, index_dir)
-                report.pending[-1].repaired = True
-        return
-    damage = _index_damage(catalog, index_dir, space, dim, state.generation)
-    if damage:
-        finding = Finding("index", damage, space)
+    if finding.what == "index":
         if repair:
             rebuild_space(catalog, space, dim, index_dir)
             finding.repaired = True
             finding.message += "; rebuilt from stored vectors"
         report.problems.append(finding)
         return
-    members = catalog.index_members(space)
-    alive = {v for v, dead in members.items() if not dead}
-    missing, extra = len(live - alive), len(alive - live)
-    if (missing or extra) and locked:
-        finding = Finding(
-            "pending", f"index behind the catalog: {missing} to add, {extra} to remove", space
-        )
-        if repair:
-            update_space(catalog, space, dim, index_dir)
-            finding.repaired = True
-        report.pending.append(finding)
+    if repair:
+        update_space(catalog, space, dim, index_dir)
+        finding.repaired = True
+    report.pending.append(finding)
 
 
 def _index_damage(
@@ -222,14 +233,17 @@ def _check_files(
             leftovers.extend(stray_index_files(store.index_dir, space, state.generation))
     if not leftovers:
         return
-    finding = Finding("files", f"{len(leftovers)} files left by interrupted runs")
+    finding = Finding(
+        "pending",
+        f"{len(leftovers)} harmless files left by interrupted runs (next update removes them)",
+    )
     if repair:
         for path in leftovers:
             with contextlib.suppress(OSError):
                 path.unlink()
         finding.repaired = True
-        finding.message += "; removed"
-    report.problems.append(finding)
+        finding.message = f"{len(leftovers)} files left by interrupted runs: removed"
+    report.pending.append(finding)
 
 
 def _check_pending_embeds(catalog: Catalog, encoder: Any, report: CheckReport) -> None:

@@ -65,14 +65,19 @@ def stray_index_files(index_dir: Path, space: str, generation: int) -> list[Path
     )
 
 
-def _publish(
-    catalog: Catalog, index, state: IndexState, members: dict[int, bool], index_dir: Path
-) -> None:  # type: ignore[no-untyped-def]
+def _publish(  # type: ignore[no-untyped-def]
+    catalog: Catalog,
+    index,
+    state: IndexState,
+    members: dict[int, bool],
+    index_dir: Path,
+    changed: set[int] | None = None,
+) -> None:
     """Write the next generation's file, then commit the catalog rows that point at it."""
     path = index_file(index_dir, state.space, state.generation)
     atomic_write_with(path, lambda tmp: index.save_index(str(tmp)))
     with catalog.transaction():
-        catalog.save_index_state(state, members)
+        catalog.save_index_state(state, members, changed)
     for stray in stray_index_files(index_dir, state.space, state.generation):
         with contextlib.suppress(OSError):
             stray.unlink()
@@ -162,7 +167,7 @@ def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> Ind
     for label in to_mark:
         members[label] = True
     new_state = IndexState(space, dim, total_after, deleted_after, state.generation + 1)
-    _publish(catalog, index, new_state, members, index_dir)
+    _publish(catalog, index, new_state, members, index_dir, set(to_add) | to_mark | to_unmark)
     return IndexReport(
         space, len(to_add), len(to_mark), len(to_unmark), False, total_after - deleted_after
     )

@@ -137,8 +137,16 @@ def check_roots(roots: list[Path]) -> None:
     if not roots:
         raise UserError("give at least one folder or file to index")
     for root in roots:
+        _require_utf8(str(root))
         if not os.path.exists(os.path.expanduser(str(root))):
             raise UserError(f"no such file or folder: {root}")
+
+
+def _require_utf8(path: str) -> None:
+    """Folders named on the command line are stored as text; files below them may be anything."""
+    if catalog_path(path)[1] is not None:
+        shown = catalog_path(path)[0]
+        raise UserError(f"folder names given to crossmodal must be valid UTF-8: {shown}")
 
 
 def _under(path: str, prefixes: set[str]) -> bool:
@@ -242,15 +250,17 @@ def ingest(
                     reason,
                     summary,
                 )
+            claimed: dict[str, bytes | None] = {}  # catalog key -> raw name, this run
             for found in files.values():
-                _ingest_one(
-                    catalog,
-                    found,
-                    known.get(catalog_path(found.path)[0]),
-                    vanished_by_hash,
-                    moved_rows,
-                    summary,
-                )
+                key, raw = catalog_path(found.path)
+                existing = known.get(key)
+                first_raw = claimed.setdefault(key, raw)
+                if (existing is not None and existing.path_bytes != raw) or first_raw != raw:
+                    # A UTF-8 name equal to another file's escaped non-UTF-8 name: the file
+                    # catalogued first keeps the entry; this one is reported, never confused.
+                    _note_failure(summary, key, "name collides with an escaped non-UTF-8 name")
+                else:
+                    _ingest_one(catalog, found, existing, vanished_by_hash, moved_rows, summary)
                 done += 1
                 if done % COMMIT_EVERY == 0:
                     catalog.conn.execute("COMMIT")
@@ -263,7 +273,8 @@ def ingest(
                 catalog.record_root_scan(root, count)
             catalog.conn.execute("COMMIT")
         except BaseException:
-            catalog.conn.execute("ROLLBACK")
+            if catalog.conn.in_transaction:
+                catalog.conn.execute("ROLLBACK")
             raise
         progress("ingest", done, len(files))
     finally:
@@ -290,20 +301,20 @@ def _ingest_one(
         and existing.status != "deleted"
         and existing.size == found.size
         and existing.mtime_ns == found.mtime_ns
-        and (existing.inode is None or existing.inode == found.inode)
+        and (existing.ctime_ns is None or existing.ctime_ns == found.ctime_ns)
         and not (existing.status == "failed" and (existing.error or "").startswith(RETRY_PREFIX))
     ):
         summary.unchanged += 1
-        if existing.inode is None:  # catalogued before inodes were recorded
+        if existing.ctime_ns is None:  # catalogued before ctimes were recorded
             catalog.conn.execute(
-                "UPDATE items SET inode = ? WHERE id = ?", (found.inode, existing.id)
+                "UPDATE items SET ctime_ns = ? WHERE id = ?", (found.ctime_ns, existing.id)
             )
         return
     base = {
         "path": found.path,
         "size": found.size,
         "mtime_ns": found.mtime_ns,
-        "inode": found.inode,
+        "ctime_ns": found.ctime_ns,
     }
     if found.size == 0:
         _fail(catalog, existing, base, None, "empty file", summary)
@@ -386,23 +397,19 @@ def _fail(
     summary: IngestSummary,
 ) -> None:
     _note_failure(summary, base["path"], reason)
-    _record(
-        catalog,
-        existing,
-        **base,
-        modality=modality,
-        status="failed",
-        error=reason,
-        content_hash=None,
-        text_side=None,
-        text_key=None,
-        meta={},
-    )
+    # The last good content hash and text key stay: the vectors they name are kept, so a file that
+    # is readable again (a remounted disk, fixed permissions) comes back without re-embedding.
+    fields = dict(base, status="failed", error=reason)
+    if modality is not None or existing is None:
+        fields["modality"] = modality
+    _record(catalog, existing, **fields)
 
 
 def relocate(store: Store, old: str, new: str, wait_seconds: float = 0.0) -> int:
     """Re-root a moved collection: paths under `old` now lie under `new`. Nothing is re-embedded;
     returns how many items moved. The next `update NEW` finds them unchanged."""
+    _require_utf8(old)
+    _require_utf8(new)
     new_path = _absolute(new)
     if not os.path.isdir(new_path):
         raise UserError(f"no such folder: {new}")
@@ -608,6 +615,27 @@ def index(
     finally:
         catalog.close()
     return reports
+
+
+def forget(store: Store, root: str, wait_seconds: float = 0.0) -> int:
+    """Stop indexing a recorded folder (e.g. one deleted on purpose); its items leave results now
+    and are purged later. Returns how many items were marked deleted."""
+    _require_utf8(root)
+    with store.write_lock(wait_seconds):
+        catalog = Catalog(store.catalog_path)
+        try:
+            roots = catalog.roots()
+            candidates = [os.path.abspath(os.path.expanduser(root)), _absolute(root)]
+            path = next((c for c in candidates if c in roots), None)
+            if path is None:
+                known = ", ".join(roots) or "none"
+                raise UserError(f"{root} is not a folder this store indexes (it indexes: {known})")
+            with catalog.transaction():
+                marked = catalog.forget_root(path)
+        finally:
+            catalog.close()
+    index(store)
+    return marked
 
 
 # Deleted items stay restorable (their vectors kept) this long; then they are forgotten.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .errors import StoreError, StoreLockedError
+from .errors import StoreError, StoreLockedError, UserError
 from .fsutil import atomic_write_bytes
 
 SCHEMA_VERSION = 1
@@ -165,6 +166,8 @@ class Store:
     @contextlib.contextmanager
     def write_lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
         """Hold the store's write lock (re-entrant within a process); StoreLockedError on timeout."""
+        if not math.isfinite(wait_seconds) or wait_seconds < 0:
+            raise UserError(f"--wait must be a number of seconds >= 0, not {wait_seconds}")
         if self._lock is None:
             self._lock = FileLock(str(self.root / "write.lock"))
         try:

@@ -54,10 +54,13 @@ def test_batch_search_one_line_per_request(store: Path, collection: Path, tmp_pa
         + json.dumps({"id": "q6", "text": 5})
         + "\n"
     )
+    with batch.open("ab") as handle:
+        handle.write(b'{"id": "q7", "text": "caf\xe9"}\n')  # Latin-1, not UTF-8
     result = runner.invoke(app, ["search", "--batch", str(batch), "--store", str(store)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["id"] for line in lines] == ["q1", "q2", 3, "q4", "q5", "q6"]
+    assert [line["id"] for line in lines] == ["q1", "q2", 3, "q4", "q5", "q6", 7]
+    assert "utf-8" in lines[6]["error"]
     assert lines[0]["results"][0]["path"].endswith("c.webp")
     assert lines[1]["results"][0]["path"].endswith("red.txt")
     assert "error" in lines[2] and "empty text" in lines[3]["error"]

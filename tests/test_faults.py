@@ -1,8 +1,8 @@
 """Fault injection and concurrency with real processes.
 
 `update` is killed with SIGKILL at random moments while the collection changes between rounds.
-After every kill the store must open and `check` must find no damage (only pending work and
-leftover temporary files are allowed); after a rerun, `check` passes with nothing pending and
+After every kill the store must open and `check` must pass (pending work and leftover temporary
+files are reported, not damage); after a rerun, `check` passes with nothing pending and
 search results equal those of a clean store built from scratch. `make test` runs KILL_POINTS
 rounds; `make soak` runs many more (SOAK_KILLS)."""
 
@@ -170,8 +170,7 @@ def test_kill_9_at_random_points_never_damages_the_store(tmp_path: Path) -> None
 
         store = Store.open(store_dir)
         after_kill = check(store)
-        damage = [p for p in after_kill.problems if p.what != "files"]
-        assert not damage, (round_number, after_kill.to_dict())
+        assert after_kill.ok and not after_kill.problems, (round_number, after_kill.to_dict())
 
         update(store, [root])
         after_rerun = check(store)
@@ -239,6 +238,6 @@ def test_polite_signals_stop_cleanly(tmp_path: Path, signal_number: int) -> None
     stderr = process.stderr.read() if process.stderr else ""
     assert "Traceback" not in stderr
     store = Store.open(store_dir)
-    assert not [p for p in check(store).problems if p.what != "files"]
+    assert not check(store).problems
     update(store, [root])
     assert check(store).ok

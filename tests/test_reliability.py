@@ -26,7 +26,7 @@ from crossmodal.pipeline import relocate, update
 from crossmodal.query import SearchEngine, build_query
 from crossmodal.store import Store
 
-from .conftest import FakeEncoderSet, write_image
+from .conftest import FakeEncoderSet, write_image, write_text
 
 runner = CliRunner()
 V1_FIXTURE = Path(__file__).parent / "data" / "store_v1"
@@ -121,7 +121,8 @@ def test_check_finds_damage_and_repair_fixes_it_without_re_embedding(
     _damage_everything(fake_store)
     report = check(fake_store)
     kinds = sorted({p.what for p in report.problems})
-    assert not report.ok and kinds == ["files", "index", "vectors"], report.to_dict()
+    assert not report.ok and kinds == ["index", "vectors"], report.to_dict()
+    assert any("interrupted runs" in p.message for p in report.pending)
     assert runner.invoke(app, ["check", "--store", root]).exit_code == 1
 
     repaired = runner.invoke(app, ["check", "--repair", "--store", root, "--json"])
@@ -272,3 +273,129 @@ def test_disk_full_mid_update_loses_nothing(
     assert before.ok and check(fake_store).ok  # the committed index is untouched
     again = update(fake_store, [collection])
     assert again.failed == 0 and {r.space: r.size for r in again.index}["fake-visual"] == 4
+
+
+def test_vector_ids_are_never_reused_after_a_purge(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest vector purged, then new content: its id must not alias the purged one, whose
+    vector the index file still holds (found by review: search returned the wrong file)."""
+    from crossmodal import index as index_mod
+
+    monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)  # the HNSW path, as in large stores
+    monkeypatch.setattr(pipeline, "PURGE_AFTER_SECONDS", -1)
+    update(fake_store, [collection])
+    write_text(collection / "notes" / "cherry.txt", "cherry cherry cherry")
+    update(fake_store, [collection])
+    (collection / "notes" / "cherry.txt").unlink()
+    update(fake_store, [collection])  # deleted and purged at once
+    write_text(collection / "notes" / "durian.txt", "durian durian durian")
+    update(fake_store, [collection])
+    engine = SearchEngine(fake_store)
+    try:
+        hits = engine.search(build_query("cherry", type="text", k=3))
+    finally:
+        engine.close()
+    durian = [h.score for h in hits if Path(h.item.path).name == "durian.txt"]
+    assert all(score < 0.5 for score in durian), durian  # its own vector, not cherry's
+    assert check(fake_store).ok
+
+
+def test_an_unreachable_file_keeps_its_vectors_until_it_returns(
+    fake_store: Store, collection: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A symlink into a disk that is unmounted for one night: the item fails (retryable) but its
+    vectors stay, so when the disk returns nothing is re-embedded, even with purging forced."""
+    disk = tmp_path / "disk"
+    write_image(disk / "far.png", "blue")
+    (collection / "far.png").symlink_to(disk / "far.png")
+    update(fake_store, [collection])
+    monkeypatch.setattr(pipeline, "PURGE_AFTER_SECONDS", -1)
+    disk.rename(tmp_path / "unmounted")
+    night = update(fake_store, [collection])
+    assert [reason for _, reason in night.ingest.failures] == ["dangling symbolic link"]
+    assert night.purged_vectors == 0
+    (tmp_path / "unmounted").rename(disk)
+    encoder = FakeEncoderSet()
+    back = update(fake_store, [collection], encoder=encoder)
+    assert back.failed == 0 and encoder.calls == []
+    assert check(fake_store).ok
+
+
+def test_forget_a_folder_and_relocate_a_subfolder(
+    fake_store: Store, collection: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    write_image(other / "o.png", "green")
+    update(fake_store, [collection, other])
+    root = str(fake_store.root)
+    shutil.rmtree(other)  # deleted on purpose
+    assert runner.invoke(app, ["update", "--store", root]).exit_code == 3
+    forgot = runner.invoke(app, ["forget", str(other), "--store", root])
+    assert forgot.exit_code == 0 and "1 items removed" in forgot.output
+    assert runner.invoke(app, ["update", "--store", root]).exit_code == 0
+    assert runner.invoke(app, ["forget", "/nowhere", "--store", root]).exit_code == 1
+
+    # A subfolder moved out of its root stays indexed at its new place.
+    moved = tmp_path / "notes-archive"
+    shutil.move(str(collection / "notes"), moved)
+    assert (
+        runner.invoke(
+            app, ["relocate", str(collection / "notes"), str(moved), "--store", root]
+        ).exit_code
+        == 0
+    )
+    (moved / "sea.md").unlink()
+    write_text(moved / "lake.txt", "a calm lake")
+    summary = update(fake_store, None)
+    assert summary.ingest.deleted == 1 and summary.ingest.added == 1 and summary.failed == 0
+
+
+def test_odd_names_and_bad_options_are_one_line_errors(
+    fake_store: Store, collection: Path, tmp_path: Path
+) -> None:
+    root = str(fake_store.root)
+    odd_root = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9")
+    os.mkdir(odd_root)
+    result = runner.invoke(app, ["update", odd_root, "--store", root])
+    assert result.exit_code == 1 and "valid UTF-8" in result.output
+    result = runner.invoke(app, ["update", str(collection), "--store", root, "--wait", "nan"])
+    assert result.exit_code == 1 and "--wait" in result.output
+
+    # A UTF-8 name equal to another file's escaped non-UTF-8 name: reported, never confused.
+    with open(os.fsencode(collection) + b"/caf\xe9.txt", "wb") as raw_named:
+        raw_named.write(b"raw bytes in the name")
+    write_text(collection / "caf\\xe9.txt", "a literal backslash in the name")
+    first = update(fake_store, [collection])
+    assert first.failed == 1 and "collides" in first.ingest.failures[0][1]
+    second = update(fake_store, [collection])
+    assert second.failed == 1 and second.ingest.unchanged == 9
+
+
+def test_plain_check_beside_a_publishing_writer_sees_one_generation(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer publishes the next index generation while `check` reads the current one: the
+    check reads state, file and members of one committed snapshot and reports no damage."""
+    from crossmodal import check as check_mod
+    from crossmodal.index import update_space
+
+    update(fake_store, [collection])
+    write_image(collection / "photos" / "d.png", "green")
+    pipeline.ingest(fake_store, [collection])
+    pipeline.embed(fake_store)
+    real_load = check_mod._load
+    published = []
+
+    def load_then_publish(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
+        loaded = real_load(path, dim, capacity)
+        if path.name.startswith("fake-visual") and not published:  # published meanwhile
+            writer = Catalog(fake_store.catalog_path)
+            published.append(update_space(writer, "fake-visual", 3, fake_store.index_dir))
+            writer.close()
+        return loaded
+
+    monkeypatch.setattr(check_mod, "_load", load_then_publish)
+    report = check(fake_store)
+    assert published and published[0].added == 1
+    assert not report.problems, report.to_dict()

@@ -14,7 +14,7 @@ class ScannedFile:
     path: str  # absolute, symlinks in the folder part resolved
     size: int
     mtime_ns: int
-    inode: int = 0
+    ctime_ns: int = 0
 
 
 def _skip_name(name: str) -> bool:
@@ -38,7 +38,7 @@ def scan(
 
     def visit_file(path: str, info: os.stat_result) -> Iterator[ScannedFile]:
         if statmod.S_ISREG(info.st_mode):
-            yield ScannedFile(path, info.st_size, info.st_mtime_ns, info.st_ino)
+            yield ScannedFile(path, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
     def walk(directory: str) -> Iterator[ScannedFile]:
         try:
