@@ -182,7 +182,10 @@ def update(
     ] = None,
     allow_empty: Annotated[
         bool,
-        typer.Option("--allow-empty", help="Accept that a folder which held items is now empty."),
+        typer.Option(
+            "--allow-empty",
+            help="Accept that folders which held items are now empty or no longer mounted.",
+        ),
     ] = False,
 ) -> None:
     """Ingest, embed and index in one go: the command for cron.

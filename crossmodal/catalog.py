@@ -81,6 +81,9 @@ ALTER TABLE items ADD COLUMN path_bytes BLOB;
 -- ctime joins size and mtime in the "unchanged" test: a file replaced by another of the same size
 -- with its mtime preserved (cp -p, rsync -t, tar x) has a new ctime, which no tool can set back.
 ALTER TABLE items ADD COLUMN ctime_ns INTEGER;
+-- The device a file was on: a vanished file whose nearest existing folder is now on another
+-- device was on a disk that is unmounted, not deleted.
+ALTER TABLE items ADD COLUMN dev INTEGER;
 -- Vector ids label the index files, so an id must never be reused for other content:
 -- AUTOINCREMENT instead of SQLite's reuse of the largest freed rowid.
 CREATE TABLE vectors_v2 (
@@ -154,6 +157,7 @@ class Item:
     error: str | None
     path_bytes: bytes | None = None
     ctime_ns: int | None = None
+    dev: int | None = None
 
     @property
     def fs_path(self) -> str:
@@ -176,6 +180,7 @@ class Item:
             error=row["error"],
             path_bytes=row["path_bytes"],
             ctime_ns=row["ctime_ns"],
+            dev=row["dev"],
         )
 
 

@@ -221,15 +221,23 @@ def ingest(
         progress("scan", len(files), len(files))
 
         seen = {catalog_path(path)[0] for path in files}
-        vanished = {
+        unseen = {
             path: item
             for path, item in known.items()
-            if path not in seen and item.status != "deleted" and not _under(path, protected)
+            if path not in seen and item.status != "deleted"
         }
+        unmounted = {} if allow_empty else _unmounted_folders(unseen.values())
+        for folder, count in sorted(unmounted.items()):
+            _note_failure(
+                summary,
+                folder,
+                f"folder is on another disk than before (unmounted?); its {count} items were kept. "
+                "Pass --allow-empty if they are gone for good",
+            )
+        protected.update(unmounted)
+        vanished = {path: item for path, item in unseen.items() if not _under(path, protected)}
         summary.kept += sum(
-            1
-            for path, item in known.items()
-            if path not in seen and item.status == "ok" and _under(path, protected)
+            1 for path, item in unseen.items() if item.status == "ok" and _under(path, protected)
         )
         vanished_by_hash: dict[str, Item] = {}
         for item in vanished.values():
@@ -282,6 +290,34 @@ def ingest(
     return summary
 
 
+def _unmounted_folders(unseen: Iterable[Item]) -> dict[str, int]:
+    """{folder: items} for unseen items whose nearest existing folder is now on another device
+    than the item was: the disk holding them is not mounted (an empty mount point remains).
+    A folder deleted on the same disk is not reported: its items are simply deleted."""
+    device_of: dict[str, int | None] = {}
+
+    def nearest_existing(folder: str) -> tuple[str, int | None]:
+        while True:
+            if folder not in device_of:
+                try:
+                    device_of[folder] = os.stat(folder).st_dev
+                except OSError:
+                    device_of[folder] = None
+            if device_of[folder] is not None or folder in ("/", ""):
+                return folder, device_of[folder]
+            folder = os.path.dirname(folder)
+
+    found: dict[str, int] = {}
+    for item in unseen:
+        if item.dev is None or item.status != "ok":
+            continue
+        folder, device = nearest_existing(os.path.dirname(item.fs_path))
+        if device is not None and device != item.dev:
+            key = catalog_path(folder)[0]
+            found[key] = found.get(key, 0) + 1
+    return found
+
+
 def _note_failure(summary: IngestSummary, path: str, reason: str) -> None:
     summary.failed += 1
     summary.failures.append((catalog_path(path)[0], reason))
@@ -305,9 +341,10 @@ def _ingest_one(
         and not (existing.status == "failed" and (existing.error or "").startswith(RETRY_PREFIX))
     ):
         summary.unchanged += 1
-        if existing.ctime_ns is None:  # catalogued before ctimes were recorded
+        if existing.ctime_ns is None:  # catalogued before ctimes and devices were recorded
             catalog.conn.execute(
-                "UPDATE items SET ctime_ns = ? WHERE id = ?", (found.ctime_ns, existing.id)
+                "UPDATE items SET ctime_ns = ?, dev = ? WHERE id = ?",
+                (found.ctime_ns, found.dev, existing.id),
             )
         return
     base = {
@@ -315,6 +352,7 @@ def _ingest_one(
         "size": found.size,
         "mtime_ns": found.mtime_ns,
         "ctime_ns": found.ctime_ns,
+        "dev": found.dev,
     }
     if found.size == 0:
         _fail(catalog, existing, base, None, "empty file", summary)

@@ -399,3 +399,48 @@ def test_plain_check_beside_a_publishing_writer_sees_one_generation(
     report = check(fake_store)
     assert published and published[0].added == 1
     assert not report.problems, report.to_dict()
+
+
+def _mount_tmpfs(folder: Path) -> bool:
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True
+    )
+    return done.returncode == 0
+
+
+def test_an_unmounted_disk_inside_a_root_keeps_its_items(
+    fake_store: Store, collection: Path
+) -> None:
+    """A disk mounted below a root (e.g. media/disk) is unmounted one night: an empty mount point
+    remains on the parent disk. Its items are kept (exit 3), not deleted, unless --allow-empty."""
+    import subprocess
+
+    disk = collection / "disk"
+    if not _mount_tmpfs(disk):
+        pytest.skip("mounting a tmpfs needs root and a permissive container")
+
+    def fill() -> None:
+        write_image(disk / "a.png", "red")
+        write_text(disk / "sub" / "b.txt", "a note on the other disk")
+
+    try:
+        fill()
+        update(fake_store, [collection])
+        subprocess.run(["umount", str(disk)], check=True)
+        root = str(fake_store.root)
+        night = runner.invoke(app, ["update", "--store", root, "--json"])
+        assert night.exit_code == 3 and '"deleted": 0' in night.output
+        assert "another disk than before" in night.output and '"kept": 2' in night.output
+        assert _mount_tmpfs(disk)
+        fill()  # the disk is back (a fresh tmpfs: same content, new ctimes)
+        encoder = FakeEncoderSet()
+        back = update(fake_store, [collection], encoder=encoder)
+        assert back.failed == 0 and back.ingest.deleted == 0 and encoder.calls == []
+        subprocess.run(["umount", str(disk)], check=True)
+        gone = runner.invoke(app, ["update", "--store", root, "--allow-empty", "--json"])
+        assert gone.exit_code == 0 and '"deleted": 2' in gone.output
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

@@ -15,6 +15,7 @@ class ScannedFile:
     size: int
     mtime_ns: int
     ctime_ns: int = 0
+    dev: int = 0
 
 
 def _skip_name(name: str) -> bool:
@@ -38,7 +39,7 @@ def scan(
 
     def visit_file(path: str, info: os.stat_result) -> Iterator[ScannedFile]:
         if statmod.S_ISREG(info.st_mode):
-            yield ScannedFile(path, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            yield ScannedFile(path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev)
 
     def walk(directory: str) -> Iterator[ScannedFile]:
         try:
