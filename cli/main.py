@@ -332,10 +332,6 @@ def check(
             label = "repaired" if finding.repaired else finding.what
             where = f" [{finding.space}]" if finding.space else ""
             render.stdout.print(f"{label}{where}: {finding.message}", markup=False)
-        if report.writer_active:
-            render.stdout.print(
-                "note: an update is running; pending work was not checked", markup=False
-            )
         verdict = "ok" if report.ok else "DAMAGED (run crossmodal check --repair)"
         render.stdout.print(f"check: {verdict}", markup=False)
     if not report.ok:

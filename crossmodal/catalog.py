@@ -375,12 +375,14 @@ class Catalog:
                 "UPDATE items SET path = ?, path_bytes = ? WHERE id = ?", (target, raw, row["id"])
             )
         roots = self.roots()
+        inside_a_root = any(old.startswith(r.rstrip("/") + "/") for r in roots)
         for root in roots:
             if root == old or root.startswith(prefix):
                 self.conn.execute("DELETE FROM roots WHERE path = ?", (root,))
                 self.add_root(new + root[len(old) :])
-        if not any(new == r or new.startswith(r.rstrip("/") + "/") for r in self.roots()):
-            self.add_root(new)  # a subfolder moved out of its root: keep scanning it
+        under_a_root = any(new == r or new.startswith(r.rstrip("/") + "/") for r in self.roots())
+        if inside_a_root and not under_a_root:
+            self.add_root(new)  # a subfolder moved out of its root: keep scanning it there
         return len(rows)
 
     def forget_root(self, root: str) -> int:

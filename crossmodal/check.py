@@ -17,7 +17,7 @@ import numpy as np
 
 from .catalog import SCHEMA_VERSION, Catalog
 from .encoders import load_encoder_set
-from .errors import StoreEmptyError, StoreError, StoreLockedError
+from .errors import StoreEmptyError, StoreError
 from .index import _load, index_file, rebuild_space, stray_index_files, update_space
 from .store import Store
 
@@ -37,7 +37,6 @@ class CheckReport:
     problems: list[Finding] = field(default_factory=list)
     pending: list[Finding] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)
-    writer_active: bool = False
 
     @property
     def ok(self) -> bool:
@@ -47,7 +46,6 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
-            "writer_active": self.writer_active,
             "problems": [asdict(p) for p in self.problems],
             "pending": [asdict(p) for p in self.pending],
             "counts": self.counts,
@@ -55,23 +53,14 @@ class CheckReport:
 
 
 def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> CheckReport:
-    """Verify the store. Repairs need the write lock; a plain check runs beside a writer and then
-    skips the parts a running writer legitimately changes (temporary files, pending work)."""
+    """Verify the store. Repairs take the write lock; a plain check reads committed snapshots and
+    can run beside a writer, whose unfinished work shows as pending, never as damage."""
     report = CheckReport()
     with contextlib.ExitStack() as stack:
+        # A plain check never takes the lock, not even briefly (a cron update must never exit 75
+        # because of it). Work a running writer has half done is reported as pending, not damage.
         if repair:
             stack.enter_context(store.write_lock(wait_seconds))
-            writer_idle = True
-        else:
-            # A plain check never holds the lock (a cron update must not exit 75 because of it);
-            # it only looks whether a writer is busy, whose half-done work is not damage.
-            try:
-                with store.write_lock(0.0):
-                    pass
-                writer_idle = True
-            except StoreLockedError:
-                writer_idle = False
-                report.writer_active = True
         try:
             catalog = Catalog(store.catalog_path, readonly=not repair)
         except StoreEmptyError:
@@ -86,12 +75,11 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
         _check_vectors(catalog, dims, report, repair)
         for space, dim in dims.items():
             with catalog.read_snapshot():  # state, file and members of one committed generation
-                finding = _check_index(catalog, store.index_dir, space, dim, writer_idle)
+                finding = _check_index(catalog, store.index_dir, space, dim)
             if finding is not None:
                 _record_index_finding(catalog, store.index_dir, space, dim, finding, report, repair)
-        if writer_idle:
-            _check_files(store, dims, catalog, report, repair)
-            _check_pending_embeds(catalog, encoder, report)
+        _check_files(store, dims, catalog, report, repair)
+        _check_pending_embeds(catalog, encoder, report)
         report.counts = {
             "items": catalog.counts(),
             "vectors": catalog.spaces_with_vectors(),
@@ -145,9 +133,7 @@ def _check_vectors(
         report.problems.append(finding)
 
 
-def _check_index(
-    catalog: Catalog, index_dir: Path, space: str, dim: int, writer_idle: bool
-) -> Finding | None:
+def _check_index(catalog: Catalog, index_dir: Path, space: str, dim: int) -> Finding | None:
     """Damage (what="index") or pending work (what="pending") of one space's index, read in one
     snapshot: the committed file exists, loads, holds exactly the recorded members with the
     recorded deletion marks, and stores the same vectors as the catalog."""
@@ -161,7 +147,7 @@ def _check_index(
     members = catalog.index_members(space)
     alive = {v for v, dead in members.items() if not dead}
     missing, extra = len(live - alive), len(alive - live)
-    if (missing or extra) and writer_idle:
+    if missing or extra:
         return Finding(
             "pending", f"index behind the catalog: {missing} to add, {extra} to remove", space
         )

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,8 @@ def ingest(
         if roots:
             check_roots(roots)
             root_paths = sorted({_absolute(root) for root in roots})
+            for root in root_paths:
+                _require_utf8(root)  # `update .` inside, or a link to, a non-UTF-8 folder
         else:
             root_paths = catalog.roots()
             if not root_paths:
@@ -258,16 +260,22 @@ def ingest(
                     reason,
                     summary,
                 )
-            claimed: dict[str, bytes | None] = {}  # catalog key -> raw name, this run
+            owners = _key_owners(files.values())
             for found in files.values():
                 key, raw = catalog_path(found.path)
                 existing = known.get(key)
-                first_raw = claimed.setdefault(key, raw)
-                if (existing is not None and existing.path_bytes != raw) or first_raw != raw:
-                    # A UTF-8 name equal to another file's escaped non-UTF-8 name: the file
-                    # catalogued first keeps the entry; this one is reported, never confused.
+                if owners[key] != raw:
+                    # A UTF-8 name equal to another file's escaped non-UTF-8 name: the UTF-8
+                    # file owns the entry; this one is reported, never confused with it.
                     _note_failure(summary, key, "name collides with an escaped non-UTF-8 name")
                 else:
+                    if existing is not None and existing.path_bytes != raw:
+                        # The entry belonged to the other spelling: hand it over, re-read.
+                        catalog.conn.execute(
+                            "UPDATE items SET path_bytes = ?, size = -1 WHERE id = ?",
+                            (raw, existing.id),
+                        )
+                        existing = replace(existing, path_bytes=raw, size=-1)
                     _ingest_one(catalog, found, existing, vanished_by_hash, moved_rows, summary)
                 done += 1
                 if done % COMMIT_EVERY == 0:
@@ -290,11 +298,31 @@ def ingest(
     return summary
 
 
+def _key_owners(files: Iterable[ScannedFile]) -> dict[str, bytes | None]:
+    """Which spelling owns each catalog key: the UTF-8 name if one exists, else the first."""
+    owners: dict[str, bytes | None] = {}
+    for found in files:
+        key, raw = catalog_path(found.path)
+        if key not in owners or raw is None:
+            owners[key] = raw
+    return owners
+
+
 def _unmounted_folders(unseen: Iterable[Item]) -> dict[str, int]:
-    """{folder: items} for unseen items whose nearest existing folder is now on another device
-    than the item was: the disk holding them is not mounted (an empty mount point remains).
-    A folder deleted on the same disk is not reported: its items are simply deleted."""
+    """{folder: items} for unseen items whose nearest existing folder is an empty folder on
+    another device than the item was: an unmounted disk leaves exactly that, an empty mount point.
+    Deleting files or folders on the same disk, or beside other files, is not reported."""
     device_of: dict[str, int | None] = {}
+    empty: dict[str, bool] = {}
+
+    def is_empty(folder: str) -> bool:
+        if folder not in empty:
+            try:
+                with os.scandir(folder) as entries:
+                    empty[folder] = next(entries, None) is None
+            except OSError:
+                empty[folder] = False
+        return empty[folder]
 
     def nearest_existing(folder: str) -> tuple[str, int | None]:
         while True:
@@ -312,7 +340,7 @@ def _unmounted_folders(unseen: Iterable[Item]) -> dict[str, int]:
         if item.dev is None or item.status != "ok":
             continue
         folder, device = nearest_existing(os.path.dirname(item.fs_path))
-        if device is not None and device != item.dev:
+        if device is not None and device != item.dev and is_empty(folder):
             key = catalog_path(folder)[0]
             found[key] = found.get(key, 0) + 1
     return found
@@ -449,6 +477,7 @@ def relocate(store: Store, old: str, new: str, wait_seconds: float = 0.0) -> int
     _require_utf8(old)
     _require_utf8(new)
     new_path = _absolute(new)
+    _require_utf8(new_path)
     if not os.path.isdir(new_path):
         raise UserError(f"no such folder: {new}")
     with store.write_lock(wait_seconds):
@@ -672,7 +701,7 @@ def forget(store: Store, root: str, wait_seconds: float = 0.0) -> int:
                 marked = catalog.forget_root(path)
         finally:
             catalog.close()
-    index(store)
+        index(store)  # under the lock: a concurrent update must not publish beside it
     return marked
 
 

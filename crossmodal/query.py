@@ -272,8 +272,10 @@ class SearchEngine:
             stat = Path(part.value).stat()
         except OSError:
             return None
-        if stat.st_size != item.size or stat.st_mtime_ns != item.mtime_ns:
-            return None
+        if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns) or (
+            item.ctime_ns is not None and stat.st_ctime_ns != item.ctime_ns
+        ):
+            return None  # changed since it was indexed: embed what is there now
         found = {}
         for space in self.encoder.spaces.values():
             if space.accepts(part.modality):

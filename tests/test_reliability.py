@@ -362,43 +362,55 @@ def test_odd_names_and_bad_options_are_one_line_errors(
     result = runner.invoke(app, ["update", str(collection), "--store", root, "--wait", "nan"])
     assert result.exit_code == 1 and "--wait" in result.output
 
-    # A UTF-8 name equal to another file's escaped non-UTF-8 name: reported, never confused.
-    with open(os.fsencode(collection) + b"/caf\xe9.txt", "wb") as raw_named:
+    # A UTF-8 name equal to another file's escaped non-UTF-8 name: the UTF-8 file owns the
+    # catalog entry whatever the order they appear in; the other is reported, never confused.
+    raw_name = os.fsencode(collection) + b"/caf\xe9.txt"
+    with open(raw_name, "wb") as raw_named:
         raw_named.write(b"raw bytes in the name")
-    write_text(collection / "caf\\xe9.txt", "a literal backslash in the name")
-    first = update(fake_store, [collection])
-    assert first.failed == 1 and "collides" in first.ingest.failures[0][1]
-    second = update(fake_store, [collection])
-    assert second.failed == 1 and second.ingest.unchanged == 9
+    alone = update(fake_store, [collection])
+    assert alone.failed == 0 and alone.ingest.added == 9  # the non-UTF-8 name is indexed too
+    literal = write_text(collection / "caf\\xe9.txt", "a literal backslash in the name")
+    both = update(fake_store, [collection])
+    assert both.failed == 1 and "collides" in both.ingest.failures[0][1]
+    catalog = Catalog(fake_store.catalog_path)
+    owner = catalog.item_by_path(str(literal.resolve()))
+    assert owner is not None and owner.path_bytes is None and owner.status == "ok"
+    catalog.close()
+    literal.unlink()
+    after = update(fake_store, [collection])  # the non-UTF-8 file gets the entry back
+    assert after.failed == 0 and after.ingest.deleted == 0
+    catalog = Catalog(fake_store.catalog_path)
+    owner = catalog.item_by_path(str(literal.resolve()))
+    assert owner is not None and owner.path_bytes == raw_name and owner.status == "ok"
+    catalog.close()
 
 
-def test_plain_check_beside_a_publishing_writer_sees_one_generation(
-    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A writer publishes the next index generation while `check` reads the current one: the
-    check reads state, file and members of one committed snapshot and reports no damage."""
-    from crossmodal import check as check_mod
-    from crossmodal.index import update_space
-
+def test_device_changes_alone_never_keep_deleted_files(fake_store: Store, collection: Path) -> None:
+    """Device numbers change across remounts (sdb -> sdc, NFS, FUSE): a file deleted beside
+    other files is deleted even when its recorded device is stale."""
     update(fake_store, [collection])
-    write_image(collection / "photos" / "d.png", "green")
-    pipeline.ingest(fake_store, [collection])
-    pipeline.embed(fake_store)
-    real_load = check_mod._load
-    published = []
+    catalog = Catalog(fake_store.catalog_path)
+    with catalog.transaction():
+        catalog.conn.execute("UPDATE items SET dev = dev + 1000")
+    catalog.close()
+    (collection / "notes" / "sea.md").unlink()
+    summary = update(fake_store, [collection])
+    assert summary.ingest.deleted == 1 and summary.failed == 0
 
-    def load_then_publish(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
-        loaded = real_load(path, dim, capacity)
-        if path.name.startswith("fake-visual") and not published:  # published meanwhile
-            writer = Catalog(fake_store.catalog_path)
-            published.append(update_space(writer, "fake-visual", 3, fake_store.index_dir))
-            writer.close()
-        return loaded
 
-    monkeypatch.setattr(check_mod, "_load", load_then_publish)
-    report = check(fake_store)
-    assert published and published[0].added == 1
-    assert not report.problems, report.to_dict()
+def test_relocating_a_parent_of_a_root_adds_no_new_root(fake_store: Store, tmp_path: Path) -> None:
+    old_home = tmp_path / "alice"
+    write_image(old_home / "photos" / "p.png", "red")
+    write_text(old_home / "private" / "diary.txt", "not for indexing")
+    update(fake_store, [old_home / "photos"])
+    new_home = tmp_path / "bob"
+    old_home.rename(new_home)
+    assert relocate(fake_store, str(old_home), str(new_home)) == 1
+    catalog = Catalog(fake_store.catalog_path)
+    assert catalog.roots() == [str((new_home / "photos").resolve())]
+    catalog.close()
+    summary = update(fake_store, None)
+    assert summary.ingest.scanned == 1 and summary.ingest.unchanged == 1
 
 
 def _mount_tmpfs(folder: Path) -> bool:
