@@ -190,8 +190,7 @@ def update(
 ) -> None:
     """Ingest, embed and index in one go: the command for cron.
 
-    Exit status: 0 all files handled, 1 error, 3 partial (some files failed, the rest is
-    indexed), 75 the store is locked by another run.
+    Exit status: 0 all files handled, 1 error, 3 partial (some files failed, the rest is indexed), 75 the store is locked by another run.
     """
     from crossmodal.pipeline import check_roots
     from crossmodal.pipeline import update as run_update
