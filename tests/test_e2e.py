@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +164,42 @@ def test_no_network_call_at_run_time(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["results"][0]["path"].endswith("cat_chelsea.png")
     # Nothing written outside the store: no caches or config appear in the user's home.
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == []
+
+
+def test_numpy_minilm_matches_sentence_transformers() -> None:
+    """The light query-path model gives the vectors sentence-transformers gives (same weights)."""
+    from crossmodal.encoders.builtin import BuiltinEncoderSet
+
+    sentences = [
+        "a cat",
+        "A dog on a beach, in winter!",
+        "Zürich café naïve 日本語 🎉",
+        "the telephone is ringing " * 80,  # past 256 word pieces: truncated the same way
+    ]
+    encoder = BuiltinEncoderSet()
+    light = encoder.light_text_model().encode(sentences)
+    reference = encoder.text_model().encode(sentences, normalize_embeddings=True)
+    assert np.abs(light - reference).max() < 1e-5
+
+
+def test_a_cold_text_search_imports_no_torch(store: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from cli.main import app\n"
+        "try:\n"
+        "    app(['search', 'a cat', '--store', sys.argv[1], '--json'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(store)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["results"][0]["path"].endswith("cat_chelsea.png")

