@@ -56,7 +56,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact GELU: x * Phi(x)."""
-    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    return (0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -78,7 +78,7 @@ class NumpyMiniLM:
         self.layers = int(config["num_hidden_layers"])
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
-        # Kept in float32 as stored; the arithmetic below runs in float64 (numpy upcasts).
+        # float32 as stored, like torch computes: no per-call upcast of the weight matrices.
         self.weights = load_file(str(model_dir / "model.safetensors"))
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
@@ -94,7 +94,7 @@ class NumpyMiniLM:
         """The token vectors' mean over one unpadded sentence (so no attention mask is needed)."""
         count = len(ids)
         x = (
-            self._w("embeddings.word_embeddings.weight")[ids].astype(np.float64)
+            self._w("embeddings.word_embeddings.weight")[ids]
             + self._w("embeddings.position_embeddings.weight")[:count]
             + self._w("embeddings.token_type_embeddings.weight")[0]
         )
@@ -114,7 +114,7 @@ class NumpyMiniLM:
             q = heads(self._dense(x, f"{p}.attention.self.query"))
             k = heads(self._dense(x, f"{p}.attention.self.key"))
             v = heads(self._dense(x, f"{p}.attention.self.value"))
-            scores = q @ k.transpose(0, 2, 1) / math.sqrt(head_dim)
+            scores = q @ k.transpose(0, 2, 1) / np.float32(math.sqrt(head_dim))
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ v).transpose(1, 0, 2).reshape(count, -1)
