@@ -208,6 +208,7 @@ class SearchEngine:
         self.catalog = Catalog(store.catalog_path, readonly=True)
         self._searchers: dict[str, SpaceSearcher] = {}
         self._part_vectors: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        self._searchable = False
 
     def close(self) -> None:
         self.catalog.close()
@@ -226,8 +227,12 @@ class SearchEngine:
         return [f"{s.space}: {s.degraded}" for s in self._searchers.values() if s.degraded]
 
     def ensure_searchable(self) -> None:
-        counts = self.catalog.counts().get("ok", {})
-        if not counts:
+        if self._searchable:
+            return
+        self._searchable = bool(
+            self.catalog.conn.execute("SELECT 1 FROM items WHERE status = 'ok' LIMIT 1").fetchone()
+        )
+        if not self._searchable:
             raise StoreError(
                 f"store {self.store.root} has no indexed items yet; run crossmodal update PATH"
             )
