@@ -13,11 +13,9 @@ Usage: python bench/bench_embed.py [--images 400] [--scale 4] [--keep]
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import shutil
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_update import machine_line  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "images"
 
@@ -67,13 +68,7 @@ def main() -> None:
     from crossmodal.pipeline import BATCH_SIZE, update
     from crossmodal.store import Store
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    print(
-        f"date {datetime.datetime.now().isoformat(timespec='seconds')}; {platform.platform()}, "
-        f"cpu_count {os.cpu_count()}, commit {commit}"
-    )
+    print(machine_line())
     work = Path(tempfile.mkdtemp(prefix="crossmodal-bench-embed-"))
     try:
         photos = work / "photos"

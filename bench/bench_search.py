@@ -12,10 +12,8 @@ Usage: python bench/bench_search.py [--items 100000] [--queries 1000] [--store D
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_index import structured  # noqa: E402
+from bench_update import machine_line  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 VENV_BIN = Path(sys.executable).parent
@@ -95,13 +94,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    print(
-        f"date {datetime.datetime.now().isoformat(timespec='seconds')}; {platform.platform()}, "
-        f"cpu_count {os.cpu_count()}, python {platform.python_version()}, commit {commit}"
-    )
+    print(machine_line())
     work = Path(tempfile.mkdtemp(prefix="crossmodal-bench-search-"))
     store = args.store or work / "store"
     try:

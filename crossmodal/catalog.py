@@ -308,10 +308,6 @@ class Catalog:
         rows = self.conn.execute(f"SELECT * FROM items WHERE {clause}", args)
         return {row["path"]: Item.from_row(row) for row in rows}
 
-    def items_by_hash(self, content_hash: str) -> list[Item]:
-        rows = self.conn.execute("SELECT * FROM items WHERE content_hash = ?", (content_hash,))
-        return [Item.from_row(row) for row in rows]
-
     def items(self, status: str | None = "ok", modality: str | None = None) -> Iterator[Item]:
         sql, args = "SELECT * FROM items WHERE 1=1", []
         if status:
@@ -561,10 +557,6 @@ class Catalog:
             row["space"], row["dim"], row["n_labels"], row["n_deleted"], row["generation"]
         )
 
-    def index_states(self) -> list[IndexState]:
-        rows = self.conn.execute("SELECT space FROM index_state ORDER BY space").fetchall()
-        return [state for row in rows if (state := self.index_state(row[0])) is not None]
-
     def index_members(self, space: str) -> dict[int, bool]:
         """{vector id: marked deleted?} for the vectors the space's index file holds."""
         rows = self.conn.execute(
@@ -609,10 +601,3 @@ class Catalog:
             "INSERT INTO runs (kind, started, finished, summary) VALUES (?, ?, ?, ?)",
             (kind, started, time.time(), json.dumps(summary, sort_keys=True)),
         )
-
-    def last_run(self, kind: str | None = None) -> dict[str, Any] | None:
-        sql = "SELECT * FROM runs" + (" WHERE kind = ?" if kind else "") + " ORDER BY id DESC"
-        row = self.conn.execute(sql, (kind,) if kind else ()).fetchone()
-        if row is None:
-            return None
-        return {"kind": row["kind"], "finished": row["finished"], **json.loads(row["summary"])}

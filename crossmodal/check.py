@@ -18,7 +18,7 @@ import numpy as np
 from .catalog import SCHEMA_VERSION, Catalog
 from .encoders import load_encoder_set
 from .errors import StoreEmptyError, StoreError
-from .index import _load, index_file, rebuild_space, stray_index_files, update_space
+from .index import index_file, load_index, rebuild_space, stray_index_files, update_space
 from .store import Store
 
 NORM_TOLERANCE = 1e-3
@@ -183,7 +183,7 @@ def _index_damage(
     if not path.is_file():
         return f"index file {path.name} is missing"
     try:
-        index = _load(path, dim)
+        index = load_index(path, dim)
     except StoreError as exc:
         return str(exc)
     members = catalog.index_members(space)
@@ -233,13 +233,15 @@ def _check_files(
 
 
 def _check_pending_embeds(catalog: Catalog, encoder: Any, report: CheckReport) -> None:
+    """Items whose content lacks a vector in a space that accepts it (one pass over the items)."""
+    keys_by_modality: dict[str, set[str]] = {"text": set(), "image": set(), "audio": set()}
+    for item in catalog.items(status="ok"):
+        if item.content_hash and item.modality in keys_by_modality:
+            keys_by_modality[item.modality].add(item.content_hash)
+        if item.text_key:
+            keys_by_modality["text"].add(item.text_key)
     for name, spec in encoder.spaces.items():
-        keys = set()
-        for item in catalog.items(status="ok"):
-            if item.content_hash and spec.accepts(item.modality or ""):
-                keys.add(item.content_hash)
-            if item.text_key and spec.accepts("text"):
-                keys.add(item.text_key)
+        keys = set().union(*(keys for m, keys in keys_by_modality.items() if spec.accepts(m)))
         lacking = len(keys - catalog.has_vector_keys(name, keys))
         if lacking:
             report.pending.append(

@@ -83,7 +83,7 @@ def _publish(  # type: ignore[no-untyped-def]
             stray.unlink()
 
 
-def _load(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
+def load_index(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
     import hnswlib
 
     index = hnswlib.Index(space="ip", dim=dim)
@@ -132,7 +132,7 @@ def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> Ind
     if not path.is_file():
         return rebuild_space(catalog, space, dim, index_dir)
     try:
-        index = _load(path, dim)
+        index = load_index(path, dim)
     except StoreError:
         return rebuild_space(catalog, space, dim, index_dir)
     members = catalog.index_members(space)
@@ -193,7 +193,7 @@ class SpaceSearcher:
                 return
             if self.size > EXACT_SEARCH_MAX:
                 try:
-                    self._index = _load(index_file(index_dir, space, state.generation), dim)
+                    self._index = load_index(index_file(index_dir, space, state.generation), dim)
                     return
                 except StoreError as exc:
                     self.degraded = f"{exc}; searching exactly"

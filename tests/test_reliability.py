@@ -456,3 +456,32 @@ def test_an_unmounted_disk_inside_a_root_keeps_its_items(
         assert gone.exit_code == 0 and '"deleted": 2' in gone.output
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_plain_check_beside_a_publishing_writer_sees_one_generation(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer publishes the next index generation while `check` reads the current one: the
+    check reads state, file and members of one committed snapshot and reports no damage."""
+    from crossmodal import check as check_mod
+    from crossmodal.index import update_space
+
+    update(fake_store, [collection])
+    write_image(collection / "photos" / "d.png", "green")
+    pipeline.ingest(fake_store, [collection])
+    pipeline.embed(fake_store)
+    real_load = check_mod.load_index
+    published = []
+
+    def load_then_publish(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
+        loaded = real_load(path, dim, capacity)
+        if path.name.startswith("fake-visual") and not published:  # published meanwhile
+            writer = Catalog(fake_store.catalog_path)
+            published.append(update_space(writer, "fake-visual", 3, fake_store.index_dir))
+            writer.close()
+        return loaded
+
+    monkeypatch.setattr(check_mod, "load_index", load_then_publish)
+    report = check(fake_store)
+    assert published and published[0].added == 1
+    assert not report.problems, report.to_dict()
