@@ -18,7 +18,14 @@ import numpy as np
 from .catalog import SCHEMA_VERSION, Catalog
 from .encoders import load_encoder_set
 from .errors import StoreEmptyError, StoreError
-from .index import index_file, load_index, rebuild_space, stray_index_files, update_space
+from .index import (
+    ADD_CHUNK,
+    index_file,
+    load_index,
+    rebuild_space,
+    stray_index_files,
+    update_space,
+)
 from .store import Store
 
 NORM_TOLERANCE = 1e-3
@@ -195,10 +202,11 @@ def _index_damage(
         with contextlib.suppress(RuntimeError):
             index.get_items([vector_id])
             return f"label {vector_id} should be marked deleted but is not"
-    ids, stored, _ = catalog.load_vectors(space, ids=alive)
-    if len(ids) != len(alive):
-        return f"{len(alive) - len(ids)} indexed vectors are missing from the catalog"
-    if len(ids):
+    for start in range(0, len(alive), ADD_CHUNK):  # chunked: memory stays flat on big spaces
+        wanted = alive[start : start + ADD_CHUNK]
+        ids, stored, _ = catalog.load_vectors(space, ids=wanted)
+        if len(ids) != len(wanted):
+            return f"{len(wanted) - len(ids)} indexed vectors are missing from the catalog"
         try:
             in_index = np.asarray(index.get_items(ids.tolist()), dtype=np.float32)
         except RuntimeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -47,3 +48,12 @@ def atomic_write_with(target: Path, writer: Callable[[Path], None]) -> None:
     """Let `writer` fill a temporary file (e.g. a library's save(path)), then publish it atomically."""
     with atomic_path(target) as tmp:
         writer(tmp)
+
+
+def content_hash(path: str) -> str:
+    """BLAKE2b of the whole file: moved and duplicate files are recognised by it."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

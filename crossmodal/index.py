@@ -29,6 +29,7 @@ EF_CONSTRUCTION = 200
 EF_SEARCH_MIN = 128
 REBUILD_DELETED_SHARE = 0.25
 EXACT_SEARCH_MAX = 5000
+ADD_CHUNK = 8192  # vectors read from the catalog per add_items call: bounds memory on big spaces
 
 
 def _new_index(dim: int, capacity: int):  # type: ignore[no-untyped-def]
@@ -104,6 +105,15 @@ class IndexReport:
     size: int
 
 
+def _add_from_catalog(catalog: Catalog, index, space: str, ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Add vectors chunk by chunk: a 100k x 1280-d space would otherwise sit in memory twice
+    (SQLite rows and the stacked matrix) beside the graph being built."""
+    for start in range(0, len(ids), ADD_CHUNK):
+        labels, matrix, _ = catalog.load_vectors(space, ids=ids[start : start + ADD_CHUNK])
+        if len(labels):
+            index.add_items(matrix, labels)
+
+
 def _next_generation(catalog: Catalog, space: str) -> int:
     state = catalog.index_state(space)
     return 1 if state is None else state.generation + 1
@@ -112,13 +122,11 @@ def _next_generation(catalog: Catalog, space: str) -> int:
 def rebuild_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> IndexReport:
     """Build the space's index from scratch with its live vectors only."""
     live = sorted(catalog.live_vector_ids(space))
-    labels, matrix, _ = catalog.load_vectors(space, ids=live)
-    index = _new_index(dim, len(labels))
-    if len(labels):
-        index.add_items(matrix, labels)
-    state = IndexState(space, dim, len(labels), 0, _next_generation(catalog, space))
-    _publish(catalog, index, state, {int(v): False for v in labels}, index_dir)
-    return IndexReport(space, len(labels), 0, 0, True, len(labels))
+    index = _new_index(dim, len(live))
+    _add_from_catalog(catalog, index, space, live)
+    state = IndexState(space, dim, len(live), 0, _next_generation(catalog, space))
+    _publish(catalog, index, state, {int(v): False for v in live}, index_dir)
+    return IndexReport(space, len(live), 0, 0, True, len(live))
 
 
 def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> IndexReport:
@@ -154,8 +162,7 @@ def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> Ind
         return IndexReport(space, 0, 0, 0, False, total_after - deleted_after)
     if to_add:
         index.resize_index(max(total_after, index.get_max_elements()))
-        labels, matrix, _ = catalog.load_vectors(space, ids=to_add)
-        index.add_items(matrix, labels)
+        _add_from_catalog(catalog, index, space, to_add)
     for label in to_unmark:
         index.unmark_deleted(int(label))
     for label in to_mark:

@@ -14,6 +14,7 @@ from typing import Any
 from .catalog import Catalog, Item, catalog_path
 from .encoders import EncoderSet, load_encoder_set
 from .errors import CrossmodalError, MediaError, UserError
+from .fsutil import content_hash
 from .index import IndexReport, update_space
 from .media.audio import load_audio, probe_audio
 from .media.image import load_image, probe_image
@@ -31,15 +32,6 @@ COMMIT_EVERY = 200
 
 def _no_progress(stage: str, done: int, total: int | None) -> None:
     return None
-
-
-def content_hash(path: str) -> str:
-    """BLAKE2b of the whole file: moved and duplicate files are recognised by it."""
-    digest = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def text_key(text: str) -> str:

@@ -13,10 +13,12 @@ import numpy as np
 from .catalog import Catalog, Item
 from .encoders import EncoderSet, l2_normalize, load_encoder_set
 from .errors import MediaError, StoreError, UserError
+from .fsutil import content_hash
 from .index import SpaceSearcher
 from .media.audio import load_audio
 from .media.image import load_image
 from .media.sniff import sniff_modality
+from .query_cache import QueryCache, encoder_identity, text_cache_key
 from .store import Store
 
 MODALITY_TYPES = ("image", "text", "audio")
@@ -202,16 +204,24 @@ def parse_weights(raw: str | None) -> dict[str, float]:
 class SearchEngine:
     """Answers queries against one store; models and indexes load once, on first use."""
 
-    def __init__(self, store: Store, encoder: EncoderSet | None = None) -> None:
+    def __init__(
+        self, store: Store, encoder: EncoderSet | None = None, cache_queries: bool = True
+    ) -> None:
         self.store = store
         self.encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
         self.catalog = Catalog(store.catalog_path, readonly=True)
+        self.query_cache = (
+            QueryCache(store.cache_dir, encoder_identity(self.encoder)) if cache_queries else None
+        )
         self._searchers: dict[str, SpaceSearcher] = {}
         self._part_vectors: dict[tuple[str, str], dict[str, np.ndarray]] = {}
         self._searchable = False
+        self._file_keys: dict[str, str | None] = {}
 
     def close(self) -> None:
         self.catalog.close()
+        if self.query_cache is not None:
+            self.query_cache.close()
 
     def searcher(self, space: str) -> SpaceSearcher:
         if space not in self._searchers:
@@ -246,24 +256,48 @@ class SearchEngine:
         accepting = [s for s in self.encoder.spaces.values() if s.accepts(part.modality)]
         if not accepting:
             raise UserError(f"no space of this store accepts {part.modality} queries")
-        stored = self._stored_vectors(part)
-        if stored is not None:
-            vectors = stored
-        else:
-            try:
-                if part.modality == "text":
-                    value: Any = part.value
-                elif part.modality == "image":
-                    value = load_image(Path(part.value))
-                else:
-                    value = load_audio(Path(part.value), sample_rate=self.encoder.audio_sample_rate)
-            except MediaError as exc:
-                raise UserError(f"cannot use query file {part.value}: {exc}") from exc
-            vectors = {
-                space: matrix[0]
-                for space, matrix in self.encoder.encode(part.modality, [value]).items()
-            }
+        vectors = self._stored_vectors(part) or self._cached_vectors(part)
+        if vectors is None:
+            vectors = self._encode_part(part)
+            if self.query_cache is not None and (key := self._persistent_key(part)):
+                self.query_cache.put(key, vectors)
         self._part_vectors[cache_key] = vectors
+        return vectors
+
+    def _encode_part(self, part: QueryPart) -> dict[str, np.ndarray]:
+        try:
+            if part.modality == "text":
+                value: Any = part.value
+            elif part.modality == "image":
+                value = load_image(Path(part.value))
+            else:
+                value = load_audio(Path(part.value), sample_rate=self.encoder.audio_sample_rate)
+        except MediaError as exc:
+            raise UserError(f"cannot use query file {part.value}: {exc}") from exc
+        return {
+            space: matrix[0]
+            for space, matrix in self.encoder.encode(part.modality, [value]).items()
+        }
+
+    def _persistent_key(self, part: QueryPart) -> str | None:
+        """Texts by their words, files by their content (a renamed photo still hits)."""
+        if part.modality == "text":
+            return text_cache_key(part.value)
+        if part.value not in self._file_keys:
+            try:
+                self._file_keys[part.value] = "file:" + content_hash(part.value)
+            except OSError:
+                self._file_keys[part.value] = None
+        return self._file_keys[part.value]
+
+    def _cached_vectors(self, part: QueryPart) -> dict[str, np.ndarray] | None:
+        """A query seen before in this store, with vectors for exactly the spaces that take it."""
+        if self.query_cache is None or not (key := self._persistent_key(part)):
+            return None
+        vectors = self.query_cache.get(key)
+        wanted = {s.name: s.dim for s in self.encoder.spaces.values() if s.accepts(part.modality)}
+        if vectors is None or {name: len(v) for name, v in vectors.items()} != wanted:
+            return None
         return vectors
 
     def _stored_vectors(self, part: QueryPart) -> dict[str, np.ndarray] | None:

@@ -89,6 +89,9 @@ def _chunks(text: str) -> list[str]:
 class BuiltinEncoderSet:
     name = "builtin"
     audio_sample_rate = 22050
+    # What its vectors depend on besides the shipped weights; bump the revision whenever the
+    # encoding changes (e.g. audio features), so cached query vectors are never reused across it.
+    fingerprint = f"builtin/r1/{CLASS_PROMPT}/T{CONSE_TOP_T}"
 
     def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:
         from .audio_features import DIM as AUDIO_DIM
