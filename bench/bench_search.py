@@ -105,19 +105,32 @@ def main() -> None:
         python = sys.executable
         bare, bare_all, _ = timed([python, "-c", "pass"], args.repeat)
         torch_s, torch_all, _ = timed([python, "-c", "import torch"], args.repeat)
-        cold, cold_all, out = timed(
-            [crossmodal, "search", "a dog on a beach", "--store", str(store), "--json"],
-            args.repeat,
+        # A new query text each time (the model runs), then one seen before (the store's
+        # query-vector cache answers and no model loads).
+        fresh = ["a dog on a beach", "a cat asleep on a sofa", "church bells at night"]
+        cold_all, out = [], ""
+        for text in fresh:
+            seconds, _, out = timed(
+                [crossmodal, "search", text, "--store", str(store), "--json"], 1
+            )
+            cold_all.append(seconds)
+        cold = statistics.median(cold_all)
+        hit, hit_all, _ = timed(
+            [crossmodal, "search", fresh[0], "--store", str(store), "--json"], args.repeat
         )
         results = json.loads(out)["results"]
-        print(f"\n1. cold-start search on {args.items:,} items (median of {args.repeat})")
-        print(f"   python -c pass          {bare:6.2f} s  {[round(t, 2) for t in bare_all]}")
-        print(f"   python -c 'import torch' {torch_s:6.2f} s  {[round(t, 2) for t in torch_all]}")
+        print(f"\n1. cold-start search on {args.items:,} items (medians of 3)")
+        print(f"   python -c pass            {bare:6.2f} s  {[round(t, 2) for t in bare_all]}")
+        print(f"   python -c 'import torch'  {torch_s:6.2f} s  {[round(t, 2) for t in torch_all]}")
         print(
-            f"   crossmodal search --json {cold:6.2f} s  {[round(t, 2) for t in cold_all]}"
+            f"   search, new query text    {cold:6.2f} s  {[round(t, 2) for t in cold_all]}"
             f"  ({len(results)} results)"
         )
-        print(f"   search - import torch: {cold - torch_s:+.2f} s (target <= +1.00 s)")
+        print(f"   search, repeated query    {hit:6.2f} s  {[round(t, 2) for t in hit_all]}")
+        print(
+            f"   new query - import torch: {cold - torch_s:+.2f} s, repeated: {hit - torch_s:+.2f} s"
+            " (target <= +1.00 s)"
+        )
 
         rng = np.random.default_rng(1)
         batch = work / "queries.jsonl"

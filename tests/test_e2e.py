@@ -183,23 +183,31 @@ def test_numpy_minilm_matches_sentence_transformers() -> None:
 
 
 def test_a_cold_text_search_imports_no_torch(store: Path) -> None:
+    """A new query runs MiniLM in numpy (no torch); the same query again comes from the store's
+    query-vector cache, so not even the tokenizer loads."""
     probe = (
         "import sys\n"
         "from cli.main import app\n"
         "try:\n"
-        "    app(['search', 'a cat', '--store', sys.argv[1], '--json'])\n"
+        "    app(['search', sys.argv[2], '--store', sys.argv[1], '--json'])\n"
         "except SystemExit as done:\n"
         "    assert not done.code, done.code\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules)\n"
-        "print('HEAVY', heavy, file=sys.stderr)\n"
+        "heavy = ('torch', 'transformers', 'sentence_transformers', 'tokenizers')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe, str(store)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "HEAVY []" in result.stderr, result.stderr
-    assert json.loads(result.stdout)["results"][0]["path"].endswith("cat_chelsea.png")
+    query = "a cat sitting still"  # a text no other test searches for
+    outputs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(store), query],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result)
+    assert "LOADED ['tokenizers']" in outputs[0].stderr, outputs[0].stderr
+    assert "LOADED []" in outputs[1].stderr, outputs[1].stderr
+    first, second = (json.loads(result.stdout)["results"] for result in outputs)
+    assert first[0]["path"].endswith("cat_chelsea.png") and first == second
