@@ -11,7 +11,7 @@ DEMO_STORE ?= /tmp/crossmodal-demo-store
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps demo test test-fast soak bench bench-update eval lint format clean
+.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval lint format clean
 
 # System tools for speech samples (espeak-ng) and m4a/AAC decoding (ffmpeg), only where missing.
 system-deps:
@@ -69,6 +69,15 @@ bench: install
 	$(BIN)/python bench/bench_search.py --items 100000 --queries 1000
 	$(BIN)/python bench/bench_update.py --files 10000
 	$(BIN)/python bench/bench_embed.py --images 400
+	$(BIN)/python bench/bench_memory.py --images 10000 --encoder pixels
+	$(BIN)/python bench/bench_memory.py --images 2000 --encoder builtin
+
+# The large sizes recorded in bench/RESULTS.md (about 1.5 hours on 2 cores).
+bench-large: install
+	$(BIN)/python bench/bench_index.py 1000000 --dims 384,512 --ef 32,64,128,256
+	$(BIN)/python bench/bench_index.py 100000 --m 8,16,32 --efc 100,200 --ef 32,64,128
+	$(BIN)/python bench/bench_memory.py --images 100000 --encoder pixels
+	$(BIN)/python bench/bench_memory.py --images 10000 --encoder builtin
 
 # No-op and incremental update cost on 10,000 real text files (real MiniLM model).
 bench-update: install
