@@ -63,7 +63,7 @@ eval: install
 	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --quiet
 	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl
 
-# Every benchmark at its default size (about 12 minutes in all on 2 cores).
+# Every benchmark at its default size (about 15 minutes in all on 2 cores).
 bench: install
 	$(BIN)/python bench/bench_index.py 10000 100000 --dims 384,512
 	$(BIN)/python bench/bench_search.py --items 100000 --queries 1000
