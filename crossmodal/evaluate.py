@@ -1,7 +1,7 @@
 """Retrieval quality on labelled queries: Recall@k and MRR per query kind, beside chance.
 
 A queries file has one JSON object per line:
-    {"id": "...", "kind": "text->image", "query": "text" | {"text", "image", "audio"},
+    {"id": "...", "kind": "text->image", "query": "text" | {"text", "image", "audio", "not"},
      "type": "image", "relevant": ["path", ...]}
 Paths are relative to the queries file's folder unless absolute.
 """
@@ -29,6 +29,7 @@ class LabelledQuery:
     audio: str | None
     type: str
     relevant: frozenset[str]
+    negative: str | None = None  # text to steer away from ("not")
 
 
 def load_queries(path: Path) -> list[LabelledQuery]:
@@ -55,6 +56,7 @@ def load_queries(path: Path) -> list[LabelledQuery]:
                     audio=resolve(parts.get("audio")),
                     type=raw["type"],
                     relevant=frozenset(resolve(p) for p in raw["relevant"]),
+                    negative=parts.get("not"),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -85,7 +87,9 @@ class KindReport:
     chance_recall: dict[int, float] = field(default_factory=dict)
 
 
-def evaluate(engine: SearchEngine, queries: list[LabelledQuery]) -> dict[str, Any]:
+def evaluate(
+    engine: SearchEngine, queries: list[LabelledQuery], fusion: str | None = None
+) -> dict[str, Any]:
     """Run every query over the whole pool of its target type; aggregate per kind and overall."""
     counts = engine.catalog.counts().get("ok", {})
     per_query = []
@@ -95,8 +99,10 @@ def evaluate(engine: SearchEngine, queries: list[LabelledQuery]) -> dict[str, An
             texts=[labelled.text] if labelled.text else None,
             images=[labelled.image] if labelled.image else None,
             audios=[labelled.audio] if labelled.audio else None,
+            negatives=[labelled.negative] if labelled.negative else None,
             type=labelled.type,
             k=max(1, counts.get(labelled.type, 1)),
+            fusion=fusion,
         )
         hits = engine.search(query)
         ranking = [hit.item.path for hit in hits]
