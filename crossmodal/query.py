@@ -688,8 +688,8 @@ class SearchEngine:
         if not lists:
             raise UserError("the query has no positive part that any space of this store accepts")
         retrieval = query
-        if mode in ("score", "attention"):
-            retrieval = replace(query, k=max(query.k, FUSION_POOL))
+        if mode in ("score", "attention") or query.min_z is not None:
+            retrieval = replace(query, k=max(query.k, FUSION_POOL))  # statistics independent of k
         merged: dict[int, Hit] = {}
         for query_list in lists:
             query_list.hits = self.space_hits(
