@@ -534,7 +534,8 @@ def _run_batch(engine: Any, source: str) -> None:
 def recommend(
     like: Annotated[list[str] | None, typer.Option("--like", help="An item you like.")] = None,
     history: Annotated[
-        Path | None, typer.Option(help="File of paths you saw, one per line, newest last.")
+        Path | None,
+        typer.Option(help="File of paths you saw, one per line, newest last; TAB + time optional."),
     ] = None,
     prefer: Annotated[
         list[str] | None, typer.Option(help="Text describing what you want more of.")

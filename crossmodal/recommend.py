@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from .fusion import attention_weights, mmr
 from .query import Hit, Query, QueryPart, SearchEngine, resolve_types
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
+HISTORY_HALF_LIFE_DAYS = 30.0  # with timestamps: a month-old item counts half
 NEAR_DUPLICATE = 0.985
 SEED_TEMPERATURE = 0.5  # in standard deviations, as for fused queries
 NEGATIVE_WEIGHT = 1.0
@@ -45,21 +47,53 @@ class Seed:
     item: Item | None = None
 
 
-def read_history(path: Path) -> list[str]:
-    """One path per line, most recent last; blank lines and '#' comments are ignored.
-    A line may carry a tab-separated timestamp after the path, which is ignored here."""
+def read_history(path: Path) -> list[tuple[str, float | None]]:
+    """(path, timestamp or None) per line, most recent last; blank lines and '#' comments are
+    ignored. A line may carry a tab-separated time after the path: ISO 8601 (2024-06-01 or
+    2024-06-01T18:30) or Unix seconds."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
         raise UserError(f"history file not found: {path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read history file {path}: {exc}") from exc
-    entries = []
-    for line in lines:
-        line = line.split("\t")[0].strip()
-        if line and not line.startswith("#"):
-            entries.append(line)
+    entries: list[tuple[str, float | None]] = []
+    for number, line in enumerate(lines, 1):
+        fields = line.split("\t")
+        entry = fields[0].strip()
+        if not entry or entry.startswith("#"):
+            continue
+        stamp = fields[1].strip() if len(fields) > 1 else ""
+        entries.append((entry, _timestamp(stamp, f"{path}:{number}") if stamp else None))
     return entries
+
+
+def _timestamp(raw: str, where: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(raw).timestamp()
+    except ValueError as exc:
+        raise UserError(
+            f"{where}: '{raw}' is not a time (use 2024-06-01T18:30 or Unix seconds)"
+        ) from exc
+
+
+def history_weights(entries: list[tuple[str, float | None]]) -> list[float]:
+    """Recency weights: by timestamp when an entry has one (HISTORY_HALF_LIFE_DAYS), else by
+    position from the newest (HISTORY_HALF_LIFE entries)."""
+    stamps = [stamp for _, stamp in entries if stamp is not None]
+    newest = max(stamps) if stamps else None
+    weights = []
+    for position, (_, stamp) in enumerate(entries):
+        if stamp is not None and newest is not None:
+            age_days = max(0.0, newest - stamp) / 86400
+            weights.append(0.5 ** (age_days / HISTORY_HALF_LIFE_DAYS))
+        else:
+            weights.append(0.5 ** ((len(entries) - 1 - position) / HISTORY_HALF_LIFE))
+    return weights
 
 
 def _resolve(engine: SearchEngine, raw: str) -> Item | None:
@@ -85,7 +119,7 @@ def _text_seed(engine: SearchEngine, kind: str, text: str, weight: float) -> See
 def recommend(
     engine: SearchEngine,
     likes: list[str],
-    history: list[str] | None = None,
+    history: list[str] | list[tuple[str, float | None]] | None = None,
     prefer: list[str] | None = None,
     type: str | None = None,
     k: int = 10,
@@ -99,7 +133,7 @@ def recommend(
         raise UserError("-k must be at least 1")
     if not 0.0 <= diversity <= 1.0:
         raise UserError("--diversity must be between 0 and 1")
-    history = history or []
+    entries = [(h, None) if isinstance(h, str) else h for h in history or []]
     positives: list[Seed] = []
     negatives: list[Seed] = []
     unknown: list[str] = []
@@ -108,12 +142,12 @@ def recommend(
         if item is None:
             raise UserError(f"--like {raw} is not an indexed item of this store")
         positives.append(_item_seed(engine, "like", item, 1.0))
-    for age, raw in enumerate(reversed(history)):
+    for (raw, _), weight in zip(entries, history_weights(entries), strict=True):
         item = _resolve(engine, raw)
         if item is None:
             unknown.append(raw)
             continue
-        positives.append(_item_seed(engine, "history", item, 0.5 ** (age / HISTORY_HALF_LIFE)))
+        positives.append(_item_seed(engine, "history", item, weight))
     prefer = [text for text in prefer or [] if text.strip()]
     positives += [_text_seed(engine, "prefer", text, 1.0) for text in prefer]
     for raw in dislikes or []:
@@ -132,7 +166,7 @@ def recommend(
     hits = _candidates(engine, positives, query, given)
     hits = [hit for hit in hits if not _near_copy(engine, hit.item, positives + negatives)]
     if not hits:
-        return [], _profile(positives, negatives, history, unknown, prefer, avoid, diversity)
+        return [], _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
 
     spaces = sorted({space for seed in positives + negatives for space in seed.vectors})
     vectors = {space: engine.item_vectors([hit.item for hit in hits], space) for space in spaces}
@@ -152,7 +186,7 @@ def recommend(
     if diversity > 0:
         order = _diversify(hits, order, scores, vectors, k, diversity)
     chosen = [hits[i] for i in order[:k]]
-    return chosen, _profile(positives, negatives, history, unknown, prefer, avoid, diversity)
+    return chosen, _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
 
 
 def _candidates(
@@ -258,7 +292,7 @@ def _near_copy(engine: SearchEngine, item: Item, seeds: list[Seed]) -> bool:
 def _profile(
     positives: list[Seed],
     negatives: list[Seed],
-    history: list[str],
+    history: list[tuple[str, float | None]],
     unknown: list[str],
     prefer: list[str],
     avoid: list[str],

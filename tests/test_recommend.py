@@ -36,12 +36,24 @@ def test_recommend_errors(engine: SearchEngine, tmp_path: Path) -> None:
         recommend(engine, [])
 
 
-def test_read_history_skips_comments_and_timestamps(tmp_path: Path) -> None:
+def test_read_history_comments_and_timestamps(tmp_path: Path) -> None:
+    from crossmodal.recommend import history_weights
+
     history = tmp_path / "h.txt"
-    history.write_text("# seen\n/a.png\t2024-01-01\n\n/b.png\n")
-    assert read_history(history) == ["/a.png", "/b.png"]
+    history.write_text("# seen\n/a.png\t2024-01-01\n\n/b.png\n/c.png\t1704412800\n")
+    entries = read_history(history)
+    assert [path for path, _ in entries] == ["/a.png", "/b.png", "/c.png"]
+    assert entries[1][1] is None and entries[2][1] == 1704412800.0
     with pytest.raises(UserError):
         read_history(tmp_path / "missing.txt")
+    history.write_text("/a.png\tyesterday\n")
+    with pytest.raises(UserError, match="h.txt:1"):
+        read_history(history)
+    # By time: 30 days older counts half; without times: by position (10 back counts half).
+    dated = history_weights([("/a", 0.0), ("/b", 30 * 86400.0)])
+    assert dated == pytest.approx([0.5, 1.0])
+    ordered = history_weights([(f"/{n}", None) for n in range(11)])
+    assert ordered[0] == pytest.approx(0.5) and ordered[-1] == 1.0
 
 
 def test_dislike_and_avoid_push_down(engine: SearchEngine, collection: Path) -> None:
