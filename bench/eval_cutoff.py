@@ -50,31 +50,8 @@ def main() -> None:
     for name, options in SETTINGS:
         kept = eligible = returned = 0
         for labelled in queries:
-            query = build_query(
-                None,
-                texts=[labelled.text] if labelled.text else None,
-                images=[labelled.image] if labelled.image else None,
-                audios=[labelled.audio] if labelled.audio else None,
-                negatives=[labelled.negative] if labelled.negative else None,
-                type=labelled.type,
-                k=10,
-            )
-            baseline = [hit.item.path for hit in engine.search(query)]
-            cut = [
-                hit.item.path
-                for hit in engine.search(
-                    build_query(
-                        None,
-                        texts=[labelled.text] if labelled.text else None,
-                        images=[labelled.image] if labelled.image else None,
-                        audios=[labelled.audio] if labelled.audio else None,
-                        negatives=[labelled.negative] if labelled.negative else None,
-                        type=labelled.type,
-                        k=10,
-                        **options,
-                    )
-                )
-            ]
+            baseline = [hit.item.path for hit in engine.search(labelled.to_query(10))]
+            cut = [hit.item.path for hit in engine.search(labelled.to_query(10, **options))]
             returned += len(cut)
             first = next((path for path in baseline if path in labelled.relevant), None)
             if first is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .query import SearchEngine, build_query
+from .query import Query, SearchEngine, build_query
 
 KS = (1, 5, 10)
 
@@ -30,6 +30,19 @@ class LabelledQuery:
     type: str
     relevant: frozenset[str]
     negative: str | None = None  # text to steer away from ("not")
+
+    def to_query(self, k: int, **options: Any) -> Query:
+        """The search this labelled query stands for (options: fusion, cutoffs, filters)."""
+        return build_query(
+            None,
+            texts=[self.text] if self.text else None,
+            images=[self.image] if self.image else None,
+            audios=[self.audio] if self.audio else None,
+            negatives=[self.negative] if self.negative else None,
+            type=self.type,
+            k=k,
+            **options,
+        )
 
 
 def load_queries(path: Path) -> list[LabelledQuery]:
@@ -94,16 +107,7 @@ def evaluate(
     counts = engine.catalog.counts().get("ok", {})
     per_query = []
     for labelled in queries:
-        query = build_query(
-            None,
-            texts=[labelled.text] if labelled.text else None,
-            images=[labelled.image] if labelled.image else None,
-            audios=[labelled.audio] if labelled.audio else None,
-            negatives=[labelled.negative] if labelled.negative else None,
-            type=labelled.type,
-            k=max(1, counts.get(labelled.type, 1)),
-            fusion=fusion,
-        )
+        query = labelled.to_query(max(1, counts.get(labelled.type, 1)), fusion=fusion)
         hits = engine.search(query)
         ranking = [hit.item.path for hit in hits]
         ranks = [ranking.index(p) + 1 for p in labelled.relevant if p in ranking]
