@@ -44,8 +44,10 @@ demo: install
 	@$(BIN)/crossmodal search sample_data/audio/phone-incoming-call.oga --store $(DEMO_STORE) -k 5
 	@echo; echo '$$ crossmodal search "a telephone ringing"   (text -> audio, via tags and file names)'
 	@$(BIN)/crossmodal search "a telephone ringing" --store $(DEMO_STORE) -k 3
-	@echo; echo '$$ crossmodal recommend --like sample_data/images/grass.png --type image'
-	@$(BIN)/crossmodal recommend --like sample_data/images/grass.png --type image --store $(DEMO_STORE) -k 3
+	@echo; echo '$$ crossmodal search --image sample_data/images/moon_surface.png --text "a rocket launch"   (fused)'
+	@$(BIN)/crossmodal search --image sample_data/images/moon_surface.png --text "a rocket launch" --type image --store $(DEMO_STORE) -k 3
+	@echo; echo '$$ crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image'
+	@$(BIN)/crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image --store $(DEMO_STORE) -k 4
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -62,6 +64,8 @@ eval: install
 	@rm -rf $(DEMO_STORE)-eval
 	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --quiet
 	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl
+	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl --fusion all
+	$(BIN)/python bench/eval_recommend.py $(DEMO_STORE)-eval
 
 # Every benchmark at its default size (about 15 minutes in all on 2 cores).
 bench: install

@@ -1,6 +1,7 @@
 """`make eval`: MRR and Recall@k per query kind on sample_data/queries.jsonl, against chance.
 
-Usage: python bench/eval_queries.py STORE [QUERIES] [--json]
+Usage: python bench/eval_queries.py STORE [QUERIES] [--json] [--verbose] [--fusion MODE|all]
+`--fusion all` prints MRR per kind for every fusion mode side by side.
 """
 
 from __future__ import annotations
@@ -10,16 +11,35 @@ import sys
 from pathlib import Path
 
 from crossmodal.evaluate import evaluate, load_queries
-from crossmodal.query import SearchEngine
+from crossmodal.query import FUSION_MODES, SearchEngine
 from crossmodal.store import Store
 
 
+def compare_modes(engine: SearchEngine, queries: list) -> None:
+    reports = {mode: evaluate(engine, queries, mode)["kinds"] for mode in FUSION_MODES}
+    kinds = sorted(reports[FUSION_MODES[0]], key=lambda kind: (kind == "overall", kind))
+    print(f"MRR by fusion mode ({len(queries)} queries)")
+    print(f"{'kind':14} {'n':>3} " + " ".join(f"{mode:>9}" for mode in FUSION_MODES))
+    for kind in kinds:
+        row = " ".join(f"{reports[mode][kind]['mrr']:>9.3f}" for mode in FUSION_MODES)
+        print(f"{kind:14} {reports[FUSION_MODES[0]][kind]['queries']:>3} {row}")
+
+
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    fusion = None
+    if "--fusion" in argv:
+        at = argv.index("--fusion")
+        fusion = argv[at + 1]
+        del argv[at : at + 2]
+    args = [a for a in argv if not a.startswith("--")]
     store = Store.open(Path(args[0]))
     queries = load_queries(Path(args[1] if len(args) > 1 else "sample_data/queries.jsonl"))
     engine = SearchEngine(store)
-    report = evaluate(engine, queries)
+    if fusion == "all":
+        compare_modes(engine, queries)
+        return
+    report = evaluate(engine, queries, fusion)
     if "--json" in sys.argv:
         print(json.dumps(report, indent=1))
         return

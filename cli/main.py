@@ -382,8 +382,24 @@ def search(
     not_: Annotated[
         list[str] | None, typer.Option("--not", help="Text to steer away from (repeatable).")
     ] = None,
+    not_image: Annotated[
+        list[Path] | None, typer.Option("--not-image", help="Image to steer away from.")
+    ] = None,
+    not_audio: Annotated[
+        list[Path] | None, typer.Option("--not-audio", help="Sound to steer away from.")
+    ] = None,
     weights: Annotated[
-        str | None, typer.Option(help="Weights of the text,image,audio parts, e.g. 1,0.5,1.")
+        str | None,
+        typer.Option(
+            help="Weights of the text,image,audio parts, e.g. 1,0.5,1; one part's own weight "
+            "follows '::' (--text 'sunset::2')."
+        ),
+    ] = None,
+    fusion: Annotated[
+        str | None,
+        typer.Option(
+            help="How parts and spaces combine: auto (default) | rrf | score | attention | early."
+        ),
     ] = None,
     type_: Annotated[
         str | None,
@@ -396,6 +412,38 @@ def search(
     min_score: Annotated[
         float | None, typer.Option(help="Drop results below this cosine similarity.")
     ] = None,
+    min_relative: Annotated[
+        float | None, typer.Option(help="Drop results below this fraction of the best score.")
+    ] = None,
+    min_z: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep only results this many standard deviations above the candidates' mean."
+        ),
+    ] = None,
+    under: Annotated[
+        list[str] | None, typer.Option(help="Only results inside this folder (repeatable).")
+    ] = None,
+    glob: Annotated[
+        list[str] | None,
+        typer.Option(help="Only paths or names matching this pattern, e.g. '*.png'."),
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option(help="Taken (EXIF) or modified on/after this date, YYYY-MM-DD.")
+    ] = None,
+    before: Annotated[str | None, typer.Option(help="... before this date, YYYY-MM-DD.")] = None,
+    min_size: Annotated[
+        str | None, typer.Option(help="Files of at least this size, e.g. 500k.")
+    ] = None,
+    max_size: Annotated[
+        str | None, typer.Option(help="Files of at most this size, e.g. 10MB.")
+    ] = None,
+    min_duration: Annotated[
+        float | None, typer.Option(help="Sounds at least this many seconds.")
+    ] = None,
+    max_duration: Annotated[
+        float | None, typer.Option(help="Sounds at most this many seconds.")
+    ] = None,
     batch: Annotated[
         str | None, typer.Option(help="JSON-lines requests from FILE ('-' for stdin).")
     ] = None,
@@ -404,7 +452,7 @@ def search(
 ) -> None:
     """Search the store by text, image, audio, or a mix of them."""
     from crossmodal.errors import UserError
-    from crossmodal.query import SearchEngine, build_query, parse_weights
+    from crossmodal.query import SearchEngine, build_query, parse_filters, parse_weights
 
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
@@ -420,10 +468,18 @@ def search(
             images=[str(p) for p in image or []],
             audios=[str(p) for p in audio or []],
             negatives=not_,
+            negative_images=[str(p) for p in not_image or []],
+            negative_audios=[str(p) for p in not_audio or []],
             weights=parse_weights(weights),
             type=type_,
             k=k,
             min_score=min_score,
+            fusion=fusion,
+            min_relative=min_relative,
+            min_z=min_z,
+            filters=parse_filters(
+                under, glob, after, before, min_size, max_size, min_duration, max_duration
+            ),
         )
         hits = engine.search(parsed)
     finally:
@@ -478,10 +534,23 @@ def _run_batch(engine: Any, source: str) -> None:
 def recommend(
     like: Annotated[list[str] | None, typer.Option("--like", help="An item you like.")] = None,
     history: Annotated[
-        Path | None, typer.Option(help="File of paths you saw, one per line, newest last.")
+        Path | None,
+        typer.Option(help="File of paths you saw, one per line, newest last; TAB + time optional."),
     ] = None,
     prefer: Annotated[
         list[str] | None, typer.Option(help="Text describing what you want more of.")
+    ] = None,
+    dislike: Annotated[
+        list[str] | None, typer.Option("--dislike", help="An item you do not want more of.")
+    ] = None,
+    avoid: Annotated[
+        list[str] | None, typer.Option(help="Text describing what you want less of.")
+    ] = None,
+    diversity: Annotated[
+        float | None,
+        typer.Option(
+            help="0..1: trade relevance for variety (maximal marginal relevance; default 0.3)."
+        ),
     ] = None,
     type_: Annotated[
         str | None, typer.Option("--type", help="Only recommend this modality: image|text|audio.")
@@ -500,7 +569,15 @@ def recommend(
     try:
         seen = read_history(history) if history else []
         hits, profile = run_recommend(
-            engine, like or [], history=seen, prefer=prefer, type=type_, k=k
+            engine,
+            like or [],
+            history=seen,
+            prefer=prefer,
+            type=type_,
+            k=k,
+            dislikes=dislike,
+            avoid=avoid,
+            **({} if diversity is None else {"diversity": diversity}),
         )
     finally:
         engine.close()

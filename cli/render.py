@@ -54,14 +54,21 @@ def hits_table(title: str, hits: list[Hit]) -> None:
     table.add_column("path", overflow="fold")
     table.add_column("spaces", style="dim")
     table.add_column("detail", style="dim", overflow="fold")
+    explained = any(hit.because for hit in hits)
+    if explained:
+        table.add_column("because", overflow="fold")
     for rank, hit in enumerate(hits, 1):
         short_spaces = ",".join(space.removeprefix("builtin-") for space in hit.spaces)
-        table.add_row(
+        cells = [
             str(rank),
             f"{hit.score:.3f}",
             hit.item.modality or "?",
             display_path(hit.item.path),
             short_spaces,
             _detail(hit),
-        )
+        ]
+        if explained:
+            because = hit.because or ""
+            cells.append(because if not because.startswith("/") else display_path(because))
+        table.add_row(*cells)
     stdout.print(table)

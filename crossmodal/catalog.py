@@ -461,6 +461,21 @@ class Catalog:
             present.update(row["key"] for row in rows)
         return present
 
+    def vectors_for_keys(self, space: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        """{key: vector} for the keys that have one in the space."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT key, vector FROM vectors WHERE space = ? AND key IN ({marks})",
+                [space, *chunk],
+            )
+            for row in rows:
+                found[row["key"]] = np.frombuffer(row["vector"], dtype=np.float32)
+        return found
+
     def add_vectors(self, space: str, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Store float32 vectors; a key already present keeps its first vector."""
         now = time.time()

@@ -1,7 +1,7 @@
 """Retrieval quality on labelled queries: Recall@k and MRR per query kind, beside chance.
 
 A queries file has one JSON object per line:
-    {"id": "...", "kind": "text->image", "query": "text" | {"text", "image", "audio"},
+    {"id": "...", "kind": "text->image", "query": "text" | {"text", "image", "audio", "not"},
      "type": "image", "relevant": ["path", ...]}
 Paths are relative to the queries file's folder unless absolute.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .query import SearchEngine, build_query
+from .query import Query, SearchEngine, build_query
 
 KS = (1, 5, 10)
 
@@ -29,6 +29,20 @@ class LabelledQuery:
     audio: str | None
     type: str
     relevant: frozenset[str]
+    negative: str | None = None  # text to steer away from ("not")
+
+    def to_query(self, k: int, **options: Any) -> Query:
+        """The search this labelled query stands for (options: fusion, cutoffs, filters)."""
+        return build_query(
+            None,
+            texts=[self.text] if self.text else None,
+            images=[self.image] if self.image else None,
+            audios=[self.audio] if self.audio else None,
+            negatives=[self.negative] if self.negative else None,
+            type=self.type,
+            k=k,
+            **options,
+        )
 
 
 def load_queries(path: Path) -> list[LabelledQuery]:
@@ -55,6 +69,7 @@ def load_queries(path: Path) -> list[LabelledQuery]:
                     audio=resolve(parts.get("audio")),
                     type=raw["type"],
                     relevant=frozenset(resolve(p) for p in raw["relevant"]),
+                    negative=parts.get("not"),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -85,19 +100,14 @@ class KindReport:
     chance_recall: dict[int, float] = field(default_factory=dict)
 
 
-def evaluate(engine: SearchEngine, queries: list[LabelledQuery]) -> dict[str, Any]:
+def evaluate(
+    engine: SearchEngine, queries: list[LabelledQuery], fusion: str | None = None
+) -> dict[str, Any]:
     """Run every query over the whole pool of its target type; aggregate per kind and overall."""
     counts = engine.catalog.counts().get("ok", {})
     per_query = []
     for labelled in queries:
-        query = build_query(
-            None,
-            texts=[labelled.text] if labelled.text else None,
-            images=[labelled.image] if labelled.image else None,
-            audios=[labelled.audio] if labelled.audio else None,
-            type=labelled.type,
-            k=max(1, counts.get(labelled.type, 1)),
-        )
+        query = labelled.to_query(max(1, counts.get(labelled.type, 1)), fusion=fusion)
         hits = engine.search(query)
         ranking = [hit.item.path for hit in hits]
         ranks = [ranking.index(p) + 1 for p in labelled.relevant if p in ranking]

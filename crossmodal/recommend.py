@@ -1,14 +1,23 @@
-"""Recommendations from what a person liked or saw.
+"""Recommendations from what a person liked, disliked, saw and described.
 
-The profile keeps several interest centres: every liked or seen item queries each of its spaces on
-its own, and the ranked lists are merged by weighted reciprocal-rank fusion. A mean vector would
-average a cat photo and a rocket into something that is neither. History is weighted by recency.
-Already liked or seen items, and near-copies of them, are never returned.
+- Several interest centres, not one mean: every liked or seen item (and every --prefer text)
+  queries each of its spaces on its own. Each candidate's standardised similarity to each seed is
+  combined by attention over the seeds (fusion.attention_scores), so a candidate very close to one
+  liked photo is not averaged away by the other, unrelated likes (a mean of a cat photo and a rocket
+  is neither). History is weighted by recency.
+- Dislikes and --avoid texts subtract: a candidate loses its standardised similarity to them where
+  that similarity is above the candidates' mean. Near-copies of liked, disliked or seen items are
+  never returned, nor are those items themselves.
+- Diversity: maximal marginal relevance (`diversity` 0..1) over the candidates' vectors.
+- Explanations: each result names the seed that contributed most (`because`).
+- Cross-modal: seeds reach every space that holds them, so liked photos find captions through the
+  shared semantic space, and liked sounds find sounds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,33 +25,75 @@ import numpy as np
 
 from .catalog import Item
 from .errors import UserError
-from .query import RRF_K, Hit, Query, QueryPart, SearchEngine, resolve_types
+from .fusion import attention_weights, mmr
+from .query import Hit, Query, QueryPart, SearchEngine, resolve_types
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
+HISTORY_HALF_LIFE_DAYS = 30.0  # with timestamps: a month-old item counts half
 NEAR_DUPLICATE = 0.985
+SEED_TEMPERATURE = 0.5  # in standard deviations, as for fused queries
+NEGATIVE_WEIGHT = 1.0
+# MMR trade-off by default: on sample_data's groups 0.3 kept the leave-one-out hit rate and lowered
+# intra-list similarity; 0.5 and above cost hits (bench/RESULTS.md).
+DEFAULT_DIVERSITY = 0.3
 
 
 @dataclass(frozen=True)
 class Seed:
-    item: Item
-    weight: float
+    kind: str  # like | history | prefer | dislike | avoid
+    label: str  # what `because` shows: a path, or 'prefer: TEXT'
+    weight: float  # > 0 attracts, < 0 repels
+    vectors: dict[str, np.ndarray]  # space -> unit vector
+    item: Item | None = None
 
 
-def read_history(path: Path) -> list[str]:
-    """One path per line, most recent last; blank lines and '#' comments are ignored.
-    A line may carry a tab-separated timestamp after the path, which is ignored here."""
+def read_history(path: Path) -> list[tuple[str, float | None]]:
+    """(path, timestamp or None) per line, most recent last; blank lines and '#' comments are
+    ignored. A line may carry a tab-separated time after the path: ISO 8601 (2024-06-01 or
+    2024-06-01T18:30) or Unix seconds."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
         raise UserError(f"history file not found: {path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read history file {path}: {exc}") from exc
-    entries = []
-    for line in lines:
-        line = line.split("\t")[0].strip()
-        if line and not line.startswith("#"):
-            entries.append(line)
+    entries: list[tuple[str, float | None]] = []
+    for number, line in enumerate(lines, 1):
+        fields = line.split("\t")
+        entry = fields[0].strip()
+        if not entry or entry.startswith("#"):
+            continue
+        stamp = fields[1].strip() if len(fields) > 1 else ""
+        entries.append((entry, _timestamp(stamp, f"{path}:{number}") if stamp else None))
     return entries
+
+
+def _timestamp(raw: str, where: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(raw).timestamp()
+    except ValueError as exc:
+        raise UserError(
+            f"{where}: '{raw}' is not a time (use 2024-06-01T18:30 or Unix seconds)"
+        ) from exc
+
+
+def history_weights(entries: list[tuple[str, float | None]]) -> list[float]:
+    """Recency weights: by timestamp when an entry has one (HISTORY_HALF_LIFE_DAYS), else by
+    position from the newest (HISTORY_HALF_LIFE entries)."""
+    stamps = [stamp for _, stamp in entries if stamp is not None]
+    newest = max(stamps) if stamps else None
+    weights = []
+    for position, (_, stamp) in enumerate(entries):
+        if stamp is not None and newest is not None:
+            age_days = max(0.0, newest - stamp) / 86400
+            weights.append(0.5 ** (age_days / HISTORY_HALF_LIFE_DAYS))
+        else:
+            weights.append(0.5 ** ((len(entries) - 1 - position) / HISTORY_HALF_LIFE))
+    return weights
 
 
 def _resolve(engine: SearchEngine, raw: str) -> Item | None:
@@ -51,78 +102,209 @@ def _resolve(engine: SearchEngine, raw: str) -> Item | None:
     return item if item is not None and item.status == "ok" else None
 
 
+def _item_seed(engine: SearchEngine, kind: str, item: Item, weight: float) -> Seed:
+    vectors = {
+        space: vector
+        for space in engine.encoder.spaces
+        if (vector := engine.item_vectors([item], space).get(item.id)) is not None
+    }
+    return Seed(kind, item.path, weight, vectors, item)
+
+
+def _text_seed(engine: SearchEngine, kind: str, text: str, weight: float) -> Seed:
+    vectors = engine.embed_part(QueryPart("text", text))
+    return Seed(kind, f"{kind}: {text}", weight, vectors, None)
+
+
 def recommend(
     engine: SearchEngine,
     likes: list[str],
-    history: list[str] | None = None,
+    history: list[str] | list[tuple[str, float | None]] | None = None,
     prefer: list[str] | None = None,
     type: str | None = None,
     k: int = 10,
+    dislikes: list[str] | None = None,
+    avoid: list[str] | None = None,
+    diversity: float = DEFAULT_DIVERSITY,
 ) -> tuple[list[Hit], dict[str, Any]]:
     """(hits, profile description). UserError when nothing usable describes the taste."""
     engine.ensure_searchable()
-    history = history or []
-    seeds: list[Seed] = []
+    if k < 1:
+        raise UserError("-k must be at least 1")
+    if not 0.0 <= diversity <= 1.0:
+        raise UserError("--diversity must be between 0 and 1")
+    entries = [(h, None) if isinstance(h, str) else h for h in history or []]
+    positives: list[Seed] = []
+    negatives: list[Seed] = []
     unknown: list[str] = []
     for raw in likes:
         item = _resolve(engine, raw)
         if item is None:
             raise UserError(f"--like {raw} is not an indexed item of this store")
-        seeds.append(Seed(item, 1.0))
-    for age, raw in enumerate(reversed(history)):
+        positives.append(_item_seed(engine, "like", item, 1.0))
+    for (raw, _), weight in zip(entries, history_weights(entries), strict=True):
         item = _resolve(engine, raw)
         if item is None:
             unknown.append(raw)
             continue
-        seeds.append(Seed(item, 0.5 ** (age / HISTORY_HALF_LIFE)))
+        positives.append(_item_seed(engine, "history", item, weight))
     prefer = [text for text in prefer or [] if text.strip()]
-    if not seeds and not prefer:
+    positives += [_text_seed(engine, "prefer", text, 1.0) for text in prefer]
+    for raw in dislikes or []:
+        item = _resolve(engine, raw)
+        if item is None:
+            raise UserError(f"--dislike {raw} is not an indexed item of this store")
+        negatives.append(_item_seed(engine, "dislike", item, -NEGATIVE_WEIGHT))
+    avoid = [text for text in avoid or [] if text.strip()]
+    negatives += [_text_seed(engine, "avoid", t, -NEGATIVE_WEIGHT) for t in avoid]
+    positives = [seed for seed in positives if seed.vectors]
+    if not positives:
         raise UserError("nothing to recommend from: give --like, --history or --prefer")
-    types = resolve_types(type or "all", [])
 
-    seen_paths = {seed.item.path for seed in seeds}
-    seed_vectors: dict[str, list[np.ndarray]] = {}
-    lists: list[tuple[float, str, np.ndarray]] = []
-    for seed in seeds:
-        for space in engine.encoder.spaces.values():
-            key = seed.item.content_hash if space.accepts(seed.item.modality or "") else None
-            if space.accepts("text") and seed.item.modality == "audio":
-                key = seed.item.text_key
-            vector = engine.catalog.vector_for_key(space.name, key) if key else None
-            if vector is not None:
-                lists.append((seed.weight, space.name, vector))
-                seed_vectors.setdefault(space.name, []).append(vector)
-    for text in prefer:
-        for space, vector in engine.embed_part(QueryPart("text", text)).items():
-            lists.append((1.0, space, vector))
+    query = Query(parts=[], types=resolve_types(type or "all", []), k=k)
+    given = {seed.item.path for seed in positives + negatives if seed.item is not None}
+    hits = _candidates(engine, positives, query, given)
+    hits = [hit for hit in hits if not _near_copy(engine, hit.item, positives + negatives)]
+    if not hits:
+        return [], _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
 
-    query = Query(parts=[], types=types, k=k)
+    spaces = sorted({space for seed in positives + negatives for space in seed.vectors})
+    vectors = {space: engine.item_vectors([hit.item for hit in hits], space) for space in spaces}
+    attract = _standardised(hits, positives, vectors)  # (candidates, positive seeds)
+    weights = np.array([seed.weight for seed in positives])
+    attention = attention_weights(attract, weights, SEED_TEMPERATURE)
+    contribution = attention * np.nan_to_num(attract)
+    scores = contribution.sum(axis=1)
+    if negatives:
+        repel = np.nan_to_num(_standardised(hits, negatives, vectors), nan=0.0)
+        scores -= (np.maximum(repel, 0.0) * -np.array([s.weight for s in negatives])).sum(axis=1)
+    for row, hit in enumerate(hits):
+        hit.fused = float(scores[row])
+        hit.because = positives[int(np.argmax(contribution[row]))].label
+
+    order = sorted(range(len(hits)), key=lambda i: (-scores[i], -hits[i].score, hits[i].item.path))
+    if diversity > 0:
+        order = _diversify(hits, order, scores, vectors, k, diversity)
+    chosen = [hits[i] for i in order[:k]]
+    return chosen, _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
+
+
+def _candidates(
+    engine: SearchEngine, seeds: list[Seed], query: Query, exclude: set[str]
+) -> list[Hit]:
+    """Everything any positive seed retrieves in any of its spaces (over-fetched: reranking and
+    the near-copy filter need room), with the best cosine per space."""
+    wide = Query(parts=[], types=query.types, k=max(query.k * 3, 30))
     merged: dict[int, Hit] = {}
-    for weight, space, vector in lists:
-        for rank, (item, sim) in enumerate(engine.space_hits(space, vector, query, seen_paths)):
-            if _near_copy(engine, item, seed_vectors):
+    for seed in seeds:
+        for space, vector in seed.vectors.items():
+            for item, sim in engine.space_hits(space, vector, wide, exclude):
+                hit = merged.setdefault(item.id, Hit(item, score=sim))
+                hit.scores[space] = max(sim, hit.scores.get(space, -1.0))
+                hit.score = max(hit.score, sim)
+    return list(merged.values())
+
+
+def _standardised(
+    hits: list[Hit], seeds: list[Seed], vectors: dict[str, dict[int, np.ndarray]]
+) -> np.ndarray:
+    """(candidates, seeds): each candidate's similarity to each seed, z-scored per (seed, space)
+    over the candidates, averaged over the seed's spaces; NaN where no space is shared."""
+    out = np.full((len(hits), len(seeds)), np.nan)
+    for column, seed in enumerate(seeds):
+        total = np.zeros(len(hits))
+        count = np.zeros(len(hits))
+        for space, seed_vector in seed.vectors.items():
+            rows = [r for r, hit in enumerate(hits) if hit.item.id in vectors.get(space, {})]
+            if len(rows) < 2:
                 continue
-            hit = merged.setdefault(item.id, Hit(item, score=sim))
-            hit.scores[space] = max(sim, hit.scores.get(space, -1.0))
-            hit.score = max(hit.score, sim)
-            hit.fused += weight / (RRF_K + rank + 1)
-    ranked = sorted(merged.values(), key=lambda hit: (-hit.fused, -hit.score, hit.item.path))
-    profile = {
-        "likes": [seed.item.path for seed in seeds if seed.weight == 1.0 and seed.item.path],
+            sims = np.array([float(vectors[space][hits[r].item.id] @ seed_vector) for r in rows])
+            spread = float(sims.std())
+            z = (sims - sims.mean()) / (spread if spread > 1e-6 else 1.0)
+            total[rows] += z
+            count[rows] += 1
+        known = count > 0
+        out[known, column] = total[known] / count[known]
+    return out
+
+
+def _diversify(
+    hits: list[Hit],
+    order: list[int],
+    scores: np.ndarray,
+    vectors: dict[str, dict[int, np.ndarray]],
+    k: int,
+    diversity: float,
+) -> list[int]:
+    """MMR over the best candidates, in the space that holds the most of them (the most specific
+    one on ties: visual features say more about how alike two photos look than ConSE does)."""
+    pool = order[: max(k * 5, 50)]
+    coverage = {
+        space: sum(hits[i].item.id in found for i in pool) for space, found in vectors.items()
+    }
+    space = max(coverage, key=lambda s: (coverage[s], -_breadth(hits, s), s))
+    dim = next(iter(vectors[space].values())).shape[0] if vectors[space] else 1
+    matrix = np.stack(
+        [vectors[space].get(hits[i].item.id, np.zeros(dim, dtype=np.float32)) for i in pool]
+    )
+    relevance = scores[pool]
+    spread = float(relevance.max() - relevance.min())
+    relevance = (relevance - relevance.min()) / (spread if spread > 1e-9 else 1.0)
+    return [pool[i] for i in mmr(relevance, matrix, k, diversity)]
+
+
+def _breadth(hits: list[Hit], space: str) -> int:
+    return sum(1 for hit in hits if space in hit.scores)
+
+
+def _content_spaces(engine: SearchEngine, modality: str) -> list[str]:
+    """The most specific spaces for a modality (builtin: visual for images, audio for sounds):
+    near-copies are about content, and in a shared semantic space two different photos of
+    cats are nearly the same vector."""
+    accepting = [s for s in engine.encoder.spaces.values() if s.accepts(modality)]
+    if not accepting:
+        return []
+    narrowest = min(len(s.modalities) for s in accepting)
+    return [s.name for s in accepting if len(s.modalities) == narrowest]
+
+
+def _near_copy(engine: SearchEngine, item: Item, seeds: list[Seed]) -> bool:
+    """True when the item is (almost) the same content as a liked, disliked or seen item."""
+    if not item.content_hash:
+        return False
+    for seed in seeds:
+        if seed.item is None or seed.item.modality != item.modality:
+            continue
+        if seed.item.content_hash == item.content_hash:
+            return True
+        for space in _content_spaces(engine, item.modality or ""):
+            seed_vector = seed.vectors.get(space)
+            vector = engine.catalog.vector_for_key(space, item.content_hash)
+            if (
+                seed_vector is not None
+                and vector is not None
+                and float(vector @ seed_vector) >= NEAR_DUPLICATE
+            ):
+                return True
+    return False
+
+
+def _profile(
+    positives: list[Seed],
+    negatives: list[Seed],
+    history: list[tuple[str, float | None]],
+    unknown: list[str],
+    prefer: list[str],
+    avoid: list[str],
+    diversity: float,
+) -> dict[str, Any]:
+    return {
+        "likes": [s.label for s in positives if s.kind == "like"],
+        "dislikes": [s.label for s in negatives if s.kind == "dislike"],
         "history_used": len(history) - len(unknown),
         "history_unknown": unknown,
         "prefer": prefer,
-        "interest_lists": len(lists),
+        "avoid": avoid,
+        "diversity": diversity,
+        "interest_centres": len(positives),
     }
-    return ranked[:k], profile
-
-
-def _near_copy(engine: SearchEngine, item: Item, seed_vectors: dict[str, list[np.ndarray]]) -> bool:
-    """True when the item is (almost) the same content as something already liked or seen."""
-    if not item.content_hash:
-        return False
-    for space, vectors in seed_vectors.items():
-        vector = engine.catalog.vector_for_key(space, item.content_hash)
-        if vector is not None and max(float(vector @ seed) for seed in vectors) >= NEAR_DUPLICATE:
-            return True
-    return False

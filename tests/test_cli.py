@@ -96,6 +96,52 @@ def test_recommend_json(store: Path, collection: Path, tmp_path: Path) -> None:
     assert payload["profile"]["history_unknown"] == ["/not/in/store.png"]
 
 
+def test_fused_search_with_negatives_filters_and_fusion(store: Path, collection: Path) -> None:
+    photos = collection / "photos"
+    result = runner.invoke(
+        app,
+        [
+            "search",
+            "--image",
+            str(photos / "a.png"),
+            "--text",
+            "blue::2",
+            "--not-image",
+            str(photos / "b.jpg"),
+            "--fusion",
+            "attention",
+            "--glob",
+            "*.webp",
+            "--type",
+            "image",
+            "--store",
+            str(store),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["query"]["fusion"] == "attention"
+    assert payload["query"]["filters"] == {"globs": ["*.webp"]}
+    assert [p["weight"] for p in payload["query"]["parts"]] == [2.0, 1.0, -1.0]
+    assert [r["path"].rsplit("/", 1)[-1] for r in payload["results"]] == ["c.webp"]
+    assert "fused" in payload["results"][0]
+
+
+def test_recommend_dislike_avoid_and_because(store: Path, collection: Path) -> None:
+    liked = str(collection / "notes" / "red.txt")
+    args = ["recommend", "--like", liked, "--dislike", str(collection / "photos" / "b.jpg")]
+    args += ["--avoid", "sea", "--diversity", "0.5", "--store", str(store), "-k", "4"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["profile"]["avoid"] == ["sea"] and payload["profile"]["diversity"] == 0.5
+    assert all(r["because"] == liked for r in payload["results"])
+    assert not any(r["path"].endswith(("b.jpg", "red.txt")) for r in payload["results"])
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0 and "because" in table.output
+
+
 def test_index_and_embed_are_idempotent(store: Path) -> None:
     assert runner.invoke(app, ["embed", "--store", str(store)]).exit_code == 0
     result = runner.invoke(app, ["index", "--store", str(store), "--json"])
@@ -115,6 +161,17 @@ def test_index_and_embed_are_idempotent(store: Path) -> None:
         (["recommend", "--like", "/no/such.png", "--store", "{store}"], 1, "not an indexed item"),
         (["recommend", "--history", "/no/h.txt", "--store", "{store}"], 1, "history file"),
         (["update", "/no/such/folder", "--store", "{store}"], 1, "no such file"),
+        (["search", "x", "--fusion", "magic", "--store", "{store}"], 1, "unknown --fusion"),
+        (["search", "x", "--after", "someday", "--store", "{store}"], 1, "--after takes a date"),
+        (["search", "x", "--under", "{missing}", "--store", "{store}"], 1, "no such folder"),
+        (["search", "x", "--min-relative", "2", "--store", "{store}"], 1, "--min-relative"),
+        (["search", "x", "--not-image", "/no/such.png", "--store", "{store}"], 1, "not found"),
+        (["recommend", "--like", "/no/such.png", "--store", "{store}"], 1, "not an indexed item"),
+        (
+            ["recommend", "--prefer", "red", "--diversity", "3", "--store", "{store}"],
+            1,
+            "diversity",
+        ),
         (["search", "x", "-k", "many", "--store", "{store}"], 2, ""),
         (["frobnicate"], 2, ""),
     ],

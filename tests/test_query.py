@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,131 @@ def test_empty_store_is_a_clear_error(fake_store: Store, tmp_path: Path) -> None
     update(fake_store, [tmp_path / "empty"])
     with pytest.raises(StoreError, match="no indexed items"):
         SearchEngine(fake_store).search(build_query("x"))
+
+
+# -- issue 5: weights, negatives, fusion modes, cutoffs, filters ---------------------------------
+
+
+def test_part_weights_after_double_colon(collection: Path) -> None:
+    from crossmodal.query import split_weight
+
+    assert split_weight("sunset::2") == ("sunset", 2.0)
+    assert split_weight("a::b") == ("a::b", None)  # not a number: plain text
+    assert split_weight("::3") == ("::3", None)
+    with pytest.raises(UserError, match="finite"):
+        split_weight("x::nan")
+    query = build_query(
+        "red::2",
+        images=[f"{collection / 'photos' / 'c.webp'}::0.5"],
+        negative_images=[str(collection / "photos" / "b.jpg")],
+        weights={"image": 2.0},
+    )
+    assert [(p.modality, p.weight) for p in query.parts] == [
+        ("text", 2.0),
+        ("image", 1.0),
+        ("image", -2.0),
+    ]
+    assert query.parts[1].value.endswith("c.webp")
+
+
+def test_negative_image_steers_away(engine: SearchEngine, collection: Path) -> None:
+    plain = engine.search(build_query(str(collection / "photos" / "a.png"), type="image", k=2))
+    assert names(plain)[0] in {"b.jpg", "c.webp"}
+    steered = engine.search(
+        build_query(
+            str(collection / "photos" / "a.png"),
+            negative_images=[str(collection / "photos" / names(plain)[0])],
+            type="image",
+            k=2,
+            fusion="rrf",
+        )
+    )
+    assert names(steered)[0] != names(plain)[0]
+
+
+@pytest.mark.parametrize("mode", ["auto", "rrf", "score", "attention", "early"])
+def test_every_fusion_mode_ranks_a_two_part_query(engine: SearchEngine, mode: str) -> None:
+    hits = engine.search(
+        build_query(None, texts=["blue picture", "blue sea"], type="all", fusion=mode, k=4)
+    )
+    assert names(hits)[0] in {"c.webp", "sea.md"} and len(hits) == 4
+    assert all(hit.fused != 0 for hit in hits)
+    assert build_query("x", fusion=mode).describe()["fusion"] == mode
+    with pytest.raises(UserError, match="unknown --fusion"):
+        build_query("x", fusion="magic")
+
+
+def test_relative_and_z_cutoffs(engine: SearchEngine) -> None:
+    everything = engine.search(build_query("blue", type="all", k=10))
+    best = everything[0].score
+    relative = engine.search(build_query("blue", type="all", k=10, min_relative=0.9))
+    assert relative and all(hit.score >= 0.9 * best for hit in relative)
+    assert len(relative) < len(everything)
+    strict = engine.search(build_query("blue", type="all", k=10, min_z=1.5))
+    scores = np.array([hit.score for hit in everything])
+    assert len(strict) < len(everything)
+    assert all(hit.score >= scores.mean() + 1.5 * scores.std() - 1e-9 for hit in strict)
+    with pytest.raises(UserError, match="min-relative"):
+        build_query("x", min_relative=1.5)
+
+
+def test_filters_apply_before_k(engine: SearchEngine, collection: Path) -> None:
+    from crossmodal.query import parse_filters
+
+    only_png = parse_filters(globs=["*.png"])
+    hits = engine.search(build_query("blue picture", type="image", k=1, filters=only_png))
+    assert names(hits) == ["a.png"]  # the blue photo ranks first but is filtered out
+    notes = parse_filters(under=[str(collection / "notes")])
+    hits = engine.search(build_query("red", type="all", k=10, filters=notes))
+    assert hits and all("/notes/" in hit.item.path for hit in hits)
+    short = parse_filters(max_duration=10.0)
+    hits = engine.search(build_query("low hum", type="all", k=10, filters=short))
+    assert {hit.item.modality for hit in hits} == {"audio"}
+    big = parse_filters(min_size="1g")
+    assert engine.search(build_query("red", type="all", k=10, filters=big)) == []
+    with pytest.raises(UserError, match="--under"):
+        parse_filters(under=[str(collection / "nowhere")])
+    with pytest.raises(UserError, match="--after"):
+        parse_filters(after="last tuesday")
+    with pytest.raises(UserError, match="--max-size"):
+        parse_filters(max_size="ten")
+
+
+def test_date_filters_use_exif_else_mtime(fake_store: Store, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from crossmodal.query import parse_filters
+
+    root = tmp_path / "dated"
+    root.mkdir()
+    exif = Image.Exif()
+    exif[0x0132] = "2019:07:01 12:00:00"  # DateTime
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(root / "old_red.jpg", exif=exif)
+    Image.new("RGB", (32, 32), (210, 40, 20)).save(root / "new_red.jpg")
+    os.utime(root / "new_red.jpg", (1_700_000_000, 1_700_000_000))  # 2023-11-14
+    update(fake_store, [root])
+    engine = SearchEngine(fake_store)
+    recent = engine.search(build_query("red", k=5, filters=parse_filters(after="2023-01-01")))
+    assert names(recent) == ["new_red.jpg"]
+    older = engine.search(build_query("red", k=5, filters=parse_filters(before="2020-01-01")))
+    assert names(older) == ["old_red.jpg"]
+
+
+def test_batch_requests_take_the_new_keys(collection: Path) -> None:
+    from crossmodal.query import query_from_request
+
+    query = query_from_request(
+        {
+            "text": "sunset::2",
+            "not_image": str(collection / "photos" / "a.png"),
+            "fusion": "score",
+            "min_z": 1,
+            "glob": "*.jpg",
+            "max_size": "2m",
+        }
+    )
+    assert query.fusion == "score" and query.min_z == 1.0
+    assert query.filters.globs == ("*.jpg",) and query.filters.max_size == 2 * 1024**2
+    assert [p.weight for p in query.parts] == [2.0, -1.0]
+    with pytest.raises(UserError, match="bad min_z"):
+        query_from_request({"text": "x", "min_z": "high"})
