@@ -36,6 +36,12 @@ WORDS = ["red", "green", "blue", "sea", "forest", "barn", "trees", "waves", "sun
 WORDS += ["hum", "bell", "night", "city"]
 
 
+def _default_sigint() -> None:
+    """A shell starts background jobs with SIGINT ignored, and Python then never raises
+    KeyboardInterrupt; the child of a test run in the background must still get Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(store: Path, *args: str, delay: float = 0.005) -> subprocess.Popen:
     env = dict(os.environ, FAKE_ENCODE_DELAY=str(delay), PYTHONPATH=str(REPO))
     return subprocess.Popen(
@@ -45,6 +51,7 @@ def _cli(store: Path, *args: str, delay: float = 0.005) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
