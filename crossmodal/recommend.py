@@ -164,12 +164,12 @@ def recommend(
     query = Query(parts=[], types=resolve_types(type or "all", []), k=k)
     given = {seed.item.path for seed in positives + negatives if seed.item is not None}
     hits = _candidates(engine, positives, query, given)
-    hits = [hit for hit in hits if not _near_copy(engine, hit.item, positives + negatives)]
+    spaces = sorted({space for seed in positives + negatives for space in seed.vectors})
+    vectors = {space: engine.item_vectors([hit.item for hit in hits], space) for space in spaces}
+    hits = [hit for hit in hits if not _near_copy(engine, hit.item, positives + negatives, vectors)]
     if not hits:
         return [], _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
 
-    spaces = sorted({space for seed in positives + negatives for space in seed.vectors})
-    vectors = {space: engine.item_vectors([hit.item for hit in hits], space) for space in spaces}
     attract = _standardised(hits, positives, vectors)  # (candidates, positive seeds)
     weights = np.array([seed.weight for seed in positives])
     attention = attention_weights(attract, weights, SEED_TEMPERATURE)
@@ -268,8 +268,14 @@ def _content_spaces(engine: SearchEngine, modality: str) -> list[str]:
     return [s.name for s in accepting if len(s.modalities) == narrowest]
 
 
-def _near_copy(engine: SearchEngine, item: Item, seeds: list[Seed]) -> bool:
-    """True when the item is (almost) the same content as a liked, disliked or seen item."""
+def _near_copy(
+    engine: SearchEngine,
+    item: Item,
+    seeds: list[Seed],
+    vectors: dict[str, dict[int, np.ndarray]],
+) -> bool:
+    """True when the item is (almost) the same content as a liked, disliked or seen item
+    (`vectors`: the candidates' vectors per space, fetched once for all of them)."""
     if not item.content_hash:
         return False
     for seed in seeds:
@@ -279,7 +285,7 @@ def _near_copy(engine: SearchEngine, item: Item, seeds: list[Seed]) -> bool:
             return True
         for space in _content_spaces(engine, item.modality or ""):
             seed_vector = seed.vectors.get(space)
-            vector = engine.catalog.vector_for_key(space, item.content_hash)
+            vector = vectors.get(space, {}).get(item.id)
             if (
                 seed_vector is not None
                 and vector is not None
