@@ -63,7 +63,7 @@ soak: install
 eval: install
 	@rm -rf $(DEMO_STORE)-eval
 	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --quiet
-	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl
+	$(BIN)/crossmodal eval sample_data/queries.jsonl --store $(DEMO_STORE)-eval
 	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl --fusion all
 	$(BIN)/python bench/eval_recommend.py $(DEMO_STORE)-eval
 

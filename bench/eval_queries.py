@@ -54,7 +54,7 @@ def main() -> None:
         )
     if "--verbose" in sys.argv:
         for row in report["queries"]:
-            if row["rr"] < 1:
+            if row["metrics"]["mrr"] < 1:
                 print(
                     f"  {row['id']}: first relevant at {row['first_relevant_rank']}, top {row['top']}"
                 )

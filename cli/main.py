@@ -309,6 +309,39 @@ def index_command(
         )
 
 
+@app.command(name="eval")
+@handle_errors
+def eval_(
+    queries: Annotated[Path, typer.Argument(help="Labelled queries, one JSON object per line.")],
+    fusion: Annotated[
+        str | None, typer.Option(help="Fusion mode to evaluate (default: the search default).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="List the queries that missed.")
+    ] = False,
+    store: StoreOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recall@1/5/10, Hit@5, MRR and nDCG@10 per query kind, beside chance, on your labels.
+
+    Each line: {"id", "kind", "query": TEXT | {"text", "image", "audio", "not"}, "type",
+    "relevant": [paths]}; paths are relative to the queries file."""
+    from crossmodal.evaluate import evaluate, load_queries
+    from crossmodal.query import SearchEngine
+
+    opened = _open_store(store)
+    labelled = load_queries(queries)
+    engine = SearchEngine(opened)
+    try:
+        report = evaluate(engine, labelled, fusion)
+    finally:
+        engine.close()
+    if json_output:
+        render.print_json(report)
+    else:
+        render.eval_table(report, verbose)
+
+
 @app.command()
 @handle_errors
 def check(

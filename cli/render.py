@@ -72,3 +72,27 @@ def hits_table(title: str, hits: list[Hit]) -> None:
             cells.append(because if not because.startswith("/") else display_path(because))
         table.add_row(*cells)
     stdout.print(table)
+
+
+EVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "hit@5", "mrr", "ndcg@10")
+
+
+def eval_table(report: dict[str, Any], verbose: bool = False) -> None:
+    """Per kind and overall: each metric with its chance level beside it."""
+    table = Table(title="retrieval quality (chance in brackets)", title_justify="left")
+    table.add_column("kind")
+    table.add_column("n", justify="right")
+    for column in EVAL_COLUMNS:
+        table.add_column(column, justify="right")
+    kinds = sorted(report["kinds"].items(), key=lambda item: (item[0] == "overall", item[0]))
+    for kind, row in kinds:
+        cells = [f"{row[c]:.3f} [dim]({row['chance_' + c]:.3f})[/dim]" for c in EVAL_COLUMNS]
+        table.add_row(kind, str(row["queries"]), *cells, end_section=kind != "overall")
+    stdout.print(table)
+    if verbose:
+        for row in report["queries"]:
+            if row["metrics"]["mrr"] < 1:
+                rank = row["first_relevant_rank"]
+                where = f"first relevant at {rank}" if rank else "no relevant result"
+                top = ", ".join(display_path(p) for p in row["top"])
+                stdout.print(f"  {row['id']}: {where}; top: {top}", markup=False)

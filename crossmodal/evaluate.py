@@ -9,8 +9,8 @@ Paths are relative to the queries file's folder unless absolute.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from math import comb
+from dataclasses import dataclass
+from math import comb, log2
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +90,46 @@ def chance_recall(pool: int, relevant: int, k: int) -> float:
     return min(k, pool) / pool if pool else 0.0
 
 
-@dataclass
-class KindReport:
-    kind: str
-    queries: int = 0
-    mrr: float = 0.0
-    chance_mrr: float = 0.0
-    recall: dict[int, float] = field(default_factory=dict)
-    chance_recall: dict[int, float] = field(default_factory=dict)
+def chance_hit(pool: int, relevant: int, k: int) -> float:
+    """Probability that a random top k holds at least one relevant item."""
+    if pool <= 0 or relevant <= 0:
+        return 0.0
+    k = min(k, pool)
+    return 1.0 - comb(pool - relevant, k) / comb(pool, k)
+
+
+def _discount(rank: int) -> float:
+    return 1.0 / log2(rank + 1)
+
+
+def ndcg(ranks: list[int], relevant: int, k: int = 10) -> float:
+    """Binary-relevance nDCG@k from the 1-based ranks of the relevant items found."""
+    ideal = sum(_discount(r) for r in range(1, min(relevant, k) + 1))
+    return sum(_discount(r) for r in ranks if r <= k) / ideal if ideal else 0.0
+
+
+def chance_ndcg(pool: int, relevant: int, k: int = 10) -> float:
+    """Exact expected nDCG@k of a random ranking: each rank is relevant with p = relevant/pool."""
+    if pool <= 0 or relevant <= 0:
+        return 0.0
+    ideal = sum(_discount(r) for r in range(1, min(relevant, k) + 1))
+    return relevant / pool * sum(_discount(r) for r in range(1, min(k, pool) + 1)) / ideal
+
+
+def query_metrics(ranks: list[int], relevant: int, pool: int) -> dict[str, float]:
+    """Every metric of one query, and its exact expectation under a random ranking."""
+    metrics = {
+        "mrr": 1.0 / min(ranks) if ranks else 0.0,
+        "chance_mrr": chance_mrr(pool, relevant),
+        "ndcg@10": ndcg(ranks, relevant),
+        "chance_ndcg@10": chance_ndcg(pool, relevant),
+    }
+    for k in KS:
+        metrics[f"recall@{k}"] = sum(r <= k for r in ranks) / relevant
+        metrics[f"chance_recall@{k}"] = chance_recall(pool, relevant, k)
+        metrics[f"hit@{k}"] = float(any(r <= k for r in ranks))
+        metrics[f"chance_hit@{k}"] = chance_hit(pool, relevant, k)
+    return metrics
 
 
 def evaluate(
@@ -118,31 +150,20 @@ def evaluate(
                 "id": labelled.id,
                 "kind": labelled.kind,
                 "first_relevant_rank": min(ranks) if ranks else None,
-                "rr": 1.0 / min(ranks) if ranks else 0.0,
-                "recall": {k: sum(r <= k for r in ranks) / len(labelled.relevant) for k in KS},
-                "chance_rr": chance_mrr(pool, len(labelled.relevant)),
-                "chance_recall": {k: chance_recall(pool, len(labelled.relevant), k) for k in KS},
+                "metrics": query_metrics(ranks, len(labelled.relevant), pool),
                 "top": ranking[:3],
             }
         )
-    kinds: dict[str, KindReport] = {}
+    totals: dict[str, dict[str, float]] = {}
+    sizes: dict[str, int] = {}
     for row in per_query:
         for name in (row["kind"], "overall"):
-            report = kinds.setdefault(name, KindReport(name))
-            report.queries += 1
-            report.mrr += row["rr"]
-            report.chance_mrr += row["chance_rr"]
-            for k in KS:
-                report.recall[k] = report.recall.get(k, 0.0) + row["recall"][k]
-                report.chance_recall[k] = report.chance_recall.get(k, 0.0) + row["chance_recall"][k]
-    summary = {}
-    for name, report in kinds.items():
-        n = report.queries
-        summary[name] = {
-            "queries": n,
-            "mrr": round(report.mrr / n, 3),
-            "chance_mrr": round(report.chance_mrr / n, 3),
-            **{f"recall@{k}": round(report.recall[k] / n, 3) for k in KS},
-            **{f"chance_recall@{k}": round(report.chance_recall[k] / n, 3) for k in KS},
-        }
+            sizes[name] = sizes.get(name, 0) + 1
+            bucket = totals.setdefault(name, {})
+            for metric, value in row["metrics"].items():
+                bucket[metric] = bucket.get(metric, 0.0) + value
+    summary = {
+        name: {"queries": sizes[name], **{m: round(v / sizes[name], 3) for m, v in bucket.items()}}
+        for name, bucket in totals.items()
+    }
     return {"kinds": summary, "queries": per_query}
