@@ -30,3 +30,20 @@ def test_sentences_become_unit_vectors_that_carry_meaning(model: NumpyMiniLM) ->
     assert vectors[0] @ vectors[1] > 0.6 > vectors[0] @ vectors[2] + 0.3
     long = model.encode(["word " * 1000])  # truncated at 256 word pieces, not an error
     assert np.isfinite(long).all()
+
+
+def test_class_prompts_with_synonyms_and_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crossmodal.encoders import builtin
+
+    plain = builtin.class_prompts()
+    assert len(plain) == 1000 and plain[1] == ["a photo of a goldfish."]
+    monkeypatch.setattr(builtin, "CLASS_SYNONYMS", True)
+    monkeypatch.setattr(builtin, "CLASS_TEMPLATES", ("a photo of a {}.", "art of the {}."))
+    rich = builtin.class_prompts()
+    assert rich[1] == [
+        "a photo of a goldfish.",
+        "art of the goldfish.",
+        "a photo of a Carassius auratus.",
+        "art of the Carassius auratus.",
+    ]
+    assert all(len(prompts) % 2 == 0 for prompts in rich)

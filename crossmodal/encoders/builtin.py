@@ -64,6 +64,34 @@ def imagenet_class_names() -> list[str]:
     return list(module.IMAGENET_CLASSNAMES)
 
 
+CLASS_TEMPLATES: tuple[str, ...] = (CLASS_PROMPT,)
+CLASS_SYNONYMS = False  # add every WordNet lemma of the class (timm's imagenet_synset_to_lemma)
+
+
+def imagenet_synonyms() -> list[list[str]]:
+    """Per ImageNet-1k class (in model order), its WordNet lemmas from the files timm ships."""
+    spec = importlib.util.find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderError("timm is not installed; it provides the ImageNet synonyms")
+    info = Path(next(iter(spec.submodule_search_locations))) / "data" / "_info"
+    synsets = (info / "imagenet_synsets.txt").read_text().split()
+    lemmas = {}
+    for line in (info / "imagenet_synset_to_lemma.txt").read_text().splitlines():
+        synset, _, words = line.partition("\t")
+        lemmas[synset] = [w.strip() for w in words.split(",") if w.strip()]
+    return [lemmas.get(synset, []) for synset in synsets]
+
+
+def class_prompts() -> list[list[str]]:
+    """The prompts whose mean embedding stands for each class."""
+    names = [[name] for name in imagenet_class_names()]
+    if CLASS_SYNONYMS:
+        for own, extra in zip(names, imagenet_synonyms(), strict=True):
+            seen = {own[0].lower()}
+            own.extend(w for w in extra if not (w.lower() in seen or seen.add(w.lower())))
+    return [[t.format(n) for n in class_names for t in CLASS_TEMPLATES] for class_names in names]
+
+
 def _save_npy(path: Path, matrix: np.ndarray) -> None:
     with open(path, "wb") as handle:  # a handle, so numpy does not append ".npy" to the name
         np.save(handle, matrix, allow_pickle=False)
@@ -165,22 +193,28 @@ class BuiltinEncoderSet:
         return self._transform
 
     def class_matrix(self) -> np.ndarray:
-        """(1000, 384) unit text embeddings of the ImageNet class prompts, cached in the store."""
+        """(1000, 384) unit text embeddings of the ImageNet classes, cached in the store: per
+        class the mean over its names and CLASS_TEMPLATES (prompt ensembling, as CLIP does)."""
         if self._class_matrix is not None:
             return self._class_matrix
-        names = imagenet_class_names()
-        prompts = [CLASS_PROMPT.format(name) for name in names]
+        per_class = class_prompts()
+        prompts = [prompt for prompts in per_class for prompt in prompts]
         digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:16]
         cache = self.cache_dir / f"conse-classes-{digest}.npy" if self.cache_dir else None
         if cache is not None and cache.is_file():
             try:
                 matrix = np.load(cache, allow_pickle=False)
-                if matrix.shape == (len(names), 384):
+                if matrix.shape == (len(per_class), 384):
                     self._class_matrix = matrix.astype(np.float32)
                     return self._class_matrix
             except (OSError, ValueError):
                 pass
-        matrix = self._encode_sentences(prompts)
+        encoded = self._encode_sentences(prompts)
+        rows, start = [], 0
+        for class_prompts_ in per_class:
+            rows.append(encoded[start : start + len(class_prompts_)].mean(axis=0))
+            start += len(class_prompts_)
+        matrix = l2_normalize(np.stack(rows))
         if cache is not None:
             # A read-only store still searches; it just recomputes the matrix next time.
             with contextlib.suppress(OSError):
