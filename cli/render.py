@@ -47,6 +47,9 @@ def hits_table(title: str, hits: list[Hit]) -> None:
     if not hits:
         stdout.print(f"[dim]{title}: no results[/dim]")
         return
+    fused_order = any(a.score < b.score for a, b in zip(hits, hits[1:], strict=False))
+    if fused_order:  # several lists merged: the order is the fusion's, not the best cosine's
+        title += "  (ordered by fusion; score = best cosine)"
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")

@@ -142,6 +142,18 @@ def test_recommend_dislike_avoid_and_because(store: Path, collection: Path) -> N
     assert table.exit_code == 0 and "because" in table.output
 
 
+def test_table_says_when_the_order_is_the_fusions(store: Path, collection: Path) -> None:
+    photos = collection / "photos"
+    args = ["search", "--image", str(photos / "a.png"), "--text", "blue", "--type", "all"]
+    fused = runner.invoke(app, [*args, "--store", str(store)])
+    single = runner.invoke(app, ["search", "blue", "--type", "all", "--store", str(store)])
+    assert fused.exit_code == 0 and single.exit_code == 0
+    assert "ordered by fusion" not in single.output  # one list: ordered by its score
+    payload = json.loads(runner.invoke(app, [*args, "--store", str(store), "--json"]).stdout)
+    scores = [r["score"] for r in payload["results"]]
+    assert ("ordered by fusion" in fused.output) == (scores != sorted(scores, reverse=True))
+
+
 def test_index_and_embed_are_idempotent(store: Path) -> None:
     assert runner.invoke(app, ["embed", "--store", str(store)]).exit_code == 0
     result = runner.invoke(app, ["index", "--store", str(store), "--json"])
