@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 from .catalog import Item
 from .errors import UserError
 from .fusion import attention_weights, mmr
-from .query import Hit, Query, QueryPart, SearchEngine, resolve_types
+from .query import Hit, Query, QueryPart, SearchEngine, parse_date, resolve_types
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
 HISTORY_HALF_LIFE_DAYS = 30.0  # with timestamps: a month-old item counts half
@@ -69,16 +68,11 @@ def read_history(path: Path) -> list[tuple[str, float | None]]:
 
 
 def _timestamp(raw: str, where: str) -> float:
+    """Unix seconds, or an ISO 8601 time (the same parser as --after/--before)."""
     try:
         return float(raw)
     except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(raw).timestamp()
-    except ValueError as exc:
-        raise UserError(
-            f"{where}: '{raw}' is not a time (use 2024-06-01T18:30 or Unix seconds)"
-        ) from exc
+        return parse_date(raw, where)
 
 
 def history_weights(entries: list[tuple[str, float | None]]) -> list[float]:

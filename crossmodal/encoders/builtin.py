@@ -117,9 +117,14 @@ def _chunks(text: str) -> list[str]:
 class BuiltinEncoderSet:
     name = "builtin"
     audio_sample_rate = 22050
-    # What its vectors depend on besides the shipped weights; bump the revision whenever the
-    # encoding changes (e.g. audio features), so cached query vectors are never reused across it.
-    fingerprint = f"builtin/r1/{CLASS_PROMPT}/T{CONSE_TOP_T}"
+
+    @property
+    def fingerprint(self) -> str:
+        """What its vectors depend on besides the shipped weights (read when used, so changed
+        ConSE settings never meet cached query vectors); bump the revision whenever the
+        encoding changes in code (e.g. audio features)."""
+        names = "synonyms" if CLASS_SYNONYMS else "names"
+        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}"
 
     def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:
         from .audio_features import DIM as AUDIO_DIM
