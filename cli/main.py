@@ -316,6 +316,9 @@ def eval_(
     fusion: Annotated[
         str | None, typer.Option(help="Fusion mode to evaluate (default: the search default).")
     ] = None,
+    hubness: Annotated[
+        str | None, typer.Option(help="Hubness reduction to evaluate: csls (default) | none.")
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="List the queries that missed.")
     ] = False,
@@ -333,7 +336,7 @@ def eval_(
     labelled = load_queries(queries)
     engine = SearchEngine(opened)
     try:
-        report = evaluate(engine, labelled, fusion)
+        report = evaluate(engine, labelled, fusion, hubness)
     finally:
         engine.close()
     if json_output:
@@ -434,6 +437,12 @@ def search(
             help="How parts and spaces combine: auto (default) | rrf | score | attention | early."
         ),
     ] = None,
+    hubness: Annotated[
+        str | None,
+        typer.Option(
+            help="Cross-modal ranking: csls (default; damps items near every query) | none."
+        ),
+    ] = None,
     type_: Annotated[
         str | None,
         typer.Option(
@@ -508,6 +517,7 @@ def search(
             k=k,
             min_score=min_score,
             fusion=fusion,
+            hubness=hubness,
             min_relative=min_relative,
             min_z=min_z,
             filters=parse_filters(

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import StoreEmptyError, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each version's statements bring a catalog from the previous version to it; a fresh catalog runs
 # them all. Never edit a released step: add a new one.
@@ -110,7 +110,23 @@ CREATE TABLE roots (
 );
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_SCHEMA_V3 = """
+-- Hubness penalties (see hubness.py): per space and query modality, r(x) / 2 of each vector made
+-- from another modality; `hubness_state` says which index generation they were computed for.
+CREATE TABLE hubness (
+    space      TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    vector_id  INTEGER NOT NULL,
+    penalty    REAL NOT NULL,
+    PRIMARY KEY (space, source, vector_id)
+) WITHOUT ROWID;
+CREATE TABLE hubness_state (
+    space       TEXT PRIMARY KEY,
+    generation  INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 def _statements(script: str) -> list[str]:
@@ -609,6 +625,74 @@ class Catalog:
             "INSERT OR REPLACE INTO index_members VALUES (?, ?, ?)",
             [(state.space, int(v), int(dead)) for v, dead in rows],
         )
+
+    # -- hubness ----------------------------------------------------------------------------
+    def vector_modalities(self, space: str) -> tuple[np.ndarray, np.ndarray]:
+        """(live vector ids, the modality each was made from): an item's content gives its own
+        modality, an audio item's text side gives 'text'."""
+        rows = self.conn.execute(
+            """
+            SELECT v.id, min(i.modality) FROM vectors v CROSS JOIN items i
+              ON i.content_hash = v.key WHERE +v.space = ? AND i.status = 'ok' GROUP BY v.id
+            UNION
+            SELECT v.id, 'text' FROM vectors v CROSS JOIN items i
+              ON i.text_key = v.key WHERE +v.space = ? AND i.status = 'ok' GROUP BY v.id
+            ORDER BY 1
+            """,
+            (space, space),
+        ).fetchall()
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        return ids, np.array([row[1] for row in rows], dtype=object)
+
+    def hubness_generation(self, space: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT generation FROM hubness_state WHERE space = ?", (space,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def save_hubness(
+        self, space: str, generation: int, penalties: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        """Replace the space's penalties; call inside a transaction."""
+        self.conn.execute("DELETE FROM hubness WHERE space = ?", (space,))
+        for source, (ids, values) in penalties.items():
+            self.conn.executemany(
+                "INSERT INTO hubness VALUES (?, ?, ?, ?)",
+                [(space, source, int(i), float(v)) for i, v in zip(ids, values, strict=True)],
+            )
+        self.conn.execute(
+            "INSERT OR REPLACE INTO hubness_state VALUES (?, ?)", (space, int(generation))
+        )
+
+    def hubness_penalties(
+        self, space: str, source: str, vector_ids: Sequence[int]
+    ) -> dict[int, float]:
+        """{vector id: penalty} for queries of modality `source`; absent ids have none."""
+        out: dict[int, float] = {}
+        ids = [int(v) for v in vector_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT vector_id, penalty FROM hubness WHERE space = ? AND source = ? "
+                f"AND vector_id IN ({marks})",
+                [space, source, *chunk],
+            )
+            out.update({row[0]: row[1] for row in rows})
+        return out
+
+    def vector_ids_for_keys(self, space: str, keys: Iterable[str]) -> dict[str, int]:
+        key_list = list(keys)
+        out: dict[str, int] = {}
+        for start in range(0, len(key_list), 500):
+            chunk = key_list[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT key, id FROM vectors WHERE space = ? AND key IN ({marks})",
+                [space, *chunk],
+            )
+            out.update({row[0]: row[1] for row in rows})
+        return out
 
     # -- runs ----------------------------------------------------------------------------
     def record_run(self, kind: str, started: float, summary: dict[str, Any]) -> None:

@@ -133,13 +133,18 @@ def query_metrics(ranks: list[int], relevant: int, pool: int) -> dict[str, float
 
 
 def evaluate(
-    engine: SearchEngine, queries: list[LabelledQuery], fusion: str | None = None
+    engine: SearchEngine,
+    queries: list[LabelledQuery],
+    fusion: str | None = None,
+    hubness: str | None = None,
 ) -> dict[str, Any]:
     """Run every query over the whole pool of its target type; aggregate per kind and overall."""
     counts = engine.catalog.counts().get("ok", {})
     per_query = []
     for labelled in queries:
-        query = labelled.to_query(max(1, counts.get(labelled.type, 1)), fusion=fusion)
+        query = labelled.to_query(
+            max(1, counts.get(labelled.type, 1)), fusion=fusion, hubness=hubness
+        )
         hits = engine.search(query)
         ranking = [hit.item.path for hit in hits]
         ranks = [ranking.index(p) + 1 for p in labelled.relevant if p in ranking]

@@ -11,10 +11,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .catalog import Catalog, Item, catalog_path
 from .encoders import EncoderSet, load_encoder_set
 from .errors import CrossmodalError, MediaError, UserError
 from .fsutil import content_hash
+from .hubness import space_penalties
 from .index import IndexReport, update_space
 from .media.audio import load_audio, probe_audio
 from .media.image import load_image, probe_image
@@ -586,8 +589,6 @@ def _batches(
 def _usable_rows(vectors: dict[str, Any], count: int) -> Any:
     """Rows that are finite unit vectors in every space: a silent clip or a blank image can make an
     encoder return zeros or NaN, which would poison the index and every score near it."""
-    import numpy as np
-
     usable = np.ones(count, dtype=bool)
     for matrix in vectors.values():
         norms = np.linalg.norm(matrix, axis=1)
@@ -672,10 +673,27 @@ def index(
         for number, space in enumerate(spaces):
             progress("index", number, len(spaces))
             reports.append(update_space(catalog, space.name, space.dim, store.index_dir))
+            if len(space.modalities) > 1:
+                refresh_hubness(catalog, space.name)
         progress("index", len(spaces), len(spaces))
     finally:
         catalog.close()
     return reports
+
+
+def refresh_hubness(catalog: Catalog, space: str) -> None:
+    """Recompute a shared space's CSLS penalties when its index changed since they were made."""
+    state = catalog.index_state(space)
+    if state is None or catalog.hubness_generation(space) == state.generation:
+        return
+    ids, modalities = catalog.vector_modalities(space)
+    labels, matrix, _ = catalog.load_vectors(space, ids=ids.tolist())
+    if len(labels) != len(ids):  # a vector vanished in between: keep ids and rows aligned
+        keep = np.isin(ids, labels)
+        ids, modalities = ids[keep], modalities[keep]
+    penalties = space_penalties(labels, matrix, modalities) if len(labels) else {}
+    with catalog.transaction():
+        catalog.save_hubness(space, state.generation, penalties)
 
 
 def forget(store: Store, root: str, wait_seconds: float = 0.0) -> int:

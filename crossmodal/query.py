@@ -15,6 +15,10 @@ Fusion modes (`--fusion`, maths in fusion.py):
 - auto (default): rrf when the query has one positive part, attention when it has several.
 Negative parts (`--not`, `--not-image`, `--not-audio`) are always subtracted from the vectors
 (rclip-style "dog - cartoon"), in every mode.
+
+Hubness (`--hubness`): in a space two modalities share, a query of one modality ranks items of the
+other by CSLS (hubness.py): cosine minus half the item's mean similarity to its nearest neighbours
+of the query's modality. Reported scores stay plain cosines.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ DEFAULT_FUSION = "auto"
 # many per list, so the statistics (and so the ranking) do not depend on -k.
 FUSION_POOL = 100
 ATTENTION_TEMPERATURE = 0.5  # in standard deviations of a list's scores (0.25-1 measure alike)
+HUBNESS_MODES = ("csls", "none")
+DEFAULT_HUBNESS = "csls"
 WEIGHT_SEPARATOR = "::"  # "sunset::2", "photo.jpg::0.5" (Midjourney-style multi-prompt weights)
 
 
@@ -145,6 +151,7 @@ class Query:
     min_relative: float | None = None
     min_z: float | None = None
     filters: Filters = field(default_factory=Filters)
+    hubness: str = DEFAULT_HUBNESS
 
     def accepts(self, item: Item) -> bool:
         return item.modality in self.types and (not self.filters or self.filters.accepts(item))
@@ -163,6 +170,8 @@ class Query:
             described["min_z"] = self.min_z
         if self.filters:
             described["filters"] = self.filters.describe()
+        if self.hubness != DEFAULT_HUBNESS:
+            described["hubness"] = self.hubness
         return described
 
 
@@ -174,7 +183,9 @@ class QueryList:
     space: str
     vector: np.ndarray
     weight: float
-    hits: list[tuple[Item, float]] = field(default_factory=list)
+    source: str | None = None  # the query's modality, for hubness penalties (None: mixed)
+    # (item, cosine, ranking similarity = cosine less its hubness penalty), best ranking first
+    hits: list[tuple[Item, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -260,6 +271,7 @@ def build_query(
     min_relative: float | None = None,
     min_z: float | None = None,
     filters: Filters | None = None,
+    hubness: str | None = None,
 ) -> Query:
     """Turn command-line style inputs into a Query, validating everything up front.
 
@@ -305,6 +317,9 @@ def build_query(
     fusion = fusion or DEFAULT_FUSION
     if fusion not in FUSION_MODES:
         raise UserError(f"unknown --fusion '{fusion}' (choose from {', '.join(FUSION_MODES)})")
+    hubness = hubness or DEFAULT_HUBNESS
+    if hubness not in HUBNESS_MODES:
+        raise UserError(f"unknown --hubness '{hubness}' (choose from {', '.join(HUBNESS_MODES)})")
     if min_relative is not None and not 0.0 < min_relative <= 1.0:
         raise UserError(
             "--min-relative must be in (0, 1], e.g. 0.8 keeps results within 80 % of the best"
@@ -318,6 +333,7 @@ def build_query(
         min_relative,
         min_z,
         filters or Filters(),
+        hubness,
     )
 
 
@@ -400,7 +416,7 @@ def parse_filters(
 
 def query_from_request(request: Any, default_k: int = 10) -> Query:
     """A `--batch` line: {"text", "image", "audio", "not", "not_image", "not_audio", "type", "k",
-    "min_score", "min_relative", "min_z", "fusion", "under", "glob", "after", "before",
+    "min_score", "min_relative", "min_z", "fusion", "hubness", "under", "glob", "after", "before",
     "min_size", "max_size", "min_duration", "max_duration"}; strings or lists for the parts."""
     if not isinstance(request, dict):
         raise UserError("each batch line must be a JSON object")
@@ -452,6 +468,7 @@ def query_from_request(request: Any, default_k: int = 10) -> Query:
         min_relative=number("min_relative"),
         min_z=number("min_z"),
         filters=filters,
+        hubness=request.get("hubness"),
     )
 
 
@@ -629,23 +646,35 @@ class SearchEngine:
                     continue
                 lists.append(
                     QueryList(
-                        number, space, l2_normalize(steered[None, :])[0], part.weight / len(vectors)
+                        number,
+                        space,
+                        l2_normalize(steered[None, :])[0],
+                        part.weight / len(vectors),
+                        part.modality,
                     )
                 )
         return lists
 
     # -- retrieval -----------------------------------------------------------------------
     def space_hits(
-        self, space: str, vector: np.ndarray, query: Query, exclude: set[str]
-    ) -> list[tuple[Item, float]]:
-        """Items of the wanted types and filters, best first, over-fetching until there are
-        2k of them or the space is exhausted (so a narrow filter still fills k)."""
+        self,
+        space: str,
+        vector: np.ndarray,
+        query: Query,
+        exclude: set[str],
+        source: str | None = None,
+    ) -> list[tuple[Item, float, float]]:
+        """(item, cosine, ranking similarity) for items of the wanted types and filters, best
+        first, over-fetching until there are 2k of them or the space is exhausted (so a narrow
+        filter still fills k). A query of modality `source` in a shared space is ranked by CSLS
+        among the fetched candidates."""
         searcher = self.searcher(space)
         fetch = query.k * 4 + len(exclude) + 10
         while True:
             labels, sims = searcher.query(vector, fetch)
             owners = self.catalog.items_for_vector_ids(space, labels.tolist())
-            hits: list[tuple[Item, float]] = []
+            penalties = self.penalties(space, source, labels.tolist(), query)
+            hits: list[tuple[Item, float, float]] = []
             seen: set[int] = set()
             for label, sim in zip(labels.tolist(), sims.tolist(), strict=True):
                 if query.min_score is not None and sim < query.min_score:
@@ -654,10 +683,46 @@ class SearchEngine:
                     if item.id in seen or item.path in exclude or not query.accepts(item):
                         continue
                     seen.add(item.id)
-                    hits.append((item, sim))
+                    hits.append((item, sim, sim - penalties.get(label, 0.0)))
             if len(hits) >= query.k * 2 or len(labels) < fetch or fetch >= searcher.size:
+                hits.sort(key=lambda hit: -hit[2])  # stable: equal values keep the index order
                 return hits
             fetch *= 4
+
+    def penalties(
+        self, space: str, source: str | None, vector_ids: list[int], query: Query
+    ) -> dict[int, float]:
+        """{vector id: CSLS penalty} for a query of modality `source` (none when off)."""
+        if (
+            query.hubness == "none"
+            or source is None
+            or len(self.encoder.spaces[space].modalities) < 2
+        ):
+            return {}
+        return self.catalog.hubness_penalties(space, source, vector_ids)
+
+    def item_penalties(
+        self, items: list[Item], space: str, source: str | None, query: Query
+    ) -> dict[int, float]:
+        """{item id: CSLS penalty of its vector in the space} (see `penalties`)."""
+        if (
+            query.hubness == "none"
+            or source is None
+            or len(self.encoder.spaces[space].modalities) < 2
+        ):
+            return {}
+        spec = self.encoder.spaces[space]
+        keys = {
+            item.id: item.content_hash if spec.accepts(item.modality or "") else item.text_key
+            for item in items
+        }
+        ids = self.catalog.vector_ids_for_keys(space, [k for k in keys.values() if k])
+        found = self.catalog.hubness_penalties(space, source, list(ids.values()))
+        return {
+            item_id: found[ids[key]]
+            for item_id, key in keys.items()
+            if key in ids and ids[key] in found
+        }
 
     def item_vectors(self, items: list[Item], space: str) -> dict[int, np.ndarray]:
         """{item id: its vector in the space}: content for the modalities the space takes, the
@@ -679,8 +744,10 @@ class SearchEngine:
         if mode == "auto":
             mode = "attention" if sum(part.weight > 0 for part in query.parts) > 1 else "rrf"
         if mode == "early":
+            positive = {part.modality for part in query.parts if part.weight > 0}
+            source = positive.pop() if len(positive) == 1 else None
             lists = [
-                QueryList(None, space, vector, weight)
+                QueryList(None, space, vector, weight, source)
                 for space, (vector, weight) in self.space_vectors(query).items()
             ]
         else:
@@ -693,9 +760,9 @@ class SearchEngine:
         merged: dict[int, Hit] = {}
         for query_list in lists:
             query_list.hits = self.space_hits(
-                query_list.space, query_list.vector, retrieval, exclude
+                query_list.space, query_list.vector, retrieval, exclude, query_list.source
             )
-            for item, sim in query_list.hits:
+            for item, sim, _ in query_list.hits:
                 hit = merged.setdefault(item.id, Hit(item, score=sim))
                 hit.scores[query_list.space] = max(sim, hit.scores.get(query_list.space, -1.0))
                 hit.score = max(hit.score, sim)
@@ -707,8 +774,8 @@ class SearchEngine:
                         ql.weight,
                         dict(
                             zip(
-                                [item.id for item, _ in ql.hits],
-                                competition_ranks([sim for _, sim in ql.hits]),
+                                [item.id for item, _, _ in ql.hits],
+                                competition_ranks([ranking for _, _, ranking in ql.hits]),
                                 strict=True,
                             )
                         ),
@@ -742,15 +809,17 @@ class SearchEngine:
             space: self.item_vectors(items, space) for space in {ql.space for ql in lists}
         }
         for column, query_list in enumerate(lists):
-            retrieved = np.array([sim for _, sim in query_list.hits], dtype=np.float64)
+            retrieved = np.array([ranking for _, _, ranking in query_list.hits], dtype=np.float64)
             mean = float(retrieved.mean()) if len(retrieved) else 0.0
             spread = float(retrieved.std()) if len(retrieved) > 1 else 0.0
             spread = spread if spread > 1e-6 else 1.0
             vectors = vectors_by_space[query_list.space]
+            penalties = self.item_penalties(items, query_list.space, query_list.source, query)
             for row, item in enumerate(items):
                 vector = vectors.get(item.id)
                 if vector is not None:
-                    z[row, column] = (float(vector @ query_list.vector) - mean) / spread
+                    similarity = float(vector @ query_list.vector) - penalties.get(item.id, 0.0)
+                    z[row, column] = (similarity - mean) / spread
         weights = np.array([ql.weight for ql in lists])
         if mode == "score":
             known = ~np.isnan(z)

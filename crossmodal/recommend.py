@@ -192,7 +192,7 @@ def _candidates(
     merged: dict[int, Hit] = {}
     for seed in seeds:
         for space, vector in seed.vectors.items():
-            for item, sim in engine.space_hits(space, vector, wide, exclude):
+            for item, sim, _ in engine.space_hits(space, vector, wide, exclude):
                 hit = merged.setdefault(item.id, Hit(item, score=sim))
                 hit.scores[space] = max(sim, hit.scores.get(space, -1.0))
                 hit.score = max(hit.score, sim)
