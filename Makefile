@@ -44,6 +44,10 @@ demo: install
 	@$(BIN)/crossmodal search sample_data/audio/phone-incoming-call.oga --store $(DEMO_STORE) -k 5
 	@echo; echo '$$ crossmodal search "a telephone ringing"   (text -> audio, via tags and file names)'
 	@$(BIN)/crossmodal search "a telephone ringing" --store $(DEMO_STORE) -k 3
+	@echo; echo '$$ crossmodal search "a voice note about buying coffee" --type audio   (text -> speech, by its transcript)'
+	@$(BIN)/crossmodal search "a voice note about buying coffee" --type audio --store $(DEMO_STORE) -k 2
+	@echo; echo '$$ crossmodal search sample_data/audio/memo_03.flac --type image   (speech -> photos)'
+	@$(BIN)/crossmodal search sample_data/audio/memo_03.flac --type image --store $(DEMO_STORE) -k 2
 	@echo; echo '$$ crossmodal search --image sample_data/images/moon_surface.png --text "a rocket launch"   (fused)'
 	@$(BIN)/crossmodal search --image sample_data/images/moon_surface.png --text "a rocket launch" --type image --store $(DEMO_STORE) -k 3
 	@echo; echo '$$ crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image'

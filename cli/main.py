@@ -130,7 +130,10 @@ def _summary_line(summary: Any) -> str:
         f"{summary.failed} failed, {ingest.unsupported} unsupported"
         + (f", {ingest.kept} kept unseen" if ingest.kept else "")
         + "; "
-        f"{embedded} vectors embedded; " + ", ".join(f"{r.space} {r.size}" for r in summary.index)
+        f"{embedded} vectors embedded"
+        + (f", speech transcribed in {embed.transcribed} clips" if embed.transcribed else "")
+        + "; "
+        + ", ".join(f"{r.space} {r.size}" for r in summary.index)
     )
 
 
@@ -280,7 +283,8 @@ def embed(
         render.print_json(asdict(summary))
     else:
         counts = ", ".join(f"{space} {n}" for space, n in summary.embedded.items()) or "nothing new"
-        render.stdout.print(f"embed: {counts}; {summary.failed} failed", markup=False)
+        speech = f"; speech in {summary.transcribed} clips" if summary.transcribed else ""
+        render.stdout.print(f"embed: {counts}{speech}; {summary.failed} failed", markup=False)
         _print_failures(summary.failures)
     if summary.failed:
         raise typer.Exit(3)

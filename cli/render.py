@@ -26,9 +26,11 @@ def _detail(hit: Hit) -> str:
     if hit.item.modality == "text":
         return str(meta.get("snippet", ""))[:80]
     if hit.item.modality == "audio":
-        duration = meta.get("duration")
-        words = hit.item.text_side or ""
-        return (f"{duration:.1f}s " if duration else "") + words[:60]
+        duration = f"{meta['duration']:.1f}s " if meta.get("duration") else ""
+        spoken = meta.get("transcript")
+        if spoken:
+            return f'{duration}says "{spoken[:70]}"'
+        return duration + (hit.item.text_side or "")[:60]
     if hit.item.modality == "image":
         return f"{meta.get('width')}x{meta.get('height')} {meta.get('format', '')}"
     return ""

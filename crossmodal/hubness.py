@@ -3,9 +3,9 @@ parallel data", ICLR 2018).
 
 In a space shared by two modalities some items sit close to a great many queries of the other
 modality ("hubs": a ConSE image vector made of generic classes, a caption full of common words)
-and crowd the top of every list. CSLS scores a query q of modality B against an item x of
-modality A by 2 cos(q, x) - r_B(x) - r_A(q), where r_B(x) is the mean cosine of x to its K nearest
-vectors of modality B. r_A(q) is the same for every item of one query, so a ranking needs only
+and crowd the top of every list. CSLS scores a query q of modality B against an item x by
+2 cos(q, x) - r_B(x) - r_A(q), where r_B(x) is the mean cosine of x to its K nearest vectors of
+modality B (itself excluded). r_A(q) is the same for every item of one query, so a ranking needs only
 cos(q, x) - r_B(x) / 2 (halved to stay in cosine units). r_B(x) is computed per store when the
 index is built and kept in the catalog, so a search pays one lookup per candidate.
 """
@@ -27,15 +27,27 @@ def neighbour_count(sources: int) -> int:
     return max(1, min(MAX_NEIGHBOURS, sources // 10))
 
 
-def csls_penalty(targets: np.ndarray, sources: np.ndarray, k: int) -> np.ndarray:
-    """r(x) / 2 for every target row: half its mean cosine to its k most similar source rows."""
+def csls_penalty(
+    targets: np.ndarray,
+    sources: np.ndarray,
+    k: int,
+    target_ids: np.ndarray | None = None,
+    source_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """r(x) / 2 for every target row: half its mean cosine to its k most similar source rows,
+    never counting a target as its own neighbour (same id in both sets)."""
     if len(targets) == 0 or len(sources) == 0:
         return np.zeros(len(targets), dtype=np.float32)
-    k = max(1, min(k, len(sources)))
     out = np.empty(len(targets), dtype=np.float32)
     for start in range(0, len(targets), CHUNK):
         sims = targets[start : start + CHUNK] @ sources.T
-        top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+        if target_ids is not None and source_ids is not None:
+            sims[target_ids[start : start + CHUNK, None] == source_ids[None, :]] = np.nan
+        available = np.sum(~np.isnan(sims), axis=1)
+        kk = max(1, min(k, int(available.min()) if len(available) else 1))
+        sims = np.nan_to_num(sims, nan=-np.inf)
+        top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
+        top = np.where(np.isfinite(top), top, 0.0)
         out[start : start + CHUNK] = top.mean(axis=1) / 2
     return out
 
@@ -51,8 +63,10 @@ def sample_sources(ids: np.ndarray, limit: int = MAX_SOURCES) -> np.ndarray:
 def space_penalties(
     labels: np.ndarray, matrix: np.ndarray, modalities: np.ndarray
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{query modality B: (vector ids of other modalities, their penalties r_B / 2)} for one space,
-    given its live vectors and the modality each vector was made from."""
+    """{query modality B: (vector ids, their penalties r_B / 2)} for one space shared by several
+    modalities, given its live vectors and the modality each was made from. Every vector gets a
+    penalty against every modality, its own included (less itself): a list mixing photos and
+    captions is then corrected on one scale, not just its cross-modal half."""
     present = sorted(set(modalities.tolist()))
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if len(present) < 2:
@@ -60,9 +74,12 @@ def space_penalties(
     positions = np.arange(len(labels))
     for source in present:
         source_rows = sample_sources(positions[modalities == source])
-        target_rows = positions[modalities != source]
         penalty = csls_penalty(
-            matrix[target_rows], matrix[source_rows], neighbour_count(len(source_rows))
+            matrix,
+            matrix[source_rows],
+            neighbour_count(len(source_rows)),
+            positions,
+            source_rows,
         )
-        out[source] = (labels[target_rows], penalty)
+        out[source] = (labels, penalty)
     return out

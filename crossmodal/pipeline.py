@@ -19,7 +19,7 @@ from .errors import CrossmodalError, MediaError, UserError
 from .fsutil import content_hash
 from .hubness import space_penalties
 from .index import IndexReport, update_space
-from .media.audio import load_audio, probe_audio
+from .media.audio import load_audio, probe_audio, with_transcript
 from .media.image import load_image, probe_image
 from .media.scan import ScannedFile, scan
 from .media.sniff import sniff_modality
@@ -30,7 +30,7 @@ from .store import Store
 Progress = Callable[[str, int, "int | None"], None]
 # Images: 16 measured 14.9-16.9 images/s against 12.3-12.5 at 32 (and 11.7 at 24, 15.9 at 8) on
 # 2 cores, with ~300 MB less peak memory (bench/RESULTS.md, issue 7).
-BATCH_SIZE = {"image": 16, "text": 64, "audio": 8}
+BATCH_SIZE = {"image": 16, "text": 64, "audio": 8, "transcribe": 8}
 PREFETCH = 64
 COMMIT_EVERY = 200
 
@@ -66,6 +66,7 @@ class EmbedSummary:
     reused: int = 0
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    transcribed: int = 0  # clips in which speech was found and written down
 
 
 @dataclass
@@ -501,13 +502,20 @@ class _Job:
     """One piece of content to embed: which item holds it and which vector keys it fills."""
 
     item: Item
-    modality: str  # the decoder to use: image, text, audio, or text_side (audio's words)
+    modality: str  # image, text, audio, transcribe (audio -> words), text_side (audio's words)
     key: str
 
 
 def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
     """Content lacking a vector in some space of the encoder set, deduplicated by key."""
-    wanted: dict[str, list[_Job]] = {"image": [], "text": [], "audio": [], "text_side": []}
+    wanted: dict[str, list[_Job]] = {
+        "image": [],
+        "text": [],
+        "audio": [],
+        "transcribe": [],
+        "text_side": [],
+    }
+    transcriber = getattr(encoder, "transcriber_id", None)
     spaces_for = {
         modality: [s.name for s in encoder.spaces.values() if s.accepts(modality)]
         for modality in ("image", "text", "audio")
@@ -525,6 +533,15 @@ def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
             if missing and (modality, item.content_hash) not in claimed:
                 claimed.add((modality, item.content_hash))
                 wanted[modality].append(_Job(item, modality, item.content_hash))
+        if (
+            transcriber
+            and modality == "audio"
+            and item.content_hash
+            and item.meta.get("transcriber") != transcriber
+            and ("transcribe", item.content_hash) not in claimed
+        ):
+            claimed.add(("transcribe", item.content_hash))
+            wanted["transcribe"].append(_Job(item, "transcribe", item.content_hash))
         if item.text_key and item.text_side:
             missing = [s for s in spaces_for["text"] if item.text_key not in by_space_keys[s]]
             if missing and ("text_side", item.text_key) not in claimed:
@@ -537,7 +554,7 @@ def _decode(job: _Job, sample_rate: int) -> Any:
     path = Path(job.item.fs_path)
     if job.modality == "image":
         return load_image(path)
-    if job.modality == "audio":
+    if job.modality in ("audio", "transcribe"):
         return load_audio(path, sample_rate=sample_rate)
     if job.modality == "text":
         return load_text(path)
@@ -618,11 +635,21 @@ def embed(
         done = 0
         progress("embed", 0, total)
         for kind, jobs in work.items():
+            if kind == "text_side" and work["transcribe"]:
+                # Transcripts changed text sides: embed what the catalog holds now.
+                jobs = _jobs(catalog, encoder)["text_side"]
+                total += len(jobs) - len(work["text_side"])
             if not jobs:
                 continue
             encode_as = "text" if kind == "text_side" else kind
             stream = _prefetched(jobs, encoder.audio_sample_rate, workers)
             for batch_jobs, values, errors in _batches(stream, BATCH_SIZE[encode_as]):
+                if kind == "transcribe":
+                    # A clip that does not decode fails in its audio job; here it is skipped.
+                    _save_transcripts(catalog, encoder, batch_jobs, values, summary)
+                    done += len(batch_jobs) + len(errors)
+                    progress("embed", done, total)
+                    continue
                 vectors = encoder.encode(encode_as, values) if values else {}
                 usable = _usable_rows(vectors, len(batch_jobs))
                 errors = errors + [
@@ -655,6 +682,27 @@ def embed(
     finally:
         catalog.close()
     return summary
+
+
+def _save_transcripts(
+    catalog: Catalog, encoder: EncoderSet, jobs: list[_Job], waves: list[Any], summary: EmbedSummary
+) -> None:
+    """Transcribe decoded clips and put each transcript into the text side of every item with that
+    content; the text-side pass then embeds it."""
+    transcriber = encoder.transcriber_id  # type: ignore[attr-defined]
+    texts = encoder.transcribe(waves) if waves else []  # type: ignore[attr-defined]
+    with catalog.transaction():
+        for job, text in zip(jobs, texts, strict=True):
+            rows = catalog.conn.execute(
+                "SELECT id FROM items WHERE content_hash = ? AND status = 'ok'", (job.key,)
+            ).fetchall()
+            for item in catalog.items_by_ids([row[0] for row in rows]).values():
+                side = with_transcript(item.text_side, item.meta.get("transcript"), text)
+                meta = {**item.meta, "transcript": text, "transcriber": transcriber}
+                catalog.update_item(
+                    item.id, meta=meta, text_side=side, text_key=text_key(side) if side else None
+                )
+            summary.transcribed += 1 if text else 0
 
 
 # ---------------------------------------------------------------------------------------------

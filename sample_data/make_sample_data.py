@@ -69,6 +69,17 @@ SPEECH = [
     ("speech_train", "The next train to the airport leaves from platform four."),
     ("speech_recipe", "Stir the sugar into the warm milk and let the dough rest for an hour."),
 ]
+# Untagged voice memos (espeak-ng, British voice): neither name nor tags say what they are about,
+# as with a phone's recordings, so only a transcript can find them (issue 8). Each is about the
+# subject of one photo and caption in this folder, except the last.
+MEMOS = [
+    ("memo_01", "Remember to buy fresh coffee beans, the cup on my desk is empty again."),
+    ("memo_02", "The motorcycle needs new tyres before our trip next weekend."),
+    ("memo_03", "The cat slept on the sofa all afternoon and ignored everyone."),
+    ("memo_04", "Tonight we watch the rocket launch. It lifts off at nine from the coast."),
+    ("memo_05", "The flowers in the garden are finally blooming, bright pink petals everywhere."),
+    ("memo_06", "Call the plumber about the leaking pipe in the kitchen on Monday."),
+]
 
 
 def build_images() -> None:
@@ -105,6 +116,13 @@ def build_audio() -> None:
                 flac.title = text
                 flac.artist = "espeak-ng"
                 flac.write(data)
+        for stem, text in MEMOS:
+            wav = Path(tmp) / f"{stem}.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", "en-gb", "-s", "145", "-w", str(wav), text], check=True
+            )
+            data, rate = sf.read(wav)
+            sf.write(out / f"{stem}.flac", data, rate, format="FLAC")  # no tags at all
 
 
 if __name__ == "__main__":

@@ -59,6 +59,22 @@ class FakeEncoderSet:
             return {"fake-audio": l2_normalize(np.stack(rows))}
         raise ValueError(modality)
 
+    transcriber_id = "fake-asr/1"
+    SPOKEN = "hello from the harbour ferry"
+
+    def transcribe(self, waves: list) -> list[str]:
+        """A 440 Hz tone 'says' SPOKEN; anything else holds no speech."""
+        self.calls.append(("transcribe", len(waves)))
+        out = []
+        for wave in waves:
+            if len(wave) < 64:
+                out.append("")
+                continue
+            spectrum = np.abs(np.fft.rfft(wave))
+            peak = np.argmax(spectrum) * self.audio_sample_rate / (2 * (len(spectrum) - 1))
+            out.append(self.SPOKEN if 400 <= peak <= 480 else "")
+        return out
+
 
 register_encoder_set("fake", FakeEncoderSet)
 

@@ -40,17 +40,32 @@ def test_neighbourhood_stays_local_and_sampling_is_repeatable() -> None:
     assert np.array_equal(sample_sources(ids[:10], 500), ids[:10])
 
 
-def test_penalties_are_per_query_modality_and_only_for_the_other_modality() -> None:
+def test_every_vector_gets_a_penalty_per_query_modality_never_counting_itself() -> None:
     labels = np.array([10, 11, 12])
     matrix = np.array([[1, 0], [0, 1], [SQRT_HALF, SQRT_HALF]], dtype=np.float32)
     modalities = np.array(["image", "text", "text"], dtype=object)
     penalties = space_penalties(labels, matrix, modalities)
     assert set(penalties) == {"image", "text"}
-    text_ids, text_penalties = penalties["text"]  # a text query: penalties of the images
-    assert text_ids.tolist() == [10] and text_penalties == pytest.approx([SQRT_HALF / 2])
-    image_ids, image_penalties = penalties["image"]
-    assert image_ids.tolist() == [11, 12] and image_penalties == pytest.approx([0, SQRT_HALF / 2])
+    ids, text_query = penalties["text"]  # K = 1 nearest caption, itself excluded
+    assert ids.tolist() == [10, 11, 12]
+    assert text_query == pytest.approx([SQRT_HALF / 2] * 3)
+    _, image_query = penalties["image"]  # the only photo has no other photo: no penalty
+    assert image_query == pytest.approx([0.0, 0.0, SQRT_HALF / 2])
     assert space_penalties(labels, matrix, np.array(["text"] * 3, dtype=object)) == {}
+
+
+def test_csls_applies_to_cross_modal_and_mixed_lists_only(hub_store: Store) -> None:
+    engine = SearchEngine(hub_store)
+    space = "fake-semantic"
+    text_to_media = build_query("x", k=1)  # images and audio (their words): mixed
+    assert engine.reduces_hubness(space, "text", text_to_media)
+    assert engine.reduces_hubness(space, "text", build_query("x", type="image"))
+    assert not engine.reduces_hubness(space, "text", build_query("x", type="text"))
+    assert not engine.reduces_hubness(space, "text", build_query("x", type="audio"))
+    assert not engine.reduces_hubness(space, "image", build_query("x", type="image"))
+    assert engine.reduces_hubness(space, "image", build_query("x", type="text"))
+    assert not engine.reduces_hubness("fake-visual", "image", build_query("x", type="text"))
+    assert not engine.reduces_hubness(space, "text", build_query("x", hubness="none"))
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ class EncoderSet(Protocol):
     `encode(modality, inputs)` embeds decoded inputs (str for text, RGB PIL images, mono float32
     waveforms at `audio_sample_rate`) into every space that accepts that modality, returning
     {space name: (n, dim) float32 array of unit vectors}.
+
+    Optional: `transcriber_id` (str, or None when unavailable) and `transcribe(waves) -> [str]`
+    give audio items a transcript, stored in the catalog and added to their text side.
     """
 
     name: str

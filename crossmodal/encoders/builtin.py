@@ -6,6 +6,8 @@
            text embeddings of those class names, so images and text share one space.
 - image -> builtin-visual: EfficientNet-Lite0 penultimate features (1280-d) for image->image.
 - audio -> builtin-audio: librosa descriptors (see audio_features.py).
+- speech -> a transcript (speech.py, faster-whisper tiny.en), which joins the clip's text side in
+           builtin-semantic, so words spoken in a recording find it and it finds photos and text.
 Models load on first use, once per process.
 """
 
@@ -124,7 +126,25 @@ class BuiltinEncoderSet:
         ConSE settings never meet cached query vectors); bump the revision whenever the
         encoding changes in code (e.g. audio features)."""
         names = "synonyms" if CLASS_SYNONYMS else "names"
-        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}"
+        speech = self.transcriber_id or "no-speech"
+        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}/{speech}"
+
+    @property
+    def transcriber_id(self) -> str | None:
+        """Which speech model writes transcripts (None: not installed, clips get none)."""
+        if self._transcriber_id is False:
+            from .speech import TRANSCRIBER_ID, transcriber_available
+
+            self._transcriber_id = TRANSCRIBER_ID if transcriber_available() else None
+        return self._transcriber_id  # type: ignore[return-value]
+
+    def transcribe(self, waves: list[np.ndarray]) -> list[str]:
+        """What is said in each clip (at audio_sample_rate); "" for clips without speech."""
+        if self._speech is None:
+            from .speech import SpeechTranscriber
+
+            self._speech = SpeechTranscriber(self.threads)
+        return [self._speech.transcribe(wave, self.audio_sample_rate) for wave in waves]
 
     def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:
         from .audio_features import DIM as AUDIO_DIM
@@ -141,6 +161,8 @@ class BuiltinEncoderSet:
         self._image_model: Any = None
         self._class_matrix: np.ndarray | None = None
         self._transform: Any = None
+        self._speech: Any = None
+        self._transcriber_id: str | None | bool = False  # False: not looked up yet
 
     # -- model loading -------------------------------------------------------------------
     def _torch(self):  # type: ignore[no-untyped-def]

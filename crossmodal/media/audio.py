@@ -96,6 +96,16 @@ def audio_text_side(path: Path, tags: dict[str, str]) -> str | None:
     return text or None
 
 
+def with_transcript(side: str | None, old: str | None, new: str) -> str | None:
+    """A clip's text side with its transcript replaced: the words that describe it (name, tags,
+    sidecar), then what is said in it."""
+    base = side or ""
+    if old and base.endswith(old):
+        base = base[: -len(old)].rstrip().removesuffix(".").rstrip()
+    text = ". ".join(part.strip().rstrip(".") for part in (base, new) if part and part.strip())
+    return text or None
+
+
 def probe_audio(path: Path) -> tuple[dict[str, Any], str | None]:
     info = _info(path)
     if info.frames <= 0 or info.samplerate <= 0:
