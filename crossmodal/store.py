@@ -162,6 +162,16 @@ class Store:
         atomic_write_bytes(root / "settings.json", settings.to_json())
         return cls(root.resolve(), settings)
 
+    def set_option(self, name: str, value: Any) -> None:
+        """Record a store-wide option (e.g. ocr) in settings.json; call under the write lock."""
+        if self.settings.extra.get(name) == value:
+            return
+        self.settings.extra[name] = value
+        atomic_write_bytes(self.settings_path, self.settings.to_json())
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.settings.extra.get(name, default)
+
     # -- locking -------------------------------------------------------------------------
     @contextlib.contextmanager
     def write_lock(self, wait_seconds: float = 0.0) -> Iterator[None]:

@@ -45,6 +45,9 @@ IMAGES = [
     (SRC / "sklearn/datasets/images/china.jpg", "china_pagoda.jpg"),
     (SRC / "sklearn/datasets/images/flower.jpg", "dahlia_flower.jpg"),
     (SRC / "matplotlib/mpl-data/sample_data/grace_hopper.jpg", "grace_hopper.jpg"),
+    # Pictures of words, for text-in-image search (OCR, issue 8).
+    (SRC / "matplotlib/mpl-data/sample_data/logo2.png", "matplotlib_logo.png"),
+    (SRC / "pygame/examples/data/danger.gif", "danger_sign.gif"),
 ]
 
 # Debian sound-theme-freedesktop (OGG Vorbis, kept byte for byte).

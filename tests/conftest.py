@@ -75,6 +75,14 @@ class FakeEncoderSet:
             out.append(self.SPOKEN if 400 <= peak <= 480 else "")
         return out
 
+    reader_id = "fake-ocr/1"
+    WRITTEN = "sale ends friday"
+
+    def read_text(self, images: list) -> list[str]:
+        """A banner-shaped picture (at least 3x wider than tall) 'shows' WRITTEN."""
+        self.calls.append(("ocr", len(images)))
+        return [self.WRITTEN if im.width >= 3 * im.height else "" for im in images]
+
 
 register_encoder_set("fake", FakeEncoderSet)
 

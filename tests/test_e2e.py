@@ -32,13 +32,13 @@ def crossmodal(*args: str, stdin: str | None = None) -> subprocess.CompletedProc
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("e2e") / "store"
-    result = crossmodal("update", str(SAMPLE), "--store", str(path), "--json")
+    result = crossmodal("update", str(SAMPLE), "--store", str(path), "--ocr", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["ingest"]["failed"] == 0
     assert summary["ingest"]["added"] >= 15 + 10 + 10
     sizes = {report["space"]: report["size"] for report in summary["index"]}
-    assert sizes["builtin-visual"] == 21 and sizes["builtin-audio"] == 25
+    assert sizes["builtin-visual"] == 23 and sizes["builtin-audio"] == 25
     return path
 
 
@@ -284,3 +284,19 @@ def test_speech_is_transcribed_and_searchable_and_noise_is_not(store: Path) -> N
     for kind, expected in (("image", "cat_chelsea.png"), ("text", "cat_chelsea.txt")):
         found = crossmodal("search", memo, "--type", kind, "--store", str(store), "--json")
         assert json.loads(found.stdout)["results"][0]["path"].endswith(expected), found.stdout
+
+
+def test_ocr_reads_words_in_pictures_and_skips_photos(store: Path) -> None:
+    """--ocr (the fixture's update) with the shipped EasyOCR weights: a scanned page is found by
+    its words; photos get no words."""
+    from crossmodal.catalog import Catalog
+
+    catalog = Catalog(store / "catalog.sqlite", readonly=True)
+    words = {Path(i.path).name: i.meta.get("ocr_text") for i in catalog.items(modality="image")}
+    catalog.close()
+    assert "segmentation" in words["scanned_page.png"].lower()
+    assert "danger" in words["danger_sign.gif"].lower()
+    photos = ["cat_chelsea.png", "coffee_cup.webp", "rocket_launch.jpg", "grass.png"]
+    assert all(words[name] == "" for name in photos), words
+    found = crossmodal("search", "region-based segmentation", "--store", str(store), "--json")
+    assert json.loads(found.stdout)["results"][0]["path"].endswith("scanned_page.png")

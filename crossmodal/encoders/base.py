@@ -31,7 +31,8 @@ class EncoderSet(Protocol):
     {space name: (n, dim) float32 array of unit vectors}.
 
     Optional: `transcriber_id` (str, or None when unavailable) and `transcribe(waves) -> [str]`
-    give audio items a transcript, stored in the catalog and added to their text side.
+    give audio items a transcript, stored in the catalog and added to their text side;
+    `reader_id` and `read_text(images) -> [str]` do the same for words in images (store option ocr).
     """
 
     name: str

@@ -138,6 +138,24 @@ class BuiltinEncoderSet:
             self._transcriber_id = TRANSCRIBER_ID if transcriber_available() else None
         return self._transcriber_id  # type: ignore[return-value]
 
+    @property
+    def reader_id(self) -> str | None:
+        """Which OCR model reads text in images (None: not installed); used with --ocr."""
+        if self._reader_id is False:
+            from .ocr import READER_ID, reader_available
+
+            self._reader_id = READER_ID if reader_available() else None
+        return self._reader_id  # type: ignore[return-value]
+
+    def read_text(self, images: list[Any]) -> list[str]:
+        """The words written in each picture; "" for pictures without text."""
+        if self._ocr is None:
+            from .ocr import ImageTextReader
+
+            self._torch()
+            self._ocr = ImageTextReader()
+        return [self._ocr.read(image) for image in images]
+
     def transcribe(self, waves: list[np.ndarray]) -> list[str]:
         """What is said in each clip (at audio_sample_rate); "" for clips without speech."""
         if self._speech is None:
@@ -163,6 +181,8 @@ class BuiltinEncoderSet:
         self._transform: Any = None
         self._speech: Any = None
         self._transcriber_id: str | None | bool = False  # False: not looked up yet
+        self._ocr: Any = None
+        self._reader_id: str | None | bool = False
 
     # -- model loading -------------------------------------------------------------------
     def _torch(self):  # type: ignore[no-untyped-def]
