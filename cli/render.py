@@ -24,6 +24,8 @@ def print_json(payload: dict[str, Any]) -> None:
 def _detail(hit: Hit) -> str:
     meta = hit.item.meta
     if hit.item.modality == "text":
+        if hit.passage:  # a long document: the passage that matched, not its beginning
+            return f"[chars {hit.passage['start']}-{hit.passage['end']}] {hit.passage['text'][:70]}"
         return str(meta.get("snippet", ""))[:80]
     if hit.item.modality == "audio":
         duration = f"{meta['duration']:.1f}s " if meta.get("duration") else ""
@@ -50,8 +52,8 @@ def hits_table(title: str, hits: list[Hit]) -> None:
         stdout.print(f"[dim]{title}: no results[/dim]")
         return
     fused_order = any(a.score < b.score for a, b in zip(hits, hits[1:], strict=False))
-    if fused_order:  # several lists merged: the order is the fusion's, not the best cosine's
-        title += "  (ordered by fusion; score = best cosine)"
+    if fused_order:  # lists merged or CSLS-ranked: the order is not the best cosine's
+        title += "  (ordered by fusion and hubness reduction; score = best cosine)"
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")

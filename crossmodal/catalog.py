@@ -124,6 +124,17 @@ CREATE TABLE hubness_state (
     space       TEXT PRIMARY KEY,
     generation  INTEGER NOT NULL
 );
+-- Passages of documents longer than the text model's window: each has its own vector (key
+-- OWNER#N in the vectors table), so a document is found by its best passage, which results name.
+CREATE TABLE passages (
+    key      TEXT PRIMARY KEY,
+    owner    TEXT NOT NULL,
+    ordinal  INTEGER NOT NULL,
+    start    INTEGER NOT NULL,
+    "end"    INTEGER NOT NULL,
+    text     TEXT NOT NULL
+);
+CREATE INDEX passages_owner ON passages(owner);
 """
 
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
@@ -421,10 +432,17 @@ class Catalog:
             WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.content_hash = vectors.key)
             AND NOT EXISTS (SELECT 1 FROM items i WHERE i.text_key = vectors.key)
             AND NOT EXISTS (
+                SELECT 1 FROM passages p JOIN items i ON i.content_hash = p.owner
+                WHERE p.key = vectors.key)
+            AND NOT EXISTS (
                 SELECT 1 FROM index_members m
                 WHERE m.space = vectors.space AND m.vector_id = vectors.id AND m.deleted = 0)
             """
         ).rowcount
+        self.conn.execute(
+            "DELETE FROM passages WHERE NOT EXISTS "
+            "(SELECT 1 FROM vectors v WHERE v.key = passages.key)"
+        )
         return items, vectors
 
     # -- roots ---------------------------------------------------------------------------
@@ -547,7 +565,10 @@ class Catalog:
             """
             SELECT v.id FROM vectors v WHERE v.space = ? AND (
                 EXISTS (SELECT 1 FROM items i WHERE i.content_hash = v.key AND i.status = 'ok')
-                OR EXISTS (SELECT 1 FROM items i WHERE i.text_key = v.key AND i.status = 'ok'))
+                OR EXISTS (SELECT 1 FROM items i WHERE i.text_key = v.key AND i.status = 'ok')
+                OR EXISTS (
+                    SELECT 1 FROM passages p JOIN items i ON i.content_hash = p.owner
+                    WHERE p.key = v.key AND i.status = 'ok'))
             """,
             (space,),
         )
@@ -571,9 +592,13 @@ class Catalog:
                 SELECT v.id AS vector_id, i.* FROM vectors v CROSS JOIN items i
                   ON i.text_key = v.key
                 WHERE +v.space = ? AND v.id IN ({marks}) AND i.status = 'ok'
+                UNION
+                SELECT v.id AS vector_id, i.* FROM vectors v CROSS JOIN passages p
+                  ON p.key = v.key CROSS JOIN items i ON i.content_hash = p.owner
+                WHERE +v.space = ? AND v.id IN ({marks}) AND i.status = 'ok'
                 ORDER BY path
                 """,
-                [space, *chunk, space, *chunk],
+                [space, *chunk, space, *chunk, space, *chunk],
             )
             for row in rows:
                 out.setdefault(row["vector_id"], []).append(Item.from_row(row))
@@ -626,6 +651,39 @@ class Catalog:
             [(state.space, int(v), int(dead)) for v, dead in rows],
         )
 
+    # -- passages ---------------------------------------------------------------------------
+    def add_passages(
+        self, space: str, owner: str, spans: Sequence[tuple[int, int, str]], vectors: np.ndarray
+    ) -> None:
+        """A long document's passages (start, end, text) and their vectors, keyed OWNER#N."""
+        keys = [f"{owner}#{n}" for n in range(len(spans))]
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (key, owner, n, a, b, text)
+                for n, (key, (a, b, text)) in enumerate(zip(keys, spans, strict=True))
+            ],
+        )
+        self.add_vectors(space, keys, vectors)
+
+    def passages_for_vector_ids(
+        self, space: str, vector_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any]]:
+        """{vector id: {"n", "start", "end", "text"}} for the ids that are passages."""
+        out: dict[int, dict[str, Any]] = {}
+        ids = [int(v) for v in vector_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"""SELECT v.id, p.ordinal, p.start, p."end", p.text FROM vectors v
+                JOIN passages p ON p.key = v.key WHERE v.space = ? AND v.id IN ({marks})""",
+                [space, *chunk],
+            )
+            for row in rows:
+                out[row[0]] = {"n": row[1], "start": row[2], "end": row[3], "text": row[4]}
+        return out
+
     # -- hubness ----------------------------------------------------------------------------
     def vector_modalities(self, space: str) -> tuple[np.ndarray, np.ndarray]:
         """(live vector ids, the modality each was made from): an item's content gives its own
@@ -637,9 +695,13 @@ class Catalog:
             UNION
             SELECT v.id, 'text' FROM vectors v CROSS JOIN items i
               ON i.text_key = v.key WHERE +v.space = ? AND i.status = 'ok' GROUP BY v.id
+            UNION
+            SELECT v.id, 'text' FROM vectors v CROSS JOIN passages p ON p.key = v.key
+              CROSS JOIN items i ON i.content_hash = p.owner
+              WHERE +v.space = ? AND i.status = 'ok' GROUP BY v.id
             ORDER BY 1
             """,
-            (space, space),
+            (space, space, space),
         ).fetchall()
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         return ids, np.array([row[1] for row in rows], dtype=object)

@@ -667,7 +667,12 @@ def embed(
                     done += len(batch_jobs) + len(errors)
                     progress("embed", done, total)
                     continue
-                vectors = encoder.encode(encode_as, values) if values else {}
+                passages: tuple[list[Any], dict[str, list[Any]]] | None = None
+                if kind == "text" and values and hasattr(encoder, "encode_documents"):
+                    vectors, spans, passage_vectors = encoder.encode_documents(values)
+                    passages = (spans, passage_vectors)
+                else:
+                    vectors = encoder.encode(encode_as, values) if values else {}
                 usable = _usable_rows(vectors, len(batch_jobs))
                 errors = errors + [
                     (job, MediaError("the encoder gave no usable vector (silent or blank input?)"))
@@ -679,6 +684,8 @@ def embed(
                     for space, matrix in vectors.items():
                         catalog.add_vectors(space, keys, matrix[usable])
                         summary.embedded[space] = summary.embedded.get(space, 0) + len(keys)
+                    if passages is not None:
+                        _add_passages(catalog, batch_jobs, usable, *passages)
                     for job, error in errors:
                         if isinstance(error, FileNotFoundError) or (
                             isinstance(error, CrossmodalError) and _media_reason(error) is None
@@ -699,6 +706,26 @@ def embed(
     finally:
         catalog.close()
     return summary
+
+
+def _add_passages(
+    catalog: Catalog,
+    jobs: list[_Job],
+    usable: Any,
+    spans: list[list[tuple[int, int, str]]],
+    vectors: dict[str, list[Any]],
+) -> None:
+    """Store the passages of long documents beside their document vectors (same transaction)."""
+    for row, job in enumerate(jobs):
+        if not usable[row] or not spans[row]:
+            continue
+        for space, per_document in vectors.items():
+            matrix = per_document[row]
+            # Every passage a finite unit vector, or none stored (the document vector remains).
+            if len(matrix) == len(spans[row]) and bool(
+                _usable_rows({space: matrix}, len(matrix)).all()
+            ):
+                catalog.add_passages(space, job.key, spans[row], matrix)
 
 
 def _save_words(

@@ -195,6 +195,7 @@ class Hit:
     scores: dict[str, float] = field(default_factory=dict)
     fused: float = 0.0
     because: str | None = None  # recommend: the liked item or text that contributed most
+    passage: dict[str, Any] | None = None  # a long document: the passage that matched best
 
     @property
     def spaces(self) -> list[str]:
@@ -211,6 +212,7 @@ class Hit:
             "space_scores": {space: round(float(s), 4) for space, s in self.scores.items()},
             "meta": self.item.meta,
             **({"because": self.because} if self.because is not None else {}),
+            **({"passage": self.passage} if self.passage is not None else {}),
         }
 
 
@@ -500,6 +502,7 @@ class SearchEngine:
         )
         self._searchers: dict[str, SpaceSearcher] = {}
         self._part_vectors: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        self._passages: dict[tuple[str, int], dict[str, Any]] = {}
         self._searchable = False
         self._file_keys: dict[str, str | None] = {}
 
@@ -691,20 +694,46 @@ class SearchEngine:
             labels, sims = searcher.query(vector, fetch)
             owners = self.catalog.items_for_vector_ids(space, labels.tolist())
             penalties = self.penalties(space, source, labels.tolist(), query)
+            # Passages answer text queries (best-passage scoring, as in MaxP retrieval); a photo
+            # or a sound is compared with whole documents: many passages are many chances to
+            # match an image's few ImageNet classes by accident (image->text MRR 0.663 -> 0.612
+            # when passages were allowed, bench/RESULTS.md).
+            skip = (
+                set(self.catalog.passages_for_vector_ids(space, labels.tolist()))
+                if source not in (None, "text")
+                else set()
+            )
             hits: list[tuple[Item, float, float]] = []
-            seen: set[int] = set()
+            best: dict[int, tuple[float, int]] = {}  # item id -> (ranking similarity, label)
+            position: dict[int, int] = {}
             for label, sim in zip(labels.tolist(), sims.tolist(), strict=True):
-                if query.min_score is not None and sim < query.min_score:
+                if (query.min_score is not None and sim < query.min_score) or label in skip:
                     continue
+                ranking = sim - penalties.get(label, 0.0)
                 for item in owners.get(label, []):
-                    if item.id in seen or item.path in exclude or not query.accepts(item):
+                    if item.path in exclude or not query.accepts(item):
                         continue
-                    seen.add(item.id)
-                    hits.append((item, sim, sim - penalties.get(label, 0.0)))
+                    # A long document has several vectors (passages): it scores by its best.
+                    if item.id not in best or ranking > best[item.id][0]:
+                        if item.id not in best:
+                            position[item.id] = len(hits)
+                            hits.append((item, sim, ranking))
+                        else:
+                            index = position[item.id]
+                            hits[index] = (item, max(sim, hits[index][1]), ranking)
+                        best[item.id] = (ranking, label)
             if len(hits) >= query.k * 2 or len(labels) < fetch or fetch >= searcher.size:
                 hits.sort(key=lambda hit: -hit[2])  # stable: equal values keep the index order
+                self._note_passages(space, best)
                 return hits
             fetch *= 4
+
+    def _note_passages(self, space: str, best: dict[int, tuple[float, int]]) -> None:
+        """Remember which passage gave each document its score in this space."""
+        found = self.catalog.passages_for_vector_ids(space, [label for _, label in best.values()])
+        for item_id, (_, label) in best.items():
+            if label in found:
+                self._passages[(space, item_id)] = found[label]
 
     def penalties(
         self, space: str, source: str | None, vector_ids: list[int], query: Query
@@ -760,6 +789,7 @@ class SearchEngine:
 
     def search(self, query: Query) -> list[Hit]:
         self.ensure_searchable()
+        self._passages = {}
         exclude = {part.value for part in query.parts if part.modality != "text"}
         mode = query.fusion
         if mode == "auto":
@@ -814,8 +844,17 @@ class SearchEngine:
         ranked = sorted(
             (hit for hit in hits if hit.score >= threshold),
             key=lambda hit: (-hit.fused, -hit.score, hit.item.path),
-        )
-        return ranked[: query.k]
+        )[: query.k]
+        for hit in ranked:
+            hit.passage = next(
+                (
+                    self._passages[(space, hit.item.id)]
+                    for space in hit.spaces
+                    if (space, hit.item.id) in self._passages
+                ),
+                None,
+            )
+        return ranked
 
     def _fuse_scores(
         self, query: Query, mode: str, lists: list[QueryList], hits: list[Hit]

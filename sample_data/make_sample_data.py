@@ -101,6 +101,27 @@ def build_images() -> None:
             image.save(target)
 
 
+# scikit-learn's dataset descriptions (reStructuredText, 0.7-11 kB): documents longer than the
+# text model's window, for passage search (issue 8). Copied byte for byte.
+DATASET_DOCS = [
+    "twenty_newsgroups",
+    "breast_cancer",
+    "lfw",
+    "kddcup99",
+    "iris",
+    "wine_data",
+    "rcv1",
+    "olivetti_faces",
+]
+
+
+def build_texts() -> None:
+    out = OUT / "text" / "datasets"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DATASET_DOCS:
+        shutil.copyfile(SRC / "sklearn/datasets/descr" / f"{name}.rst", out / f"{name}.rst")
+
+
 def build_audio() -> None:
     out = OUT / "audio"
     out.mkdir(exist_ok=True)
@@ -131,3 +152,4 @@ def build_audio() -> None:
 if __name__ == "__main__":
     build_images()
     build_audio()
+    build_texts()

@@ -59,6 +59,19 @@ class FakeEncoderSet:
             return {"fake-audio": l2_normalize(np.stack(rows))}
         raise ValueError(modality)
 
+    def encode_documents(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        """Each non-empty line is a passage of a document of several lines; the document's
+        vector is the bag of all its words, exactly what `encode` gives."""
+        documents = self.encode("text", texts)["fake-semantic"]
+        spans, vectors = [], []
+        for text in texts:
+            found = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S(?:.*\S)?", text)]
+            found = found if len(found) > 1 else []
+            spans.append(found)
+            rows = [words_vector(piece) for _, _, piece in found]
+            vectors.append(l2_normalize(np.stack(rows)) if rows else np.zeros((0, FAKE_DIM)))
+        return {"fake-semantic": documents}, spans, {"fake-semantic": vectors}
+
     transcriber_id = "fake-asr/1"
     SPOKEN = "hello from the harbour ferry"
 

@@ -146,7 +146,9 @@ def test_table_says_when_the_order_is_the_fusions(store: Path, collection: Path)
     photos = collection / "photos"
     args = ["search", "--image", str(photos / "a.png"), "--text", "blue", "--type", "all"]
     fused = runner.invoke(app, [*args, "--store", str(store)])
-    single = runner.invoke(app, ["search", "blue", "--type", "all", "--store", str(store)])
+    single = runner.invoke(
+        app, ["search", "blue", "--type", "all", "--hubness", "none", "--store", str(store)]
+    )
     assert fused.exit_code == 0 and single.exit_code == 0
     assert "ordered by fusion" not in single.output  # one list: ordered by its score
     payload = json.loads(runner.invoke(app, [*args, "--store", str(store), "--json"]).stdout)

@@ -300,3 +300,13 @@ def test_ocr_reads_words_in_pictures_and_skips_photos(store: Path) -> None:
     assert all(words[name] == "" for name in photos), words
     found = crossmodal("search", "region-based segmentation", "--store", str(store), "--json")
     assert json.loads(found.stdout)["results"][0]["path"].endswith("scanned_page.png")
+
+
+def test_a_long_document_is_found_by_its_passage(store: Path) -> None:
+    query = "classifiers overfit to newsgroup headers, signatures and quoted replies"
+    result = crossmodal("search", query, "--type", "text", "--store", str(store), "--json")
+    first = json.loads(result.stdout)["results"][0]
+    assert first["path"].endswith("twenty_newsgroups.rst"), result.stdout
+    text = (SAMPLE / "text/datasets/twenty_newsgroups.rst").read_text()
+    passage = first["passage"]
+    assert passage["n"] > 0 and "signature" in text[passage["start"] : passage["end"]]

@@ -32,10 +32,11 @@ def _index_file(store: Store, space: str) -> Path:
 def test_update_indexes_every_modality(fake_store: Store, collection: Path) -> None:
     summary = update(fake_store, [collection])
     assert summary.ingest.added == 8 and summary.failed == 0
-    # 3 images x 2 spaces, 3 texts, 2 tones in audio + 2 audio text sides (title, file name)
-    assert _vector_count(fake_store) == {"fake-semantic": 8, "fake-visual": 3, "fake-audio": 2}
+    # 3 images x 2 spaces, 3 texts, 2 tones in audio + 2 audio text sides (title, file name),
+    # and the two lines of sea.md as its passages
+    assert _vector_count(fake_store) == {"fake-semantic": 10, "fake-visual": 3, "fake-audio": 2}
     assert {r.space: r.size for r in summary.index} == {
-        "fake-semantic": 8,
+        "fake-semantic": 10,
         "fake-visual": 3,
         "fake-audio": 2,
     }

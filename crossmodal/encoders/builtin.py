@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ CONSE_TOP_T = 10
 CLASS_PROMPT = "a photo of a {}."
 IMAGE_SIZE = 224
 TEXT_CHUNK_CHARS = 1000
-TEXT_MAX_CHUNKS = 8
+TEXT_MAX_CHUNKS = 32  # ~32,000 characters: longer documents are indexed by their beginning
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
@@ -99,21 +100,24 @@ def _save_npy(path: Path, matrix: np.ndarray) -> None:
         np.save(handle, matrix, allow_pickle=False)
 
 
-def _chunks(text: str) -> list[str]:
-    """Split a long document into pieces MiniLM can read (it truncates at 256 word pieces)."""
-    text = " ".join(text.split())
-    if len(text) <= TEXT_CHUNK_CHARS:
-        return [text]
-    pieces = []
-    start = 0
-    while start < len(text) and len(pieces) < TEXT_MAX_CHUNKS:
-        end = min(len(text), start + TEXT_CHUNK_CHARS)
-        if end < len(text):
-            space = text.rfind(" ", start + TEXT_CHUNK_CHARS // 2, end)
-            end = space if space > start else end
-        pieces.append(text[start:end])
-        start = end + 1
-    return pieces
+def passage_spans(text: str) -> list[tuple[int, int, str]]:
+    """Split a document into pieces MiniLM can read whole (it truncates at 256 word pieces):
+    (start, end, text) with character offsets into `text`, cut between words, at most
+    TEXT_MAX_CHUNKS pieces of about TEXT_CHUNK_CHARS (whitespace collapsed in the piece's text)."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    spans: list[tuple[int, int, str]] = []
+    first = 0
+    while first < len(words) and len(spans) < TEXT_MAX_CHUNKS:
+        last, length = first, words[first][1] - words[first][0]
+        while last + 1 < len(words):
+            grown = length + 1 + words[last + 1][1] - words[last + 1][0]
+            if grown > TEXT_CHUNK_CHARS:
+                break
+            last, length = last + 1, grown
+        piece = " ".join(text[a:b] for a, b in words[first : last + 1])
+        spans.append((words[first][0], words[last][1], piece[:TEXT_CHUNK_CHARS]))
+        first = last + 1
+    return spans
 
 
 class BuiltinEncoderSet:
@@ -293,20 +297,40 @@ class BuiltinEncoderSet:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
+        return self.encode_documents(texts)[0][SEMANTIC]
+
+    def encode_documents(
+        self, texts: list[str]
+    ) -> tuple[
+        dict[str, np.ndarray], list[list[tuple[int, int, str]]], dict[str, list[np.ndarray]]
+    ]:
+        """Document vectors (the mean of the passages') plus, for documents longer than one
+        passage, each passage's span and vector, so search can score a document by its best
+        passage and say which one it was."""
         pieces: list[str] = []
         owners: list[int] = []
+        spans: list[list[tuple[int, int, str]]] = []
         for index, text in enumerate(texts):
             if not text or not text.strip():
                 raise UserError("empty text cannot be embedded")
-            for piece in _chunks(text):
+            own = passage_spans(text)
+            spans.append(own if len(own) > 1 else [])
+            for _, _, piece in own:
                 pieces.append(piece)
                 owners.append(index)
         vectors = self._encode_sentences(pieces)
+        owner_index = np.asarray(owners)
         if len(pieces) == len(texts):
-            return vectors
-        summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-        np.add.at(summed, np.asarray(owners), vectors)
-        return l2_normalize(summed)
+            documents = vectors
+        else:
+            summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            np.add.at(summed, owner_index, vectors)
+            documents = l2_normalize(summed)
+        per_document = [
+            vectors[owner_index == index] if spans[index] else vectors[:0]
+            for index in range(len(texts))
+        ]
+        return {SEMANTIC: documents}, spans, {SEMANTIC: per_document}
 
     def encode_images(self, images: list[Any]) -> dict[str, np.ndarray]:
         torch = self._torch()
