@@ -538,24 +538,20 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
             if missing and (modality, item.content_hash) not in claimed:
                 claimed.add((modality, item.content_hash))
                 wanted[modality].append(_Job(item, modality, item.content_hash))
-        if (
-            transcriber
-            and modality == "audio"
-            and item.content_hash
-            and item.meta.get("transcriber") != transcriber
-            and ("transcribe", item.content_hash) not in claimed
+        # Words still to read: speech in clips, text in pictures (when asked), per content.
+        for kind, source, model_id, marker in (
+            ("transcribe", "audio", transcriber, "transcriber"),
+            ("ocr", "image", reader, "ocr"),
         ):
-            claimed.add(("transcribe", item.content_hash))
-            wanted["transcribe"].append(_Job(item, "transcribe", item.content_hash))
-        if (
-            reader
-            and modality == "image"
-            and item.content_hash
-            and item.meta.get("ocr") != reader
-            and ("ocr", item.content_hash) not in claimed
-        ):
-            claimed.add(("ocr", item.content_hash))
-            wanted["ocr"].append(_Job(item, "ocr", item.content_hash))
+            if (
+                model_id
+                and modality == source
+                and item.content_hash
+                and item.meta.get(marker) != model_id
+                and (kind, item.content_hash) not in claimed
+            ):
+                claimed.add((kind, item.content_hash))
+                wanted[kind].append(_Job(item, kind, item.content_hash))
         if item.text_key and item.text_side:
             missing = [s for s in spaces_for["text"] if item.text_key not in by_space_keys[s]]
             if missing and ("text_side", item.text_key) not in claimed:

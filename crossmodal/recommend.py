@@ -192,7 +192,8 @@ def _candidates(
     merged: dict[int, Hit] = {}
     for seed in seeds:
         for space, vector in seed.vectors.items():
-            for item, sim, _ in engine.space_hits(space, vector, wide, exclude):
+            source = seed.item.modality if seed.item is not None else "text"
+            for item, sim, _ in engine.space_hits(space, vector, wide, exclude, source):
                 hit = merged.setdefault(item.id, Hit(item, score=sim))
                 hit.scores[space] = max(sim, hit.scores.get(space, -1.0))
                 hit.score = max(hit.score, sim)
