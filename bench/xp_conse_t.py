@@ -25,8 +25,8 @@ def main() -> None:
     from crossmodal.catalog import Catalog
     from crossmodal.encoders import builtin, l2_normalize, load_encoder_set
     from crossmodal.evaluate import evaluate, load_queries
+    from crossmodal.hubness import refresh_hubness
     from crossmodal.media.image import load_image
-    from crossmodal.pipeline import refresh_hubness
     from crossmodal.query import SearchEngine
     from crossmodal.store import Store
 

@@ -19,7 +19,7 @@ def main() -> None:
     from crossmodal import hubness
     from crossmodal.catalog import Catalog
     from crossmodal.evaluate import evaluate, load_queries
-    from crossmodal.pipeline import refresh_hubness
+    from crossmodal.hubness import refresh_hubness
     from crossmodal.query import SearchEngine
     from crossmodal.store import Store
 

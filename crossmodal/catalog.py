@@ -440,8 +440,12 @@ class Catalog:
             """
         ).rowcount
         self.conn.execute(
+            "DELETE FROM hubness WHERE NOT EXISTS "
+            "(SELECT 1 FROM vectors v WHERE v.id = hubness.vector_id)"
+        )
+        self.conn.execute(  # by owner: items_hash is indexed, vectors.key alone is not
             "DELETE FROM passages WHERE NOT EXISTS "
-            "(SELECT 1 FROM vectors v WHERE v.key = passages.key)"
+            "(SELECT 1 FROM items i WHERE i.content_hash = passages.owner)"
         )
         return items, vectors
 
@@ -715,11 +719,11 @@ class Catalog:
     def save_hubness(
         self, space: str, generation: int, penalties: dict[str, tuple[np.ndarray, np.ndarray]]
     ) -> None:
-        """Replace the space's penalties; call inside a transaction."""
+        """Replace the space's penalties with those of this generation; inside a transaction."""
         self.conn.execute("DELETE FROM hubness WHERE space = ?", (space,))
         for source, (ids, values) in penalties.items():
             self.conn.executemany(
-                "INSERT INTO hubness VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO hubness VALUES (?, ?, ?, ?)",
                 [(space, source, int(i), float(v)) for i, v in zip(ids, values, strict=True)],
             )
         self.conn.execute(

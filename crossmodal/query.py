@@ -589,12 +589,18 @@ class SearchEngine:
         return self._file_keys[part.value]
 
     def _cached_vectors(self, part: QueryPart) -> dict[str, np.ndarray] | None:
-        """A query seen before in this store, with vectors for exactly the spaces that take it."""
+        """A query seen before in this store, with vectors for every space that takes it (a
+        speech clip also has its words' vectors in the text spaces), of the right sizes."""
         if self.query_cache is None or not (key := self._persistent_key(part)):
             return None
         vectors = self.query_cache.get(key)
-        wanted = {s.name: s.dim for s in self.encoder.spaces.values() if s.accepts(part.modality)}
-        if vectors is None or {name: len(v) for name, v in vectors.items()} != wanted:
+        if vectors is None:
+            return None
+        dims = {s.name: s.dim for s in self.encoder.spaces.values()}
+        wanted = {s.name for s in self.encoder.spaces.values() if s.accepts(part.modality)}
+        if not wanted <= vectors.keys() or any(
+            dims.get(name) != len(vector) for name, vector in vectors.items()
+        ):
             return None
         return vectors
 
@@ -798,7 +804,16 @@ class SearchEngine:
             positive = {part.modality for part in query.parts if part.weight > 0}
             source = positive.pop() if len(positive) == 1 else None
             lists = [
-                QueryList(None, space, vector, weight, source)
+                QueryList(
+                    None,
+                    space,
+                    vector,
+                    weight,
+                    # a clip reaches a text space through its words: a text query there
+                    source
+                    if source is None or self.encoder.spaces[space].accepts(source)
+                    else "text",
+                )
                 for space, (vector, weight) in self.space_vectors(query).items()
             ]
         else:
@@ -875,9 +890,14 @@ class SearchEngine:
             spread = spread if spread > 1e-6 else 1.0
             vectors = vectors_by_space[query_list.space]
             penalties = self.item_penalties(items, query_list.space, query_list.source, query)
+            # What the list itself ranked by (a document's best passage, a picture's words);
+            # exact similarity of the item's own vector for candidates it did not retrieve.
+            ranked = {item.id: ranking for item, _, ranking in query_list.hits}
             for row, item in enumerate(items):
                 vector = vectors.get(item.id)
-                if vector is not None:
+                if item.id in ranked:
+                    z[row, column] = (ranked[item.id] - mean) / spread
+                elif vector is not None:
                     similarity = float(vector @ query_list.vector) - penalties.get(item.id, 0.0)
                     z[row, column] = (similarity - mean) / spread
         weights = np.array([ql.weight for ql in lists])

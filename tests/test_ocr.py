@@ -100,3 +100,12 @@ def test_cli_flag_is_remembered_in_settings(fake_store: Store, pictures: Path) -
     result = runner.invoke(app, ["embed", "--store", str(fake_store.root), "--no-ocr"])
     assert result.exit_code == 0, result.output
     assert json.loads((fake_store.root / "settings.json").read_text())["ocr"] is False
+
+
+def test_a_copied_picture_is_not_read_again(fake_store: Store, pictures: Path) -> None:
+    update(fake_store, [pictures], encoder=FakeEncoderSet(), ocr=True)
+    (pictures / "again.png").write_bytes((pictures / "z_banner.png").read_bytes())
+    encoder = FakeEncoderSet()
+    update(fake_store, encoder=encoder)
+    assert not any(kind == "ocr" for kind, _ in encoder.calls)
+    assert _words(fake_store)["again.png"] == (WRITTEN, WRITTEN)

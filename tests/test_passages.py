@@ -92,3 +92,15 @@ def test_passages_leave_with_their_document(fake_store: Store, documents: Path) 
     hits = engine.search(build_query("knead dough bake loaf", type="text", k=3))
     assert all(Path(hit.item.path).name != "long.txt" for hit in hits)
     assert check(fake_store).ok
+
+
+@pytest.mark.parametrize("fusion", ["attention", "score", "rrf"])
+def test_fusion_scores_a_document_by_the_passage_its_list_found(
+    fake_store: Store, documents: Path, fusion: str
+) -> None:
+    update(fake_store, [documents])
+    engine = SearchEngine(fake_store, cache_queries=False)
+    query = build_query(
+        None, texts=["knead dough bake loaf", "bread loaf"], type="text", k=3, fusion=fusion
+    )
+    assert Path(engine.search(query)[0].item.path).name == "long.txt"

@@ -58,8 +58,12 @@ def test_a_schema_1_store_is_migrated_relocated_and_reused(tmp_path: Path) -> No
     assert relocate(store, V1_MEDIA, str(media)) == 5
     encoder = FakeEncoderSet()
     summary = update(store, [media], encoder=encoder)
-    # Same content: vectors reused; only the clip is transcribed (the v1 store predates speech).
-    assert encoder.calls == [("transcribe", 1)] and summary.failed == 0
+    # Same content: vectors reused. The v1 store predates speech and passages: the clip is
+    # transcribed and the document split once (its document vector is kept).
+    assert encoder.calls == [("text", 1), ("transcribe", 1)] and summary.failed == 0
+    again = FakeEncoderSet()
+    update(store, [media], encoder=again)
+    assert again.calls == []
     assert summary.ingest.deleted == 0 and summary.ingest.added == 0
     report = check(store)
     assert report.ok and not report.pending, report.to_dict()

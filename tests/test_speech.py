@@ -25,6 +25,7 @@ SPOKEN = FakeEncoderSet.SPOKEN
         ("dog bark", None, "", "dog bark"),
         ("dog bark. woof woof", "woof woof", "meow", "dog bark. meow"),
         ("rec", None, "Hello.", "rec. Hello"),
+        ("rec. Hello there", "Hello there.", "Hello there.", "rec. Hello there"),  # no doubling
         (None, None, "", None),
     ],
 )
@@ -95,3 +96,30 @@ def test_transcribed_once_and_again_only_when_content_or_model_changes(
     update(fake_store, [memos], encoder=newer)
     assert ("transcribe", 2) in newer.calls
     assert _transcripts(fake_store)["rec_0001.wav"] == (SPOKEN, f"rec. {SPOKEN}")  # not doubled
+
+
+def test_moved_copied_or_touched_clips_keep_their_transcript_without_a_new_pass(
+    fake_store: Store, memos: Path
+) -> None:
+    update(fake_store, [memos], encoder=FakeEncoderSet())
+    encoder = FakeEncoderSet()
+    (memos / "rec_0001.wav").rename(memos / "harbour.wav")  # moved
+    (memos / "copy.wav").write_bytes((memos / "harbour.wav").read_bytes())  # copied
+    (memos / "rec_0002.wav").touch()  # touched: same bytes, new mtime
+    update(fake_store, [memos], encoder=encoder)
+    assert not any(kind == "transcribe" for kind, _ in encoder.calls), encoder.calls
+    found = _transcripts(fake_store)
+    assert found["harbour.wav"] == (SPOKEN, f"harbour. {SPOKEN}")
+    assert found["copy.wav"] == (SPOKEN, f"copy. {SPOKEN}")
+
+
+def test_a_speech_query_clip_is_transcribed_once(fake_store: Store, memos: Path) -> None:
+    update(fake_store, [memos], encoder=FakeEncoderSet())
+    outside = write_tone(memos.parent / "elsewhere" / "new.wav", 440.0, seconds=1.3)
+    for _ in range(2):
+        encoder = FakeEncoderSet()
+        engine = SearchEngine(fake_store, encoder=encoder)
+        hits = engine.search(build_query(str(outside), type="text", k=1))
+        assert Path(hits[0].item.path).name == "ferry.txt"
+        engine.close()
+    assert encoder.calls == []  # the second process: from the store's query cache

@@ -100,8 +100,9 @@ def with_transcript(side: str | None, old: str | None, new: str) -> str | None:
     """A clip's text side with its transcript replaced: the words that describe it (name, tags,
     sidecar), then what is said in it."""
     base = side or ""
-    if old and base.endswith(old):
-        base = base[: -len(old)].rstrip().removesuffix(".").rstrip()
+    stored = old.strip().rstrip(".") if old else ""  # how a text side holds it
+    if stored and base.endswith(stored):
+        base = base[: -len(stored)].rstrip().removesuffix(".").rstrip()
     text = ". ".join(part.strip().rstrip(".") for part in (base, new) if part and part.strip())
     return text or None
 
