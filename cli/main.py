@@ -35,7 +35,68 @@ StoreOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+PreviewOption = Annotated[
+    bool,
+    typer.Option(
+        "--preview",
+        help="Thumbnails of image results in the terminal (kitty/iTerm2/sixel, else half blocks).",
+    ),
+]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option("--html", help="Also write the results as a self-contained HTML page to FILE."),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="table | json | ndjson | paths | tsv (default: table on a terminal, tsv in a pipe).",
+    ),
+]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_format(requested: str | None, json_output: bool) -> str:
+    """--format, else --json, else a table for a person and undecorated tsv for a pipe."""
+    from crossmodal.errors import UserError
+
+    if requested is not None and requested not in render.FORMATS:
+        raise UserError(f"unknown --format '{requested}' (choose from {', '.join(render.FORMATS)})")
+    if json_output and requested not in (None, "json"):
+        raise UserError(f"--json and --format {requested} disagree; give one of them")
+    if requested is not None:
+        return requested
+    if json_output:
+        return "json"
+    return "table" if sys.stdout.isatty() else "tsv"
+
+
+def results_page(query: dict[str, Any], hits: list[Any]) -> str:
+    from crossmodal.gallery import results_page as make_page
+
+    return make_page(query, hits)
+
+
+def _write_html(target: Path | None, make: Callable[[], str]) -> None:
+    """Write a page the user asked for; a path that cannot be written is a one-line error."""
+    if target is None:
+        return
+    from crossmodal.errors import UserError
+
+    try:
+        target.expanduser().write_text(make(), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    render.stderr.print(f"wrote {target}", markup=False)
+
+
+def _preview(requested: bool, fmt: str) -> str | None:
+    """How to draw thumbnails: only for a table on a terminal (a pipe gets no pictures)."""
+    if not requested or fmt != "table" or not sys.stdout.isatty():
+        return None
+    from .preview import detect_protocol
+
+    return detect_protocol()
 
 
 def handle_errors(func: F) -> F:
@@ -370,6 +431,36 @@ def eval_(
 
 @app.command()
 @handle_errors
+def gallery(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the page.")] = Path(
+        "crossmodal-gallery.html"
+    ),
+    store: StoreOption = None,
+) -> None:
+    """Write a self-contained HTML overview of the store: pictures, sounds (with players and
+    transcripts), documents, and the files that failed with their reasons."""
+    from crossmodal.gallery import store_page
+
+    opened = _open_store(store)
+    _write_html(out, lambda: store_page(opened))
+
+
+@app.command()
+@handle_errors
+def stats(store: StoreOption = None, json_output: JsonOption = False) -> None:
+    """What the store holds: items per modality, spaces and index sizes, transcripts, words read
+    in pictures, passages, failures and the last update. Loads no model."""
+    from crossmodal.stats import store_stats
+
+    report = store_stats(_open_store(store))
+    if json_output:
+        render.print_json(report)
+    else:
+        render.stats_table(report)
+
+
+@app.command()
+@handle_errors
 def check(
     repair: Annotated[
         bool, typer.Option("--repair", help="Fix what can be fixed without re-embedding.")
@@ -514,11 +605,15 @@ def search(
     ] = None,
     store: StoreOption = None,
     json_output: JsonOption = False,
+    format_: FormatOption = None,
+    preview: PreviewOption = False,
+    html: HtmlOption = None,
 ) -> None:
     """Search the store by text, image, audio, or a mix of them."""
     from crossmodal.errors import UserError
     from crossmodal.query import SearchEngine, build_query, parse_filters, parse_weights
 
+    fmt = output_format(format_, json_output)
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
     opened = _open_store(store)
@@ -550,17 +645,13 @@ def search(
         hits = engine.search(parsed)
     finally:
         engine.close()
-    if json_output:
-        render.print_json(
-            {"query": parsed.describe(), "results": [h.to_dict(r) for r, h in enumerate(hits, 1)]}
-        )
-    else:
-        title = " + ".join(
-            f"{p.modality}:{Path(p.value).name if p.modality != 'text' else p.value}"
-            + (f" x{p.weight:g}" if p.weight != 1 else "")
-            for p in parsed.parts
-        )
-        render.hits_table(title, hits)
+    title = " + ".join(
+        f"{p.modality}:{Path(p.value).name if p.modality != 'text' else p.value}"
+        + (f" x{p.weight:g}" if p.weight != 1 else "")
+        for p in parsed.parts
+    )
+    _write_html(html, lambda: results_page(parsed.describe(), hits))
+    render.print_hits(fmt, title, {"query": parsed.describe()}, hits, _preview(preview, fmt))
 
 
 def _run_batch(engine: Any, source: str) -> None:
@@ -624,12 +715,16 @@ def recommend(
     k: Annotated[int, typer.Option("-k", help="Number of recommendations.")] = 10,
     store: StoreOption = None,
     json_output: JsonOption = False,
+    format_: FormatOption = None,
+    preview: PreviewOption = False,
+    html: HtmlOption = None,
 ) -> None:
     """Recommend items like the ones you liked or saw, never the same ones again."""
     from crossmodal.query import SearchEngine
     from crossmodal.recommend import read_history
     from crossmodal.recommend import recommend as run_recommend
 
+    fmt = output_format(format_, json_output)
     opened = _open_store(store)
     engine = SearchEngine(opened)
     try:
@@ -647,12 +742,11 @@ def recommend(
         )
     finally:
         engine.close()
-    if json_output:
-        render.print_json(
-            {"profile": profile, "results": [h.to_dict(r) for r, h in enumerate(hits, 1)]}
-        )
+    seeds = {"parts": [{"modality": "text", "value": f"recommend: {len(hits)} results"}]}
+    _write_html(html, lambda: results_page(seeds, hits))
+    render.print_hits(fmt, "recommended", {"profile": profile}, hits, _preview(preview, fmt))
+    if fmt != "table":
         return
-    render.hits_table("recommended", hits)
     for raw in profile["history_unknown"]:
         render.stderr.print(f"  not in store (ignored): {raw}", markup=False)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from crossmodal.query import Hit
 
@@ -19,6 +22,41 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 def print_json(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+FORMATS = ("table", "json", "ndjson", "paths", "tsv")
+
+
+def _tsv_field(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def print_hits(
+    fmt: str, title: str, header: dict[str, Any], hits: list[Hit], preview: str | None = None
+) -> None:
+    """Results in one of FORMATS: a table for people; for scripts one JSON object (`header`
+    plus "results"), one JSON object per result (ndjson), one path per line (paths, raw bytes,
+    for xargs), or tab-separated rank, score, modality, path with a header line (tsv)."""
+    if fmt == "table":
+        hits_table(title, hits, preview)
+        return
+    if fmt == "json":
+        print_json({**header, "results": [hit.to_dict(r) for r, hit in enumerate(hits, 1)]})
+        return
+    out = sys.stdout.buffer
+    if fmt == "ndjson":
+        for rank, hit in enumerate(hits, 1):
+            line = json.dumps(hit.to_dict(rank), ensure_ascii=False, default=str)
+            out.write(line.encode() + b"\n")
+    elif fmt == "paths":
+        for hit in hits:
+            out.write(os.fsencode(hit.item.fs_path) + b"\n")
+    else:
+        out.write(b"rank\tscore\tmodality\tpath\n")
+        for rank, hit in enumerate(hits, 1):
+            row = f"{rank}\t{hit.score:.4f}\t{hit.item.modality}\t{_tsv_field(hit.item.path)}"
+            out.write(row.encode("utf-8", "surrogateescape") + b"\n")
+    out.flush()
 
 
 def _detail(hit: Hit) -> str:
@@ -47,16 +85,39 @@ def display_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def hits_table(title: str, hits: list[Hit]) -> None:
+PREVIEW_CELLS = 16  # thumbnail width in terminal columns (half blocks: 2 pixel rows per line)
+
+
+def _score_cell(score: float) -> Text:
+    """The score and a small bar (8 steps of 1/8 per cell, 4 cells for cosine 1.0)."""
+    eighths = max(0, min(32, round(score * 32)))
+    bar = "█" * (eighths // 8) + ("▏▎▍▌▋▊▉"[eighths % 8 - 1] if eighths % 8 else "")
+    return Text(f"{score:.3f} ") + Text(bar.ljust(4), style="cyan")
+
+
+def _path_cell(hit: Hit) -> Text:
+    """The path, a clickable file:// link in terminals that support hyperlinks."""
+    uri = Path(hit.item.fs_path).resolve().as_uri() if hit.item.fs_path.startswith("/") else None
+    return Text(display_path(hit.item.path), style=Style(link=uri) if uri else "")
+
+
+def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
+    """Rank, score with a bar, modality, path (a hyperlink), spaces, detail; with `preview`,
+    a thumbnail of each image: half blocks in the table, or terminal image protocols below."""
     if not hits:
         stdout.print(f"[dim]{title}: no results[/dim]")
         return
     fused_order = any(a.score < b.score for a, b in zip(hits, hits[1:], strict=False))
     if fused_order:  # lists merged or CSLS-ranked: the order is not the best cosine's
         title += "  (ordered by fusion and hubness reduction; score = best cosine)"
-    table = Table(title=title, title_justify="left", show_lines=False)
+    if preview in ("kitty", "iterm", "sixel"):
+        _protocol_previews(title, hits, preview)
+        return
+    table = Table(title=title, title_justify="left", show_lines=preview == "blocks")
     table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
+    if preview == "blocks":
+        table.add_column("preview", no_wrap=True)
+    table.add_column("score", justify="left", no_wrap=True)
     table.add_column("type")
     table.add_column("path", overflow="fold")
     table.add_column("spaces", style="dim")
@@ -66,11 +127,13 @@ def hits_table(title: str, hits: list[Hit]) -> None:
         table.add_column("because", overflow="fold")
     for rank, hit in enumerate(hits, 1):
         short_spaces = ",".join(space.removeprefix("builtin-") for space in hit.spaces)
-        cells = [
-            str(rank),
-            f"{hit.score:.3f}",
+        cells: list[Any] = [str(rank)]
+        if preview == "blocks":
+            cells.append(_block_thumbnail(hit))
+        cells += [
+            _score_cell(hit.score),
             hit.item.modality or "?",
-            display_path(hit.item.path),
+            _path_cell(hit),
             short_spaces,
             _detail(hit),
         ]
@@ -79,6 +142,65 @@ def hits_table(title: str, hits: list[Hit]) -> None:
             cells.append(because if not because.startswith("/") else display_path(because))
         table.add_row(*cells)
     stdout.print(table)
+
+
+def _block_thumbnail(hit: Hit) -> Text:
+    from .preview import half_blocks, thumbnail
+
+    if hit.item.modality != "image":
+        return Text("")
+    image = thumbnail(hit.item.fs_path, PREVIEW_CELLS, PREVIEW_CELLS)
+    return half_blocks(image) if image is not None else Text("(unreadable)", style="dim")
+
+
+def _protocol_previews(title: str, hits: list[Hit], protocol: str) -> None:
+    """Terminal image protocols cannot sit inside a table: one result per line, its picture
+    under it."""
+    from . import preview
+
+    stdout.print(title, markup=False)
+    for rank, hit in enumerate(hits, 1):
+        line = Text(f"{rank:>3} ") + _score_cell(hit.score) + Text(f" {hit.item.modality} ")
+        stdout.print(line + _path_cell(hit) + Text(f"  {_detail(hit)}", style="dim"))
+        if hit.item.modality != "image":
+            continue
+        image = preview.thumbnail(hit.item.fs_path, PREVIEW_CELLS * 8, PREVIEW_CELLS * 8)
+        if image is None:
+            continue
+        if protocol == "kitty":
+            sequence = preview.kitty(image, PREVIEW_CELLS)
+        elif protocol == "iterm":
+            sequence = preview.iterm(image, PREVIEW_CELLS)
+        else:
+            sequence = preview.sixel(image)
+        stdout.file.write(sequence + "\n")
+        stdout.file.flush()
+
+
+def stats_table(report: dict[str, Any]) -> None:
+    items = ", ".join(f"{n} {modality}" for modality, n in sorted(report["items"].items()))
+    read = report["read"]
+    lines = [
+        f"store        {report['store']} (encoder set {report['encoder_set']}"
+        + (", ocr on)" if report["options"]["ocr"] else ")"),
+        f"items        {items or 'none'}; {report['deleted']} deleted, {report['failed']} failed",
+        f"read         {read['transcripts']} transcripts, {read['pictures_with_words']} pictures "
+        f"with words, {read['passages']} passages",
+        f"last update  {report['last_update'] or 'never'}",
+        "folders      " + (", ".join(report["roots"]) or "none"),
+    ]
+    for line in lines:
+        stdout.print(line, markup=False)
+    table = Table(title="spaces", title_justify="left")
+    for column in ("space", "vectors", "indexed", "index size"):
+        table.add_column(column, justify="left" if column == "space" else "right")
+    for space, row in report["spaces"].items():
+        size = row["index_bytes"]
+        shown = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+        table.add_row(space, str(row["vectors"]), str(row["indexed"]), shown)
+    stdout.print(table)
+    for failure in report["failures"][:20]:
+        stderr.print(f"  failed: {failure['path']}: {failure['reason']}", markup=False)
 
 
 EVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "hit@5", "mrr", "ndcg@10")

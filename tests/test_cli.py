@@ -138,16 +138,18 @@ def test_recommend_dislike_avoid_and_because(store: Path, collection: Path) -> N
     assert payload["profile"]["avoid"] == ["sea"] and payload["profile"]["diversity"] == 0.5
     assert all(r["because"] == liked for r in payload["results"])
     assert not any(r["path"].endswith(("b.jpg", "red.txt")) for r in payload["results"])
-    table = runner.invoke(app, args)
+    table = runner.invoke(app, [*args, "--format", "table"])
     assert table.exit_code == 0 and "because" in table.output
 
 
 def test_table_says_when_the_order_is_the_fusions(store: Path, collection: Path) -> None:
     photos = collection / "photos"
     args = ["search", "--image", str(photos / "a.png"), "--text", "blue", "--type", "all"]
-    fused = runner.invoke(app, [*args, "--store", str(store)])
+    fused = runner.invoke(app, [*args, "--store", str(store), "--format", "table"])
     single = runner.invoke(
-        app, ["search", "blue", "--type", "all", "--hubness", "none", "--store", str(store)]
+        app,
+        ["search", "blue", "--type", "all", "--hubness", "none", "--store", str(store)]
+        + ["--format", "table"],
     )
     assert fused.exit_code == 0 and single.exit_code == 0
     assert "ordered by fusion" not in single.output  # one list: ordered by its score
@@ -241,3 +243,60 @@ def test_stages_without_paths_use_the_recorded_roots(store: Path, tmp_path: Path
     Store.open_or_create(tmp_path / "empty", encoder_set="fake")
     empty = runner.invoke(app, ["update", "--store", str(tmp_path / "empty")])
     assert empty.exit_code == 1 and "has no folders yet" in empty.output
+
+
+def test_every_output_format_and_an_undecorated_default_in_a_pipe(
+    store: Path, collection: Path
+) -> None:
+    base = ["search", "blue picture", "--store", str(store), "-k", "3"]
+    as_json = json.loads(runner.invoke(app, [*base, "--format", "json"]).stdout)
+    expected = [r["path"] for r in as_json["results"]]
+    assert len(expected) == 3 and as_json["query"]["parts"][0]["value"] == "blue picture"
+    ndjson = runner.invoke(app, [*base, "--format", "ndjson"]).stdout.splitlines()
+    assert [json.loads(line)["path"] for line in ndjson] == expected
+    assert [json.loads(line)["rank"] for line in ndjson] == [1, 2, 3]
+    paths = runner.invoke(app, [*base, "--format", "paths"]).stdout.splitlines()
+    assert paths == expected
+    piped = runner.invoke(app, base)  # CliRunner's stdout is not a terminal: tsv, no table
+    lines = piped.stdout.splitlines()
+    assert lines[0] == "rank\tscore\tmodality\tpath" and "┃" not in piped.stdout
+    assert [line.split("\t")[3] for line in lines[1:]] == expected
+    assert runner.invoke(app, [*base, "--format", "tsv"]).stdout == piped.stdout
+    table = runner.invoke(app, [*base, "--format", "table"]).stdout
+    assert "┃" in table and "score" in table
+    liked = str(collection / "notes" / "red.txt")
+    rec = runner.invoke(
+        app, ["recommend", "--like", liked, "--store", str(store), "--format", "paths"]
+    )
+    assert rec.exit_code == 0 and all(line.startswith("/") for line in rec.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xml"], "unknown --format 'xml'"),
+        (["--json", "--format", "tsv"], "--json and --format tsv disagree"),
+    ],
+)
+def test_bad_format_is_a_one_line_error(store: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["search", "blue", "--store", str(store), *args])
+    assert result.exit_code == 1 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_stats_reports_what_the_store_holds(store: Path) -> None:
+    result = runner.invoke(app, ["stats", "--store", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["items"] == {"audio": 2, "image": 3, "text": 3}
+    assert report["spaces"]["fake-visual"] == {
+        "vectors": 3,
+        "indexed": 3,
+        "index_bytes": report["spaces"]["fake-visual"]["index_bytes"],
+    }
+    assert report["read"]["passages"] == 2 and report["failed"] == 0
+    assert report["last_update"] is not None and report["options"] == {"ocr": False}
+    table = runner.invoke(app, ["stats", "--store", str(store)])
+    assert table.exit_code == 0 and "fake-semantic" in table.stdout and "3 image" in table.stdout
+    missing = runner.invoke(app, ["stats", "--store", str(store.parent / "nope")])
+    assert missing.exit_code == 1 and "no crossmodal store" in missing.output
