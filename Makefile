@@ -13,13 +13,14 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval lint format clean
 
-# System tools for speech samples (espeak-ng) and m4a/AAC decoding (ffmpeg), only where missing.
+# System tools, only where missing: espeak-ng (speech samples), ffmpeg (m4a/AAC), chromium (the
+# HTML pages' headless-browser test).
 system-deps:
-	@if ! command -v espeak-ng >/dev/null || ! command -v ffmpeg >/dev/null; then \
+	@if ! command -v espeak-ng >/dev/null || ! command -v ffmpeg >/dev/null || ! command -v chromium >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing espeak-ng and ffmpeg with apt-get"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg >/dev/null; \
-		else echo "note: espeak-ng/ffmpeg missing and apt-get unavailable; continuing without them"; fi; \
+			echo "installing espeak-ng, ffmpeg and chromium with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg chromium >/dev/null; \
+		else echo "note: espeak-ng/ffmpeg/chromium missing and apt-get unavailable; continuing without them"; fi; \
 	fi
 
 # torch first, pinned to the CPU-capable wheels this machine serves, then the project.

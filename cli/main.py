@@ -161,6 +161,7 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[str, int, int | None]
         TextColumn("{task.description:>7}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
         console=render.stderr,
         transient=False,
@@ -169,8 +170,10 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[str, int, int | None]
 
     def report(stage: str, done: int, total: int | None) -> None:
         if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total)
-        bars.update(tasks[stage], completed=done, total=total)
+            tasks[stage] = bars.add_task(stage, total=total, rate="")
+        task = next(t for t in bars.tasks if t.id == tasks[stage])
+        rate = f"{task.speed:.1f}/s" if task.speed else ""
+        bars.update(tasks[stage], completed=done, total=total, rate=rate)
 
     with bars:
         yield report

@@ -25,6 +25,7 @@ h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 .grid{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;width:250px}
 .card img{max-width:240px;max-height:240px;display:block;margin:auto}
+.card audio{width:100%}
 .meta{color:#666;font-size:12px;word-break:break-all}
 .score{font-weight:600}.bar{height:4px;background:#3a7;border-radius:2px;margin:4px 0}
 .text{white-space:pre-wrap;font-size:13px}

@@ -310,3 +310,29 @@ def test_a_long_document_is_found_by_its_passage(store: Path) -> None:
     text = (SAMPLE / "text/datasets/twenty_newsgroups.rst").read_text()
     passage = first["passage"]
     assert passage["n"] > 0 and "signature" in text[passage["start"] : passage["end"]]
+
+
+def test_gallery_of_sample_data_renders_in_a_browser(store: Path, tmp_path: Path) -> None:
+    """The store overview and a result page of the real sample_data store, screenshotted by
+    headless chromium; CROSSMODAL_UPDATE_DOCS=1 copies the result page's shot to docs/."""
+    import shutil
+
+    from tests.test_gallery import render_in_browser
+
+    page = tmp_path / "results.html"
+    result = crossmodal(
+        "search", "a rocket launch", "--type", "all", "-k", "8", "--store", str(store),
+        "--html", str(page), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    probe = render_in_browser(page, tmp_path / "results.png")
+    assert probe["images"] and all(width > 0 for width in probe["images"]), probe
+    overview = tmp_path / "gallery.html"
+    made = crossmodal("gallery", "--store", str(store), "--out", str(overview))
+    assert made.returncode == 0, made.stderr
+    probe = render_in_browser(overview, tmp_path / "gallery.png")
+    assert len(probe["images"]) == 23 and all(w > 0 for w in probe["images"])
+    assert probe["audio"] == 25
+    if os.environ.get("CROSSMODAL_UPDATE_DOCS") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "results.png", ROOT / "docs" / "results.png")
