@@ -336,3 +336,4 @@ def test_gallery_of_sample_data_renders_in_a_browser(store: Path, tmp_path: Path
     if os.environ.get("CROSSMODAL_UPDATE_DOCS") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "results.png", ROOT / "docs" / "results.png")
+        shutil.copyfile(tmp_path / "gallery.png", ROOT / "docs" / "gallery.png")

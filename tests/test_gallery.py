@@ -39,6 +39,7 @@ def test_results_page_embeds_thumbnails_players_and_escapes_text(
     fake_store: Store, collection: Path
 ) -> None:
     write_text(collection / "notes" / "x.txt", "a red <script>alert(1)</script> barn")
+    (collection / "photos" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     update(fake_store, [collection])
     engine = SearchEngine(fake_store)
     query = build_query("red", type="all", k=20)
@@ -49,6 +50,7 @@ def test_results_page_embeds_thumbnails_players_and_escapes_text(
     overview = store_page(fake_store)
     _assert_self_contained(overview)
     assert "images (3)" in overview and "audios (2)" in overview and "texts (4)" in overview
+    assert "failed (1)" in overview and "broken.png" in overview
 
 
 def test_cli_writes_pages_and_reports_an_unwritable_path(
