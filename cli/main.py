@@ -617,6 +617,8 @@ def search(
     from crossmodal.query import SearchEngine, build_query, parse_filters, parse_weights
 
     fmt = output_format(format_, json_output)
+    if batch is not None and html is not None:
+        raise UserError("--html writes one query's results; it cannot be combined with --batch")
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
     opened = _open_store(store)

@@ -67,6 +67,10 @@ def test_cli_writes_pages_and_reports_an_unwritable_path(
     assert result.exit_code == 0 and "crossmodal store" in overview.read_text()
     bad = runner.invoke(app, [*args[:-3], "--html", str(tmp_path / "no" / "dir" / "x.html")])
     assert bad.exit_code == 1 and "cannot write" in bad.output and "Traceback" not in bad.output
+    batch = runner.invoke(
+        app, ["search", "--batch", "-", "--html", str(out), "--store", str(fake_store.root)]
+    )
+    assert batch.exit_code == 1 and "cannot be combined with --batch" in batch.output
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:
