@@ -71,13 +71,14 @@ def _png(image: Any) -> bytes:
 
 
 def kitty(image: Any, columns: int) -> str:
-    """The kitty graphics protocol: PNG data in chunks of 4096 base64 characters."""
+    """The kitty graphics protocol: PNG data in chunks of 4096 base64 characters. q=2 on every
+    chunk (kitty reads it per chunk) keeps the terminal from answering into stdin."""
     data = base64.standard_b64encode(_png(image)).decode()
     chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)] or [""]
     out = []
     for number, chunk in enumerate(chunks):
         more = 1 if number < len(chunks) - 1 else 0
-        head = f"a=T,f=100,c={columns},m={more}" if number == 0 else f"m={more}"
+        head = f"a=T,f=100,c={columns},m={more},q=2" if number == 0 else f"m={more},q=2"
         out.append(f"\x1b_G{head};{chunk}\x1b\\")
     return "".join(out)
 

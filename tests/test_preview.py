@@ -69,7 +69,9 @@ def test_kitty_and_iterm_sequences_carry_the_png() -> None:
     image = Image.effect_noise((90, 70), 60).convert("RGB")  # noise: several kitty chunks
     sequence = preview.kitty(image, 16)
     chunks = re.findall(r"\x1b_G([^;]*);([^\x1b]*)\x1b\\", sequence)
-    assert chunks[0][0].startswith("a=T,f=100,c=16,m=1") and chunks[-1][0] == "m=0"
+    # q=2 on every chunk (kitty reads it per chunk): the terminal sends no reply into stdin
+    assert chunks[0][0] == "a=T,f=100,c=16,m=1,q=2" and chunks[-1][0] == "m=0,q=2"
+    assert all(keys.endswith(",q=2") for keys, _ in chunks) and len(chunks) > 2
     assert all(len(data) <= 4096 for _, data in chunks)
     assert _decoded_png("".join(data for _, data in chunks)).size == (90, 70)
     inline = preview.iterm(image, 16)
