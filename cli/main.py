@@ -82,9 +82,10 @@ def _write_html(target: Path | None, make: Callable[[], str]) -> None:
     if target is None:
         return
     from crossmodal.errors import UserError
+    from crossmodal.gallery import write_page
 
     try:
-        target.expanduser().write_text(make(), encoding="utf-8")
+        write_page(target.expanduser(), make())
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
     render.stderr.print(f"wrote {target}", markup=False)
@@ -655,8 +656,8 @@ def search(
         + (f" x{p.weight:g}" if p.weight != 1 else "")
         for p in parsed.parts
     )
-    _write_html(html, lambda: results_page(parsed.describe(), hits))
     render.print_hits(fmt, title, {"query": parsed.describe()}, hits, _preview(preview, fmt))
+    _write_html(html, lambda: results_page(parsed.describe(), hits))
 
 
 def _run_batch(engine: Any, source: str) -> None:

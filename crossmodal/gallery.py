@@ -5,19 +5,24 @@ local files (file:// links); the page loads nothing from a network and runs no s
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import io
+import os
+import stat
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, Item
+from .catalog import Catalog, Item, catalog_path
+from .fsutil import atomic_write_with
 from .query import Hit
 from .store import Store
 
 THUMB_PIXELS = 240
 PER_MODALITY_MAX = 1000  # an overview of a huge store shows this many per modality, and says so
+FAILURES_MAX = 1000  # ... and this many failed files
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
@@ -48,8 +53,14 @@ def thumbnail_uri(path: str, pixels: int = THUMB_PIXELS) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def shown(path: str) -> str:
+    """A path as the page shows it: a name that is not UTF-8 (held with surrogate escapes) in
+    the catalog's readable form (`caf\\xff.png`), so the page is always valid UTF-8."""
+    return catalog_path(path)[0]
+
+
 def _uri(path: str) -> str:
-    return Path(path).resolve().as_uri()
+    return Path(path).resolve().as_uri()  # percent-encodes the raw bytes: the link opens the file
 
 
 def _media(path: str, modality: str | None) -> str:
@@ -58,7 +69,7 @@ def _media(path: str, modality: str | None) -> str:
         uri = thumbnail_uri(path)
         if uri is None:
             return '<div class="meta">(picture does not decode)</div>'
-        return f'<img src="{uri}" alt="{html.escape(Path(path).name)}">'
+        return f'<img src="{uri}" alt="{html.escape(Path(shown(path)).name)}">'
     if modality == "audio":
         return f'<audio controls preload="none" src="{html.escape(_uri(path))}"></audio>'
     return ""
@@ -107,7 +118,7 @@ def results_page(query: dict[str, Any], hits: list[Hit]) -> str:
         if part["modality"] == "text":
             parts.append(f"<div>text: <b>{html.escape(value)}</b>{weight}</div>")
         else:
-            parts.append(f"<div>{part['modality']}: {html.escape(value)}{weight}</div>")
+            parts.append(f"<div>{part['modality']}: {html.escape(shown(value))}{weight}</div>")
             parts.append(_media(value, part["modality"]))
     cards = []
     for rank, hit in enumerate(hits, 1):
@@ -134,7 +145,8 @@ def _section(title: str, items: Iterable[Item], total: int) -> str:
 
 
 def store_page(store: Store) -> str:
-    """Every modality of the store (up to PER_MODALITY_MAX each) and its failures."""
+    """Every modality of the store (up to PER_MODALITY_MAX each) and its failures (up to
+    FAILURES_MAX)."""
     catalog = Catalog(store.catalog_path, readonly=True)
     try:
         with catalog.read_snapshot():
@@ -152,17 +164,52 @@ def store_page(store: Store) -> str:
         catalog.close()
     rows = "".join(
         f"<tr><td>{html.escape(item.path)}</td><td>{html.escape(item.error or '')}</td></tr>"
-        for item in failures
+        for item in failures[:FAILURES_MAX]
     )
+    more = len(failures) - FAILURES_MAX
+    note = f'<p class="meta">{more} more not shown</p>' if more > 0 else ""
     failed = (
         f"<h2>failed ({len(failures)})</h2><table><tr><th>file</th><th>reason</th></tr>{rows}"
-        "</table>"
+        f"</table>{note}"
         if failures
         else "<h2>failed (0)</h2>"
     )
     made = datetime.now(tz=timezone.utc).isoformat(timespec="seconds")
     body = (
-        f"<h1>crossmodal store {html.escape(str(store.root))}</h1>"
+        f"<h1>crossmodal store {html.escape(shown(str(store.root)))}</h1>"
         f'<p class="meta">made {made}</p>{"".join(sections)}{failed}'
     )
-    return _page(f"crossmodal store {store.root.name}", body)
+    return _page(f"crossmodal store {shown(store.root.name)}", body)
+
+
+def write_page(target: Path, page: str) -> None:
+    """Write a page as UTF-8 through a temporary file renamed over `target`: a failure leaves
+    the old file (or none), never a truncated one. The file gets the mode a plain write would
+    (0666 less the umask, or the mode of the file it replaces). A terminal, pipe or other
+    non-regular file (`--html /dev/stdout`) is written directly. Raises OSError."""
+    data = page.encode("utf-8", "backslashreplace")  # lone surrogates cannot make it fail
+    target = Path(target)
+    try:
+        existing = target.stat()
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        if stat.S_ISDIR(existing.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return
+    if not target.parent.is_dir():  # the user's folder is never created for them
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(target.parent))
+    if existing is not None:
+        mode = stat.S_IMODE(existing.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+
+    def fill(tmp: Path) -> None:
+        tmp.write_bytes(data)
+        os.chmod(tmp, mode)
+
+    atomic_write_with(target, fill)

@@ -73,6 +73,20 @@ def test_cli_writes_pages_and_reports_an_unwritable_path(
     assert batch.exit_code == 1 and "cannot be combined with --batch" in batch.output
 
 
+def test_gallery_caps_the_failures_table(
+    fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crossmodal.gallery
+
+    for n in range(5):
+        (collection / "photos" / f"broken{n}.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    update(fake_store, [collection])
+    monkeypatch.setattr(crossmodal.gallery, "FAILURES_MAX", 3)
+    overview = store_page(fake_store)
+    assert "failed (5)" in overview and overview.count("<tr><td>") == 3
+    assert "2 more not shown" in overview
+
+
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
