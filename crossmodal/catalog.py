@@ -559,6 +559,14 @@ class Catalog:
         ).fetchone()
         return None if row is None else np.frombuffer(row["vector"], dtype=np.float32).copy()
 
+    def drop_space(self, space: str) -> int:
+        """Forget a space (its model left the store): vectors, index bookkeeping, penalties.
+        Passage rows stay: they describe documents, and other spaces' passage vectors use them."""
+        removed = self.conn.execute("DELETE FROM vectors WHERE space = ?", (space,)).rowcount
+        for table in ("index_members", "index_state", "hubness", "hubness_state"):
+            self.conn.execute(f"DELETE FROM {table} WHERE space = ?", (space,))
+        return removed
+
     def spaces_with_vectors(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT space, count(*) AS n FROM vectors GROUP BY space")
         return {row["space"]: row["n"] for row in rows}

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .catalog import SCHEMA_VERSION, Catalog
-from .encoders import load_encoder_set
 from .errors import StoreEmptyError, StoreError
 from .hubness import refresh_hubness
 from .index import (
@@ -27,6 +26,7 @@ from .index import (
     stray_index_files,
     update_space,
 )
+from .models import store_encoder
 from .store import Store
 
 NORM_TOLERANCE = 1e-3
@@ -78,7 +78,7 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
         _check_catalog(catalog, report)
         if report.problems:  # a damaged database: nothing below can be trusted
             return report
-        encoder = load_encoder_set(store.settings.encoder_set, store.cache_dir)
+        encoder = store_encoder(store)
         dims = {name: spec.dim for name, spec in encoder.spaces.items()}
         _check_vectors(catalog, dims, report, repair)
         for space, dim in dims.items():

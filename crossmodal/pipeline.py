@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .catalog import Catalog, Item, catalog_path
-from .encoders import EncoderSet, load_encoder_set
+from .encoders import EncoderSet
+from .encoders.registry import ModelOptions
 from .errors import CrossmodalError, MediaError, UserError
 from .fsutil import content_hash
 from .hubness import refresh_hubness
@@ -24,6 +25,7 @@ from .media.image import load_image, probe_image
 from .media.scan import ScannedFile, scan
 from .media.sniff import sniff_modality
 from .media.text import load_text, probe_text
+from .models import add_model, store_encoder
 from .store import Store
 
 # progress(stage, done, total): total is None while unknown (scanning).
@@ -665,15 +667,28 @@ def embed(
     progress: Progress = _no_progress,
     workers: int | None = None,
     model: str | None = None,
+    options: ModelOptions | None = None,
 ) -> EmbedSummary:
-    """Embed every item that lacks a vector in a space of the store's encoder set."""
-    if model is not None and model != store.settings.encoder_set:
-        raise UserError(
-            f"store uses encoder set '{store.settings.encoder_set}'; '{model}' cannot be added yet"
-        )
-    encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    """Embed every item that lacks a vector in a space of the store's models, model by model
+    (so adding one never re-encodes the others). `model` adds that model to the store first
+    (under the caller's write lock) and embeds only it."""
+    if model is not None:
+        encoder = add_model(store, model, options)
+    encoder = encoder or store_encoder(store, options=options)
     summary = EmbedSummary()
+    for member in getattr(encoder, "members", None) or [encoder]:
+        _embed_with(store, member, progress, workers, summary)
+    return summary
+
+
+def _embed_with(
+    store: Store,
+    encoder: EncoderSet,
+    progress: Progress,
+    workers: int | None,
+    summary: EmbedSummary,
+) -> None:
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
     catalog = Catalog(store.catalog_path)
     ocr = bool(store.option("ocr", False))
     try:
@@ -692,7 +707,8 @@ def embed(
                 continue
             encode_as = "text" if kind == "text_side" else kind
             stream = _prefetched(jobs, encoder.audio_sample_rate, workers)
-            for batch_jobs, values, errors in _batches(stream, BATCH_SIZE[encode_as]):
+            size = getattr(encoder, "batch_size", None) or BATCH_SIZE[encode_as]
+            for batch_jobs, values, errors in _batches(stream, size):
                 if kind in ("transcribe", "ocr"):
                     # A file that does not decode fails in its content job; here it is skipped.
                     _save_words(catalog, encoder, kind, batch_jobs, values, summary)
@@ -737,7 +753,6 @@ def embed(
                 progress("embed", done, total)
     finally:
         catalog.close()
-    return summary
 
 
 def _add_passages(
@@ -823,7 +838,7 @@ def index(
     store: Store, encoder: EncoderSet | None = None, progress: Progress = _no_progress
 ) -> list[IndexReport]:
     """Bring every space's HNSW index in line with the catalog's vectors (never re-embeds)."""
-    encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
+    encoder = encoder or store_encoder(store)
     catalog = Catalog(store.catalog_path)
     reports = []
     try:
@@ -844,7 +859,7 @@ def set_ocr(store: Store, ocr: bool | None, encoder: EncoderSet | None = None) -
     if ocr is None:
         return
     if ocr:
-        encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
+        encoder = encoder or store_encoder(store)
         if not getattr(encoder, "reader_id", None):
             raise UserError(
                 f"encoder set '{encoder.name}' cannot read text in images here "
@@ -886,6 +901,8 @@ def update(
     wait_seconds: float = 0.0,
     allow_empty: bool = False,
     ocr: bool | None = None,
+    model: str | None = None,
+    options: ModelOptions | None = None,
 ) -> UpdateSummary:
     """ingest + embed + index + purge under the store's write lock: the command for cron.
 
@@ -896,6 +913,9 @@ def update(
     clock = time.perf_counter()
     with store.write_lock(wait_seconds):
         store.remove_leftovers()
+        if model is not None:
+            add_model(store, model, options)
+        encoder = encoder or store_encoder(store, options=options)
         set_ocr(store, ocr, encoder)
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         embedded = embed(store, encoder, progress)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .catalog import Catalog, Item
-from .encoders import EncoderSet, l2_normalize, load_encoder_set
+from .encoders import EncoderSet, l2_normalize
 from .errors import MediaError, StoreError, UserError
 from .fsutil import content_hash
 from .fusion import (
@@ -46,6 +46,7 @@ from .index import SpaceSearcher
 from .media.audio import load_audio
 from .media.image import load_image
 from .media.sniff import sniff_modality
+from .models import store_encoder
 from .query_cache import QueryCache, encoder_identity, text_cache_key
 from .store import Store
 
@@ -495,7 +496,7 @@ class SearchEngine:
         self, store: Store, encoder: EncoderSet | None = None, cache_queries: bool = True
     ) -> None:
         self.store = store
-        self.encoder = encoder or load_encoder_set(store.settings.encoder_set, store.cache_dir)
+        self.encoder = encoder or store_encoder(store)
         self.catalog = Catalog(store.catalog_path, readonly=True)
         self.query_cache = (
             QueryCache(store.cache_dir, encoder_identity(self.encoder)) if cache_queries else None

@@ -1,7 +1,8 @@
 """A store folder: where it is, what it holds, its settings, and the write lock.
 
 Layout (all paths relative to the store folder):
-    settings.json        encoder set and schema version, replaced atomically
+    settings.json        schema version, the encoder sets (models) and store options, replaced
+                         atomically
     catalog.sqlite       items, failures, vectors and index bookkeeping (SQLite, WAL)
     indexes/SPACE.hnsw   one hnswlib index per space, replaced atomically
     cache/               derived data that can always be recomputed (e.g. ConSE class embeddings)
@@ -24,7 +25,10 @@ from filelock import FileLock, Timeout
 from .errors import StoreError, StoreLockedError, UserError
 from .fsutil import atomic_write_bytes
 
-SCHEMA_VERSION = 1
+# 2: settings list several encoder sets ("models"); version-1 files (one "encoder_set") still read,
+# and are rewritten as version 2 only when a model is added or removed, so an older crossmodal
+# refuses a store whose second model it would not know (instead of purging its vectors).
+SCHEMA_VERSION = 2
 DEFAULT_ENCODER_SET = "builtin"
 
 
@@ -39,12 +43,27 @@ def default_store_dir() -> Path:
 
 @dataclass
 class Settings:
+    """settings.json. `models` are the store's encoder sets, in embedding order: each a dict with
+    at least "name" (as the user typed it, e.g. "openclip:ViT-B-32/laion2b_s34b_b79k") and, for
+    models with weights outside pip packages, what rebuilds them ("checkpoint", "config") plus
+    the "fingerprint" of those weights and the "spaces" they made."""
+
     encoder_set: str = DEFAULT_ENCODER_SET
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            self.models = [{"name": self.encoder_set}]
 
     def to_json(self) -> bytes:
-        payload = {"schema_version": self.schema_version, "encoder_set": self.encoder_set}
+        payload: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "encoder_set": self.encoder_set,
+        }
+        if self.schema_version >= 2:
+            payload["models"] = self.models
         payload.update(self.extra)
         return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
 
@@ -54,9 +73,15 @@ class Settings:
             data = json.loads(raw)
             version = int(data.pop("schema_version"))
             encoder_set = str(data.pop("encoder_set"))
-        except (ValueError, KeyError, TypeError) as exc:
+            models = data.pop("models", None) or [{"name": encoder_set}]
+            if not all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in models):
+                raise ValueError("models must be a list of objects with a name")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"{source} is not a crossmodal settings file ({exc})") from exc
-        return cls(encoder_set=encoder_set, schema_version=version, extra=data)
+        return cls(encoder_set=encoder_set, schema_version=version, extra=data, models=models)
+
+    def model_names(self) -> list[str]:
+        return [str(model["name"]) for model in self.models]
 
 
 class Store:
@@ -171,6 +196,15 @@ class Store:
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.settings.extra.get(name, default)
+
+    def set_models(self, models: list[dict[str, Any]]) -> None:
+        """Replace the store's list of encoder sets (settings version 2); under the write lock."""
+        if not models:
+            raise UserError("a store needs at least one model")
+        self.settings.models = [dict(model) for model in models]
+        self.settings.encoder_set = str(models[0]["name"])
+        self.settings.schema_version = max(self.settings.schema_version, 2)
+        atomic_write_bytes(self.settings_path, self.settings.to_json())
 
     # -- locking -------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -120,6 +120,38 @@ def passage_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
+def documents_by_passages(
+    texts: list[str], encode_sentences: Any, space: str
+) -> tuple[dict[str, np.ndarray], list[list[tuple[int, int, str]]], dict[str, list[np.ndarray]]]:
+    """Encode documents passage by passage (any sentence encoder with a short window): each
+    document's vector is the mean of its passages'; documents of several passages also return
+    their spans and passage vectors (the pipeline stores them, search scores by the best)."""
+    pieces: list[str] = []
+    owners: list[int] = []
+    spans: list[list[tuple[int, int, str]]] = []
+    for index, text in enumerate(texts):
+        if not text or not text.strip():
+            raise UserError("empty text cannot be embedded")
+        own = passage_spans(text)
+        spans.append(own if len(own) > 1 else [])
+        for _, _, piece in own:
+            pieces.append(piece)
+            owners.append(index)
+    vectors = encode_sentences(pieces)
+    owner_index = np.asarray(owners)
+    if len(pieces) == len(texts):
+        documents = vectors
+    else:
+        summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        np.add.at(summed, owner_index, vectors)
+        documents = l2_normalize(summed)
+    per_document = [
+        vectors[owner_index == index] if spans[index] else vectors[:0]
+        for index in range(len(texts))
+    ]
+    return {space: documents}, spans, {space: per_document}
+
+
 class BuiltinEncoderSet:
     name = "builtin"
     audio_sample_rate = 22050
@@ -307,30 +339,7 @@ class BuiltinEncoderSet:
         """Document vectors (the mean of the passages') plus, for documents longer than one
         passage, each passage's span and vector, so search can score a document by its best
         passage and say which one it was."""
-        pieces: list[str] = []
-        owners: list[int] = []
-        spans: list[list[tuple[int, int, str]]] = []
-        for index, text in enumerate(texts):
-            if not text or not text.strip():
-                raise UserError("empty text cannot be embedded")
-            own = passage_spans(text)
-            spans.append(own if len(own) > 1 else [])
-            for _, _, piece in own:
-                pieces.append(piece)
-                owners.append(index)
-        vectors = self._encode_sentences(pieces)
-        owner_index = np.asarray(owners)
-        if len(pieces) == len(texts):
-            documents = vectors
-        else:
-            summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-            np.add.at(summed, owner_index, vectors)
-            documents = l2_normalize(summed)
-        per_document = [
-            vectors[owner_index == index] if spans[index] else vectors[:0]
-            for index in range(len(texts))
-        ]
-        return {SEMANTIC: documents}, spans, {SEMANTIC: per_document}
+        return documents_by_passages(texts, self._encode_sentences, SEMANTIC)
 
     def encode_images(self, images: list[Any]) -> dict[str, np.ndarray]:
         torch = self._torch()

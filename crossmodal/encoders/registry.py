@@ -1,43 +1,172 @@
-"""Named encoder sets. A store records the name; the process builds the set once, lazily."""
+"""Model names -> encoder sets.
+
+Names a user can type:
+    builtin                 the offline default (weights inside pip packages)
+    openclip:ARCH/TAG       open_clip with a pretrained tag's weights (local cache)
+    openclip:ARCH           open_clip with --checkpoint FILE
+    st:NAME_OR_PATH         a sentence-transformers text model (folder or cached Hub name)
+    PREFIX[:ARGUMENT]       a plug-in: a Python package that declares, in its metadata,
+                            [project.entry-points."crossmodal.encoders"] PREFIX = "pkg.mod:factory"
+                            where factory(argument: str, options: ModelOptions) returns an
+                            EncoderSet (name, spaces, fingerprint, encode); see README.
+
+Sets are built once per process and are lazy: building one reads configs and file hashes at
+most; weights load on the first encode.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import Any
 
-from ..errors import EncoderError
+from ..errors import EncoderError, UserError
 from .base import EncoderSet
 
+ENTRY_POINT_GROUP = "crossmodal.encoders"
+BUILTIN_PREFIXES = ("builtin", "openclip", "st")
+
 _FACTORIES: dict[str, Callable[[], EncoderSet]] = {}
-_LOADED: dict[str, EncoderSet] = {}
+_LOADED: dict[Any, EncoderSet] = {}
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How to build a model for this run: weights files (recorded in the store when a model is
+    added) and run-time choices (never recorded)."""
+
+    checkpoint: Path | None = None
+    config: Path | None = None
+    device: str | None = None
+    batch_size: int | None = None
+    allow_download: bool = False
 
 
 def register_encoder_set(name: str, factory: Callable[[], EncoderSet]) -> None:
-    """Make `name` loadable. Tests register small fake sets here; plug-ins will too."""
+    """Make the exact name `name` loadable (tests register small fake sets here)."""
     _FACTORIES[name] = factory
-    _LOADED.pop(name, None)
+    for key in [
+        key for key in _LOADED if key == name or (isinstance(key, tuple) and key[0] == name)
+    ]:
+        _LOADED.pop(key, None)
 
 
 def available_encoder_sets() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def load_encoder_set(name: str, cache_dir: Path | None = None) -> EncoderSet:
-    """The encoder set called `name`, built once per process (models load lazily inside it).
+def split_name(name: str) -> tuple[str, str]:
+    """'openclip:ViT-B-32/laion2b_s34b_b79k' -> ('openclip', 'ViT-B-32/laion2b_s34b_b79k')."""
+    prefix, _, argument = name.partition(":")
+    return prefix, argument
 
-    `cache_dir` (the store's cache folder) is handed to sets that keep recomputable data there.
-    """
-    encoder_set = _LOADED.get(name)
+
+def plugin_entry_points() -> dict[str, EntryPoint]:
+    """Installed plug-ins by prefix (reading package metadata imports none of them)."""
+    found: dict[str, EntryPoint] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name not in BUILTIN_PREFIXES:
+            found.setdefault(entry.name, entry)
+    return found
+
+
+def _plugin(prefix: str) -> Callable[..., EncoderSet] | None:
+    entry = plugin_entry_points().get(prefix)
+    if entry is None:
+        return None
+    try:
+        factory = entry.load()
+    except Exception as exc:  # a broken plug-in names itself and stays out of the way
+        raise EncoderError(f"plug-in '{prefix}' ({entry.value}) failed to load: {exc}") from exc
+    if not callable(factory):
+        raise EncoderError(f"plug-in '{prefix}' ({entry.value}) is not callable")
+    return factory
+
+
+def create_encoder_set(
+    name: str,
+    options: ModelOptions | None = None,
+    cache_dir: Path | None = None,
+    record: dict[str, Any] | None = None,
+) -> EncoderSet:
+    """The encoder set a model name stands for, built once per process. `record` (the store's
+    entry for it) supplies the weights files and the fingerprint the store was embedded with."""
+    options = options or ModelOptions()
+    record = record or {}
+    checkpoint = options.checkpoint or (
+        Path(record["checkpoint"]) if record.get("checkpoint") else None
+    )
+    config = options.config or (Path(record["config"]) if record.get("config") else None)
+    fingerprint = None if options.checkpoint or options.config else record.get("fingerprint")
+    key = (name, checkpoint, config, fingerprint, options.device, options.batch_size)
+    if name in _FACTORIES:
+        key = name  # type: ignore[assignment]
+    encoder_set = _LOADED.get(key)
     if encoder_set is None:
-        factory = _FACTORIES.get(name)
-        if factory is None:
-            known = ", ".join(available_encoder_sets())
-            raise EncoderError(f"unknown encoder set '{name}' (known: {known})")
-        encoder_set = factory()
-        _LOADED[name] = encoder_set
+        encoder_set = _build(name, options, checkpoint, config, fingerprint, cache_dir)
+        _LOADED[key] = encoder_set
     if cache_dir is not None and getattr(encoder_set, "cache_dir", "absent") is None:
         encoder_set.cache_dir = cache_dir  # type: ignore[attr-defined]
     return encoder_set
+
+
+def _build(
+    name: str,
+    options: ModelOptions,
+    checkpoint: Path | None,
+    config: Path | None,
+    fingerprint: str | None,
+    cache_dir: Path | None,
+) -> EncoderSet:
+    if name in _FACTORIES:
+        return _FACTORIES[name]()
+    prefix, argument = split_name(name)
+    if (checkpoint or config) and prefix != "openclip":
+        raise UserError("--checkpoint and --model-config apply to openclip models only")
+    if prefix == "openclip":
+        from .openclip import OpenClipEncoderSet
+
+        return OpenClipEncoderSet(
+            argument,
+            checkpoint=checkpoint,
+            config_file=config,
+            device=options.device,
+            batch_size=options.batch_size,
+            allow_download=options.allow_download,
+            cache_dir=cache_dir,
+            recorded_fingerprint=fingerprint,
+        )
+    if prefix == "st":
+        from .sentence import SentenceEncoderSet
+
+        return SentenceEncoderSet(
+            argument,
+            device=options.device,
+            batch_size=options.batch_size,
+            allow_download=options.allow_download,
+            cache_dir=cache_dir,
+            recorded_fingerprint=fingerprint,
+        )
+    factory = _plugin(prefix)
+    if factory is None:
+        known = ", ".join([*available_encoder_sets(), "openclip:ARCH/TAG", "st:NAME_OR_PATH"])
+        plugins = ", ".join(sorted(plugin_entry_points()))
+        raise UserError(
+            f"unknown model '{name}' (known: {known}{'; plug-ins: ' + plugins if plugins else ''};"
+            " see crossmodal models)"
+        )
+    encoder_set = factory(argument, options)
+    for attribute in ("name", "spaces", "encode"):
+        if not hasattr(encoder_set, attribute):
+            raise EncoderError(f"plug-in '{prefix}' returned an encoder set without '{attribute}'")
+    return encoder_set
+
+
+def load_encoder_set(name: str, cache_dir: Path | None = None) -> EncoderSet:
+    """The encoder set called `name` with default options (kept for callers with a bare name)."""
+    return create_encoder_set(name, cache_dir=cache_dir)
 
 
 def _builtin() -> EncoderSet:

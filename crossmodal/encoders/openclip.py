@@ -1,0 +1,352 @@
+"""open_clip models as an encoder set: text and images into one space per (architecture, weights).
+
+Names: `openclip:ARCH/TAG` (weights of a pretrained tag, from the local Hugging Face cache or
+open_clip's URL cache) or `openclip:ARCH` with a checkpoint file. A custom architecture comes
+from a config JSON (`--model-config FILE`, file name = ARCH, as open_clip's own configs).
+
+The space name carries the model and a fingerprint of its weights
+(`openclip-ViT-B-32-laion2b_s34b_b79k-1a2b3c4d`), so other weights never share an index.
+Listing models, reading configs and checking for weights never import torch or open_clip
+(6 s); the model loads on the first encode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EncoderError, UserError
+from .base import SpaceSpec, l2_normalize
+from .weights import (
+    downloads_allowed,
+    file_sha256,
+    hf_blob_sha256,
+    hf_cache_dir,
+    hf_cached_file,
+    resolve_device,
+    safe_name,
+)
+
+PREFIX = "openclip"
+HF_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+DEFAULT_BATCH = 32
+
+
+def _package_dir() -> Path:
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderError("open_clip_torch is not installed (pip install open_clip_torch)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def pretrained_table() -> Any:
+    """open_clip's `pretrained` module (the table of tags and where their weights live), loaded
+    without running open_clip's __init__ (which imports torch): its relative imports resolve to
+    a stand-in package, and its optional safetensors import is made to fail."""
+    if "open_clip" in sys.modules:
+        return importlib.import_module("open_clip.pretrained")
+    name = "_crossmodal_open_clip_meta"
+    if f"{name}.pretrained" in sys.modules:
+        return sys.modules[f"{name}.pretrained"]
+    package = types.ModuleType(name)
+    package.__path__ = [str(_package_dir())]
+    sys.modules[name] = package
+    missing = object()
+    saved = sys.modules.get("safetensors.torch", missing)
+    sys.modules["safetensors.torch"] = None  # type: ignore[assignment]
+    try:
+        return importlib.import_module(f"{name}.pretrained")
+    finally:
+        if saved is missing:
+            sys.modules.pop("safetensors.torch", None)
+        else:
+            sys.modules["safetensors.torch"] = saved  # type: ignore[assignment]
+
+
+def builtin_configs() -> dict[str, Path]:
+    """Architecture name -> open_clip's config JSON."""
+    folder = _package_dir() / "model_configs"
+    return {path.stem: path for path in sorted(folder.glob("*.json"))}
+
+
+def known_pretrained() -> list[tuple[str, str]]:
+    """Every (architecture, tag) open_clip knows weights for."""
+    return list(pretrained_table().list_pretrained())
+
+
+def parse_argument(argument: str) -> tuple[str, str | None]:
+    """'ViT-B-32/laion2b_s34b_b79k' -> (arch, tag); 'ViT-B-32' -> (arch, None)."""
+    arch, _, tag = argument.partition("/")
+    if not arch:
+        raise UserError("openclip models are named openclip:ARCH/TAG or openclip:ARCH")
+    return arch, (tag or None)
+
+
+def expected_weights(arch: str, tag: str) -> tuple[str, list[Path | str]]:
+    """(how to describe where the weights go, candidate local files) for a pretrained tag."""
+    cfg = pretrained_table().get_pretrained_cfg(arch, tag)
+    if not cfg:
+        tags = pretrained_table().list_pretrained_tags_by_model(arch)
+        known = ", ".join(tags) if tags else "none"
+        raise UserError(f"open_clip knows no weights '{tag}' for {arch} (tags for {arch}: {known})")
+    hub = cfg.get("hf_hub", "")
+    if hub:
+        repo, filename = os.path.split(hub)  # open_clip's rule: "org/repo/" = default file
+        names = [filename] if filename else list(HF_WEIGHTS)
+        if filename.endswith((".bin", ".pth")):
+            names.insert(0, filename[:-4] + ".safetensors")
+        candidates: list[Path | str] = [f"hf:{repo}/{name}" for name in names]
+        folder = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots" / "REVISION"
+        return f"{folder / names[-1]} (Hugging Face cache of {repo})", candidates
+    url = cfg.get("url", "")
+    if url:
+        target = Path("~/.cache/clip").expanduser() / os.path.basename(url)
+        return str(target), [target]
+    raise UserError(f"open_clip has no download location for {arch}/{tag}")
+
+
+def find_weights(arch: str, tag: str) -> Path | None:
+    """The local weights file of a pretrained tag, or None; looks only at the disk."""
+    _, candidates = expected_weights(arch, tag)
+    for candidate in candidates:
+        if isinstance(candidate, str):
+            repo_file = candidate.removeprefix("hf:")
+            repo, _, filename = repo_file.rpartition("/")
+            found = hf_cached_file(repo, filename)
+            if found is not None:
+                return found
+        elif candidate.is_file():
+            return candidate
+    return None
+
+
+def download_weights(arch: str, tag: str) -> Path:
+    """Fetch a pretrained tag's weights into the Hugging Face (or open_clip URL) cache; the
+    only network call in crossmodal, made only when the user asks."""
+    from huggingface_hub import constants
+
+    saved = {key: os.environ.pop(key, None) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
+    try:
+        cfg = pretrained_table().get_pretrained_cfg(arch, tag)
+        if not cfg:
+            expected_weights(arch, tag)  # raises the "unknown tag" error
+        from open_clip.pretrained import download_pretrained
+
+        path = download_pretrained(cfg)
+    except Exception as exc:  # network, disk, remote: one line for the user
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EncoderError(f"download of {arch}/{tag} failed: {message}") from exc
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value
+    if not path or not Path(path).is_file():
+        raise EncoderError(f"download of {arch}/{tag} gave no file")
+    return Path(path)
+
+
+def read_config(arch: str, config_file: Path | None) -> dict[str, Any]:
+    if config_file is not None:
+        path = Path(config_file)
+        if path.stem != arch:
+            raise UserError(
+                f"model config {path} defines '{path.stem}' (its file name), not '{arch}'"
+            )
+    else:
+        path = builtin_configs().get(arch)  # type: ignore[assignment]
+        if path is None:
+            raise UserError(
+                f"open_clip has no architecture '{arch}' (see crossmodal models --all, or give "
+                "its config with --model-config FILE.json)"
+            )
+    try:
+        config = json.loads(Path(path).read_text())
+        int(config["embed_dim"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{path} is not an open_clip model config ({exc})") from exc
+    return config
+
+
+class OpenClipEncoderSet:
+    """One open_clip model: text and image into one space. Built from a record without touching
+    the weights; the model loads (and its fingerprint is checked) on first encode."""
+
+    audio_sample_rate = 22050
+
+    def __init__(
+        self,
+        argument: str,
+        checkpoint: Path | None = None,
+        config_file: Path | None = None,
+        device: str | None = None,
+        batch_size: int | None = None,
+        allow_download: bool = False,
+        cache_dir: Path | None = None,
+        recorded_fingerprint: str | None = None,
+    ) -> None:
+        self.arch, self.tag = parse_argument(argument)
+        if self.tag is None and checkpoint is None:
+            raise UserError(
+                f"openclip:{self.arch} needs weights: name a tag (openclip:{self.arch}/TAG) "
+                "or give --checkpoint FILE"
+            )
+        self.name = f"{PREFIX}:{argument}"
+        self.checkpoint = Path(checkpoint).expanduser().resolve() if checkpoint else None
+        self.config_file = Path(config_file).expanduser().resolve() if config_file else None
+        self.config = read_config(self.arch, self.config_file)
+        self.dim = int(self.config["embed_dim"])
+        self.device_wanted = device
+        self.batch_size = batch_size or DEFAULT_BATCH
+        self.allow_download = downloads_allowed(allow_download)
+        self.cache_dir = cache_dir
+        self._fingerprint = recorded_fingerprint
+        self._checked = False
+        self._model: Any = None
+        self._preprocess: Any = None
+        self._tokenizer: Any = None
+        self.device = "cpu"
+
+    # -- weights -------------------------------------------------------------------------
+    def weights_path(self) -> Path:
+        """The weights file, or a one-line error naming the file and where to put it."""
+        if self.checkpoint is not None:
+            if not self.checkpoint.is_file():
+                raise UserError(f"checkpoint {self.checkpoint} does not exist")
+            return self.checkpoint
+        assert self.tag is not None
+        found = find_weights(self.arch, self.tag)
+        if found is not None:
+            return found
+        if self.allow_download:
+            return download_weights(self.arch, self.tag)
+        where, _ = expected_weights(self.arch, self.tag)
+        raise EncoderError(
+            f"no weights for {self.name}: expected {where}; on a connected machine run "
+            f"`crossmodal models download {self.name}`, or copy the file here and pass "
+            f"--checkpoint FILE (offline by default: nothing is downloaded)"
+        )
+
+    def weights_present(self) -> tuple[bool, str]:
+        try:
+            return True, str(self.weights_path())
+        except (UserError, EncoderError):
+            if self.checkpoint is not None:
+                return False, str(self.checkpoint)
+            where, _ = expected_weights(self.arch, self.tag or "")
+            return False, where
+
+    def current_fingerprint(self) -> str:
+        """What the vectors depend on: the architecture's config and the weights' SHA-256."""
+        path = self.weights_path()
+        weights = hf_blob_sha256(path) or file_sha256(path, self.cache_dir)
+        config = json.dumps(self.config, sort_keys=True)
+        return hashlib.sha256(f"{self.arch}|{config}|{weights}".encode()).hexdigest()[:16]
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = self.current_fingerprint()
+        return f"{self.name}/{self._fingerprint}"
+
+    @property
+    def space_name(self) -> str:
+        self.fingerprint  # noqa: B018 - computes it when it was not recorded
+        label = self.tag or "checkpoint"
+        return f"openclip-{safe_name(self.arch)}-{safe_name(label)}-{self._fingerprint[:8]}"  # type: ignore[index]
+
+    @property
+    def spaces(self) -> dict[str, SpaceSpec]:
+        name = self.space_name
+        return {name: SpaceSpec(name, self.dim, frozenset({"text", "image"}))}
+
+    # -- model ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        path = self.weights_path()
+        if self._fingerprint is not None and not self._checked:
+            now = self.current_fingerprint()
+            if now != self._fingerprint:
+                raise EncoderError(
+                    f"the weights of {self.name} changed since this store was embedded with them "
+                    f"({self._fingerprint[:8]} -> {now[:8]}); run crossmodal embed --model "
+                    f"{self.name} to re-embed with the new weights"
+                )
+        self._checked = True
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            import open_clip
+            import torch
+        except ImportError as exc:
+            raise EncoderError(f"open_clip is unavailable: {exc}") from exc
+        torch.set_num_threads(os.cpu_count() or 1)
+        self.device = resolve_device(self.device_wanted)
+        if self.config_file is not None:
+            open_clip.add_model_config(str(self.config_file))
+        pretrained = open_clip.get_pretrained_cfg(self.arch, self.tag) if self.tag else {}
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.arch,
+                pretrained=None,
+                precision="fp16" if self.device == "cuda" else "fp32",
+                device=self.device,
+                image_mean=pretrained.get("mean"),
+                image_std=pretrained.get("std"),
+                image_interpolation=pretrained.get("interpolation"),
+                image_resize_mode=pretrained.get("resize_mode"),
+                pretrained_text=False,
+            )
+            open_clip.load_checkpoint(model, str(path), strict=True, weights_only=True)
+            self._tokenizer = open_clip.get_tokenizer(self.arch)
+        except Exception as exc:  # a foreign or damaged file, a tokenizer not in the cache
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise EncoderError(f"cannot load {self.name} from {path}: {first[:300]}") from exc
+        model.eval()
+        self._model, self._preprocess = model, preprocess
+
+    def _encode_batches(self, inputs: list[Any], encode_one_batch: Any) -> np.ndarray:
+        rows = [
+            encode_one_batch(inputs[start : start + self.batch_size])
+            for start in range(0, len(inputs), self.batch_size)
+        ]
+        return l2_normalize(np.concatenate(rows, axis=0))
+
+    def encode(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        if not inputs:
+            return {}
+        if modality not in ("text", "image"):
+            return {}
+        self._load()
+        import torch
+
+        model, device = self._model, self.device
+        dtype = next(model.parameters()).dtype
+
+        def texts(batch: list[str]) -> np.ndarray:
+            tokens = self._tokenizer(batch).to(device)
+            with torch.inference_mode():
+                return model.encode_text(tokens).float().cpu().numpy()
+
+        def images(batch: list[Any]) -> np.ndarray:
+            pixels = torch.stack([self._preprocess(image) for image in batch])
+            with torch.inference_mode():
+                return model.encode_image(pixels.to(device, dtype)).float().cpu().numpy()
+
+        matrix = self._encode_batches(inputs, texts if modality == "text" else images)
+        return {self.space_name: matrix}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._model = None

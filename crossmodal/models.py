@@ -1,0 +1,289 @@
+"""The models of a store: which encoder sets it holds, adding and removing one, and the list
+`crossmodal models` shows. A store can hold several encoder sets side by side; each keeps its
+own spaces (named after the model and a fingerprint of its weights), so vectors of different
+models or weights never share an index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog
+from .encoders.base import EncoderSet
+from .encoders.composite import CompositeEncoderSet
+from .encoders.registry import (
+    ModelOptions,
+    available_encoder_sets,
+    create_encoder_set,
+    plugin_entry_points,
+    split_name,
+)
+from .errors import StoreEmptyError, UserError
+from .index import stray_index_files
+from .store import DEFAULT_ENCODER_SET, Store
+
+
+def _record(store: Store, name: str) -> dict[str, Any] | None:
+    return next((m for m in store.settings.models if m["name"] == name), None)
+
+
+def _normalise(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise UserError("a model name cannot be empty (see crossmodal models)")
+    return name
+
+
+def store_encoder(
+    store: Store, only: list[str] | None = None, options: ModelOptions | None = None
+) -> EncoderSet:
+    """The encoder of a store: all its models (or those named in `only`), combined."""
+    names = store.settings.model_names()
+    if only:
+        wanted = [_normalise(name) for name in only]
+        missing = [name for name in wanted if name not in names]
+        if missing:
+            raise UserError(
+                f"store {store.root} has no model {', '.join(missing)} "
+                f"(it has: {', '.join(names)}; add one with crossmodal embed --model NAME)"
+            )
+        names = [name for name in names if name in wanted]
+    members = [
+        create_encoder_set(name, _run_options(options), store.cache_dir, _record(store, name))
+        for name in names
+    ]
+    return members[0] if len(members) == 1 else CompositeEncoderSet(members)
+
+
+def _run_options(options: ModelOptions | None) -> ModelOptions:
+    """Only run-time choices apply to models already recorded (their files are in the record)."""
+    if options is None:
+        return ModelOptions()
+    return ModelOptions(
+        device=options.device, batch_size=options.batch_size, allow_download=options.allow_download
+    )
+
+
+def add_model(store: Store, name: str, options: ModelOptions | None = None) -> EncoderSet:
+    """Record a model in the store (call under the write lock) and return its encoder set.
+
+    Checks its weights are here (or fetches them when downloads are allowed) and computes their
+    fingerprint. The same model with other weights (a new checkpoint, an updated cache) replaces
+    the old entry, and the old spaces' vectors and indexes are dropped: they cannot be compared
+    with the new model's queries. Re-embedding needs only the files, which are not touched."""
+    name = _normalise(name)
+    options = options or ModelOptions()
+    existing = _record(store, name)
+    if existing is not None and not (options.checkpoint or options.config):
+        encoder_set = create_encoder_set(name, _run_options(options), store.cache_dir, existing)
+        current = _current_fingerprint(encoder_set)
+        if current is None or current == existing.get("fingerprint"):
+            return encoder_set
+        fresh = ModelOptions(
+            checkpoint=Path(existing["checkpoint"]) if existing.get("checkpoint") else None,
+            config=Path(existing["config"]) if existing.get("config") else None,
+            device=options.device,
+            batch_size=options.batch_size,
+            allow_download=options.allow_download,
+        )
+        options = fresh
+    encoder_set = create_encoder_set(name, options, store.cache_dir)
+    if hasattr(encoder_set, "weights_path"):
+        encoder_set.weights_path()  # a one-line error now when the weights are not here
+    spaces = dict(encoder_set.spaces)
+    others = [m for m in store.settings.models if m["name"] != name]
+    taken = {
+        space
+        for m in others
+        for space in create_encoder_set(m["name"], ModelOptions(), store.cache_dir, m).spaces
+    }
+    clash = sorted(taken & set(spaces))
+    if clash:
+        raise UserError(
+            f"model {name} makes space {clash[0]}, which another model of this store has"
+        )
+    record: dict[str, Any] = {"name": name}
+    if getattr(encoder_set, "checkpoint", None):
+        record["checkpoint"] = str(encoder_set.checkpoint)  # type: ignore[attr-defined]
+    if getattr(encoder_set, "config_file", None):
+        record["config"] = str(encoder_set.config_file)  # type: ignore[attr-defined]
+    fingerprint = _current_fingerprint(encoder_set)
+    if fingerprint is not None:
+        record["fingerprint"] = fingerprint
+    record["spaces"] = sorted(spaces)
+    if existing is not None:
+        dropped = sorted(set(existing.get("spaces", [])) - set(spaces))
+        drop_spaces(store, dropped)
+        models = [record if m["name"] == name else m for m in store.settings.models]
+    else:
+        models = [*store.settings.models, record]
+    if models != store.settings.models:
+        store.set_models(models)
+    return encoder_set
+
+
+def _current_fingerprint(encoder_set: EncoderSet) -> str | None:
+    current = getattr(encoder_set, "current_fingerprint", None)
+    return current() if callable(current) else None
+
+
+def remove_model(store: Store, name: str) -> list[str]:
+    """Take a model out of the store (under the write lock): its vectors, passages' vectors,
+    hubness penalties and index files go; items and other models stay. Returns its spaces."""
+    name = _normalise(name)
+    record = _record(store, name)
+    if record is None:
+        raise UserError(
+            f"store {store.root} has no model {name} (it has: {', '.join(store.settings.model_names())})"
+        )
+    if len(store.settings.models) == 1:
+        raise UserError(f"{name} is the store's only model; add another before removing it")
+    spaces = record.get("spaces") or sorted(
+        create_encoder_set(name, ModelOptions(), store.cache_dir, record).spaces
+    )
+    # Settings first: a run killed after this line leaves vectors no model claims, which the
+    # next removal or `check --repair` drops; never a model whose vectors are half gone.
+    store.set_models([m for m in store.settings.models if m["name"] != name])
+    drop_spaces(store, spaces)
+    return list(spaces)
+
+
+def drop_spaces(store: Store, spaces: list[str]) -> None:
+    if not spaces:
+        return
+    with contextlib.suppress(StoreEmptyError):
+        catalog = Catalog(store.catalog_path)
+        try:
+            with catalog.transaction():
+                for space in spaces:
+                    catalog.drop_space(space)
+        finally:
+            catalog.close()
+    for space in spaces:
+        for path in stray_index_files(store.index_dir, space, -1):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def list_models(store: Store | None = None, show_all: bool = False) -> list[dict[str, Any]]:
+    """What `crossmodal models` shows: every model a user can name here, its spaces (name,
+    modalities, dimension), whether its weights are on this machine, and whether the store holds
+    it. Imports no torch: configs and caches are read from disk."""
+    rows: list[dict[str, Any]] = []
+    in_store = set(store.settings.model_names()) if store else set()
+    seen: set[str] = set()
+
+    def add(
+        name: str, encoder_set: EncoderSet | None, present: bool, where: str, **extra: Any
+    ) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        spaces = []
+        if encoder_set is not None and present:
+            with contextlib.suppress(Exception):
+                spaces = [
+                    {"name": s.name, "modalities": sorted(s.modalities), "dim": s.dim}
+                    for s in encoder_set.spaces.values()
+                ]
+        rows.append(
+            {
+                "name": name,
+                "default": name == DEFAULT_ENCODER_SET,
+                "weights": "present" if present else "absent",
+                "where": where,
+                "in_store": name in in_store,
+                "spaces": spaces,
+                **extra,
+            }
+        )
+
+    for name in available_encoder_sets():
+        add(
+            name,
+            create_encoder_set(name),
+            True,
+            "pip packages" if name == "builtin" else "registered",
+        )
+    if store:
+        for record in store.settings.models:
+            name = record["name"]
+            try:
+                encoder_set = create_encoder_set(name, ModelOptions(), store.cache_dir, record)
+                present, where = _weights(encoder_set)
+            except Exception as exc:  # listing never fails on one odd model
+                encoder_set, present, where = None, False, str(exc)
+            add(name, encoder_set, present, where)
+    _add_openclip(add, show_all)
+    _add_sentence_transformers(add)
+    for prefix, entry in sorted(plugin_entry_points().items()):
+        add(
+            f"{prefix}:…",
+            None,
+            True,
+            f"plug-in {entry.value} ({entry.dist.name if entry.dist else 'unknown package'})",
+            plugin=True,
+        )
+    return rows
+
+
+def _weights(encoder_set: EncoderSet) -> tuple[bool, str]:
+    probe = getattr(encoder_set, "weights_present", None)
+    return probe() if callable(probe) else (True, "")
+
+
+def _add_openclip(add: Any, show_all: bool) -> None:
+    from .encoders import openclip
+
+    try:
+        pretrained = openclip.known_pretrained()
+        configs = openclip.builtin_configs()
+    except Exception:
+        return
+    for arch, tag in pretrained:
+        if arch not in configs:
+            continue
+        try:
+            found = openclip.find_weights(arch, tag)
+        except UserError:
+            continue
+        if found is None and not show_all:
+            continue
+        name = f"openclip:{arch}/{tag}"
+        encoder_set = None
+        if found is not None:
+            with contextlib.suppress(Exception):
+                encoder_set = create_encoder_set(name)
+        where = str(found) if found else openclip.expected_weights(arch, tag)[0]
+        if found is None:
+            dim = openclip.read_config(arch, None)["embed_dim"]
+            add(name, None, False, where, dim=dim)
+        else:
+            add(name, encoder_set, True, where)
+
+
+def _add_sentence_transformers(add: Any) -> None:
+    """sentence-transformers models already in the Hugging Face cache."""
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        repos = scan_cache_dir().repos
+    except Exception:
+        return
+    for repo in sorted(repos, key=lambda r: r.repo_id):
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        revision = max(repo.revisions, key=lambda r: r.last_modified)
+        if not (Path(revision.snapshot_path) / "modules.json").is_file():
+            continue
+        short = repo.repo_id.removeprefix("sentence-transformers/")
+        name = f"st:{short}"
+        with contextlib.suppress(Exception):
+            add(name, create_encoder_set(name), True, str(revision.snapshot_path))
+
+
+def model_kind(name: str) -> str:
+    prefix, _ = split_name(name)
+    return prefix
