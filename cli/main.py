@@ -50,7 +50,8 @@ FormatOption = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help="table | json | ndjson | paths | tsv (default: table on a terminal, tsv in a pipe).",
+        help="table | json | ndjson | paths | paths0 | tsv (default: table on a terminal, tsv "
+        "in a pipe).",
     ),
 ]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -118,6 +119,9 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(143) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as SIGPIPE would
+            render.silence_stdout()
+            raise typer.Exit(141) from None
         except OSError as exc:  # disk full, read-only file system, I/O error: not a bug
             where = f": {exc.filename}" if exc.filename else ""
             render.stderr.print(
@@ -620,6 +624,9 @@ def search(
     fmt = output_format(format_, json_output)
     if batch is not None and html is not None:
         raise UserError("--html writes one query's results; it cannot be combined with --batch")
+    if batch is not None and (format_ is not None or preview):
+        option = "--preview" if preview else f"--format {format_}"
+        raise UserError(f"--batch prints one JSON object per line; {option} cannot be combined")
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
     opened = _open_store(store)
@@ -749,12 +756,10 @@ def recommend(
     finally:
         engine.close()
     seeds = {"parts": [{"modality": "text", "value": f"recommend: {len(hits)} results"}]}
-    _write_html(html, lambda: results_page(seeds, hits))
     render.print_hits(fmt, "recommended", {"profile": profile}, hits, _preview(preview, fmt))
-    if fmt != "table":
-        return
     for raw in profile["history_unknown"]:
         render.stderr.print(f"  not in store (ignored): {raw}", markup=False)
+    _write_html(html, lambda: results_page(seeds, hits))
 
 
 class Terminated(BaseException):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -15,20 +16,63 @@ from rich.text import Text
 
 from crossmodal.query import Hit
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console(Console):
+    """A console that lets a closed pipe reach the CLI's error handler (exit 141, silently)
+    instead of rich's own `SystemExit(1)`."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+stdout = _Console(highlight=False, soft_wrap=True)
+stderr = _Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush of what
+    is still buffered cannot fail again (the recipe of Python's note on SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's capture)
+        pass
+
+
+def _json_line(payload: dict[str, Any]) -> str:
+    """One line of JSON; a lone surrogate (a query file whose name is not UTF-8) is written as
+    its JSON escape instead of failing to encode."""
+    line = json.dumps(payload, ensure_ascii=False, default=str)
+    return line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n"
 
 
 def print_json(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(_json_line(payload))
     sys.stdout.flush()
 
 
-FORMATS = ("table", "json", "ndjson", "paths", "tsv")
+FORMATS = ("table", "json", "ndjson", "paths", "paths0", "tsv")
 
 
-def _tsv_field(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+def _tsv_field(path: str) -> bytes:
+    """A path's real bytes for a tsv cell, escaped as PostgreSQL's COPY text format does:
+    backslash, tab, newline and carriage return become \\\\, \\t, \\n, \\r; every other byte
+    (a name that is not UTF-8 too) is written as it is."""
+    raw = os.fsencode(path)
+    for byte, escaped in ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r")):
+        raw = raw.replace(byte, escaped)
+    return raw
+
+
+def shown(text: str) -> str:
+    """Text a UTF-8 terminal can show: a name that is not UTF-8 (held with surrogate escapes)
+    in the catalog's readable form (`caf\\xff.png`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
 
 
 def print_hits(
@@ -36,7 +80,9 @@ def print_hits(
 ) -> None:
     """Results in one of FORMATS: a table for people; for scripts one JSON object (`header`
     plus "results"), one JSON object per result (ndjson), one path per line (paths, raw bytes,
-    for xargs), or tab-separated rank, score, modality, path with a header line (tsv)."""
+    for xargs) or after each a NUL byte (paths0, for xargs -0: any name survives), or
+    tab-separated rank, score, modality, path with a header line (tsv, the path's raw bytes with
+    COPY text escapes)."""
     if fmt == "table":
         hits_table(title, hits, preview)
         return
@@ -46,16 +92,16 @@ def print_hits(
     out = sys.stdout.buffer
     if fmt == "ndjson":
         for rank, hit in enumerate(hits, 1):
-            line = json.dumps(hit.to_dict(rank), ensure_ascii=False, default=str)
-            out.write(line.encode() + b"\n")
-    elif fmt == "paths":
+            out.write(_json_line(hit.to_dict(rank)).encode())
+    elif fmt in ("paths", "paths0"):
+        end = b"\n" if fmt == "paths" else b"\0"
         for hit in hits:
-            out.write(os.fsencode(hit.item.fs_path) + b"\n")
+            out.write(os.fsencode(hit.item.fs_path) + end)
     else:
         out.write(b"rank\tscore\tmodality\tpath\n")
         for rank, hit in enumerate(hits, 1):
-            row = f"{rank}\t{hit.score:.4f}\t{hit.item.modality}\t{_tsv_field(hit.item.path)}"
-            out.write(row.encode("utf-8", "surrogateescape") + b"\n")
+            row = f"{rank}\t{hit.score:.4f}\t{hit.item.modality}\t".encode()
+            out.write(row + _tsv_field(hit.item.fs_path) + b"\n")
     out.flush()
 
 
@@ -104,8 +150,9 @@ def _path_cell(hit: Hit) -> Text:
 def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
     """Rank, score with a bar, modality, path (a hyperlink), spaces, detail; with `preview`,
     a thumbnail of each image: half blocks in the table, or terminal image protocols below."""
+    title = shown(title)
     if not hits:
-        stdout.print(f"[dim]{title}: no results[/dim]")
+        stdout.print(Text(f"{title}: no results", style="dim"))
         return
     fused_order = any(a.score < b.score for a, b in zip(hits, hits[1:], strict=False))
     if fused_order:  # lists merged or CSLS-ranked: the order is not the best cosine's
@@ -113,7 +160,7 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
     if preview in ("kitty", "iterm", "sixel"):
         _protocol_previews(title, hits, preview)
         return
-    table = Table(title=title, title_justify="left", show_lines=preview == "blocks")
+    table = Table(title=Text(title), title_justify="left", show_lines=preview == "blocks")
     table.add_column("#", justify="right")
     if preview == "blocks":
         table.add_column("preview", no_wrap=True)
@@ -127,19 +174,19 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
         table.add_column("because", overflow="fold")
     for rank, hit in enumerate(hits, 1):
         short_spaces = ",".join(space.removeprefix("builtin-") for space in hit.spaces)
-        cells: list[Any] = [str(rank)]
+        cells: list[Text] = [Text(str(rank))]  # Text, never markup: "[/x]" in a name is no tag
         if preview == "blocks":
             cells.append(_block_thumbnail(hit))
         cells += [
             _score_cell(hit.score),
-            hit.item.modality or "?",
+            Text(hit.item.modality or "?"),
             _path_cell(hit),
-            short_spaces,
-            _detail(hit),
+            Text(short_spaces),
+            Text(_detail(hit)),
         ]
         if explained:
             because = hit.because or ""
-            cells.append(because if not because.startswith("/") else display_path(because))
+            cells.append(Text(because if not because.startswith("/") else display_path(because)))
         table.add_row(*cells)
     stdout.print(table)
 
