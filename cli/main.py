@@ -54,7 +54,67 @@ FormatOption = Annotated[
         "in a pipe).",
     ),
 ]
+ModelsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        help="Query only this model's spaces (repeatable; default: every model in the store).",
+    ),
+]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="auto | cpu | cuda | mps for open_clip and sentence-transformers models "
+        "(default auto: CUDA when present; $CROSSMODAL_DEVICE).",
+    ),
+]
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint", help="open_clip weights file for --model openclip:ARCH (loaded safely)."
+    ),
+]
+ModelConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-config", help="open_clip config JSON of a custom architecture (file name = ARCH)."
+    ),
+]
+BatchSizeOption = Annotated[
+    int | None,
+    typer.Option("--batch-size", min=1, help="Inputs per forward pass for open_clip / st models."),
+]
+AllowDownloadOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-download",
+        help="Let a missing model be downloaded (default: offline, never a network call; "
+        "or CROSSMODAL_ALLOW_DOWNLOAD=1).",
+    ),
+]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def model_options(
+    checkpoint: Path | None = None,
+    config: Path | None = None,
+    device: str | None = None,
+    batch_size: int | None = None,
+    allow_download: bool = False,
+) -> Any:
+    from crossmodal.encoders.registry import ModelOptions
+
+    return ModelOptions(checkpoint, config, device, batch_size, allow_download)
+
+
+def search_engine(store: Any, models: list[str] | None, device: str | None) -> Any:
+    from crossmodal.models import store_encoder
+    from crossmodal.query import SearchEngine
+
+    if not models and device is None:
+        return SearchEngine(store)
+    return SearchEngine(store, store_encoder(store, models, model_options(device=device)))
 
 
 def output_format(requested: str | None, json_output: bool) -> str:
@@ -269,6 +329,15 @@ def update(
         ),
     ] = False,
     ocr: OcrOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Add this model's spaces to the store first (see crossmodal models)."),
+    ] = None,
+    checkpoint: CheckpointOption = None,
+    model_config: ModelConfigOption = None,
+    device: DeviceOption = None,
+    batch_size: BatchSizeOption = None,
+    allow_download: AllowDownloadOption = False,
 ) -> None:
     """Ingest, embed and index in one go: the command for cron.
 
@@ -292,6 +361,8 @@ def update(
                 wait_seconds=wait,
                 allow_empty=allow_empty,
                 ocr=ocr,
+                model=model,
+                options=model_options(checkpoint, model_config, device, batch_size, allow_download),
             )
     except CrossmodalError as exc:
         _append_log(log, f"error: {exc}")
@@ -351,12 +422,25 @@ def ingest(
 @handle_errors
 def embed(
     store: StoreOption = None,
-    model: Annotated[str | None, typer.Option(help="Encoder set (default: the store's).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Add this model to the store and embed with it (builtin, openclip:ARCH/TAG, "
+            "openclip:ARCH --checkpoint FILE, st:NAME_OR_PATH; see crossmodal models). "
+            "Default: every model of the store."
+        ),
+    ] = None,
+    checkpoint: CheckpointOption = None,
+    model_config: ModelConfigOption = None,
+    device: DeviceOption = None,
+    batch_size: BatchSizeOption = None,
+    allow_download: AllowDownloadOption = False,
     json_output: JsonOption = False,
     wait: WaitOption = 0.0,
     ocr: OcrOption = None,
 ) -> None:
-    """Embed every catalogued item that lacks a vector."""
+    """Embed every catalogued item that lacks a vector; --model adds a model's spaces beside the
+    store's others (run index, or use update, to make them searchable)."""
     from dataclasses import asdict
 
     from crossmodal.pipeline import embed as run_embed
@@ -365,7 +449,12 @@ def embed(
     opened = _open_store(store)
     with opened.write_lock(wait), progress_reporter(not json_output) as progress:
         set_ocr(opened, ocr)
-        summary = run_embed(opened, progress=progress, model=model)
+        summary = run_embed(
+            opened,
+            progress=progress,
+            model=model,
+            options=model_options(checkpoint, model_config, device, batch_size, allow_download),
+        )
     if json_output:
         render.print_json(asdict(summary))
     else:
@@ -465,6 +554,74 @@ def stats(store: StoreOption = None, json_output: JsonOption = False) -> None:
         render.print_json(report)
     else:
         render.stats_table(report)
+
+
+models_app = typer.Typer(
+    help="The encoder sets (models) crossmodal can use, and the store's own.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+@handle_errors
+def models(
+    ctx: typer.Context,
+    store: StoreOption = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list open_clip weights that are not here.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """List models: spaces, modalities, dimension, weights here or not, default, in the store.
+    Loads no model and imports no torch."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from crossmodal.models import list_models
+    from crossmodal.store import Store, default_store_dir
+
+    opened = None
+    root = store if store is not None else default_store_dir()
+    if (Path(root).expanduser() / "settings.json").is_file():
+        opened = Store.open(root)
+    elif store is not None:
+        opened = Store.open(store)  # a named store that is not there: its one-line error
+    rows = list_models(opened, show_all)
+    if json_output:
+        render.print_json({"store": str(opened.root) if opened else None, "models": rows})
+    else:
+        render.models_table(rows, str(opened.root) if opened else None, show_all)
+
+
+@models_app.command("remove")
+@handle_errors
+def models_remove(
+    name: Annotated[
+        str, typer.Argument(help="A model of the store, as crossmodal models names it.")
+    ],
+    store: StoreOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Remove a model's spaces from the store: its vectors and indexes (items and other models stay)."""
+    from crossmodal.models import remove_model
+
+    opened = _open_store(store)
+    with opened.write_lock(wait):
+        spaces = remove_model(opened, name)
+    render.stdout.print(f"removed {name}: spaces {', '.join(spaces)}", markup=False)
+
+
+@models_app.command("download")
+@handle_errors
+def models_download(
+    name: Annotated[str, typer.Argument(help="openclip:ARCH/TAG or st:NAME to fetch.")],
+) -> None:
+    """Fetch a model's weights into the Hugging Face cache (the one command that uses the network)."""
+    from crossmodal.models import download_model
+
+    where = download_model(name)
+    render.stdout.print(f"{name}: weights in {where}", markup=False)
 
 
 @app.command()
@@ -616,10 +773,12 @@ def search(
     format_: FormatOption = None,
     preview: PreviewOption = False,
     html: HtmlOption = None,
+    model: ModelsOption = None,
+    device: DeviceOption = None,
 ) -> None:
     """Search the store by text, image, audio, or a mix of them."""
     from crossmodal.errors import UserError
-    from crossmodal.query import SearchEngine, build_query, parse_filters, parse_weights
+    from crossmodal.query import build_query, parse_filters, parse_weights
 
     fmt = output_format(format_, json_output)
     if batch is not None and html is not None:
@@ -630,7 +789,7 @@ def search(
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
     opened = _open_store(store)
-    engine = SearchEngine(opened)
+    engine = search_engine(opened, model, device)
     try:
         if batch is not None:
             _run_batch(engine, batch)
@@ -731,15 +890,16 @@ def recommend(
     format_: FormatOption = None,
     preview: PreviewOption = False,
     html: HtmlOption = None,
+    model: ModelsOption = None,
+    device: DeviceOption = None,
 ) -> None:
     """Recommend items like the ones you liked or saw, never the same ones again."""
-    from crossmodal.query import SearchEngine
     from crossmodal.recommend import read_history
     from crossmodal.recommend import recommend as run_recommend
 
     fmt = output_format(format_, json_output)
     opened = _open_store(store)
-    engine = SearchEngine(opened)
+    engine = search_engine(opened, model, device)
     try:
         seen = read_history(history) if history else []
         hits, profile = run_recommend(

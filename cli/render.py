@@ -228,7 +228,7 @@ def stats_table(report: dict[str, Any]) -> None:
     items = ", ".join(f"{n} {modality}" for modality, n in sorted(report["items"].items()))
     read = report["read"]
     lines = [
-        f"store        {report['store']} (encoder set {report['encoder_set']}"
+        f"store        {report['store']} (models {', '.join(report['models'])}"
         + (", ocr on)" if report["options"]["ocr"] else ")"),
         f"items        {items or 'none'}; {report['deleted']} deleted, {report['failed']} failed",
         f"read         {read['transcripts']} transcripts, {read['pictures_with_words']} pictures "
@@ -248,6 +248,39 @@ def stats_table(report: dict[str, Any]) -> None:
     stdout.print(table)
     for failure in report["failures"][:20]:
         stderr.print(f"  failed: {failure['path']}: {failure['reason']}", markup=False)
+
+
+def models_table(rows: list[dict[str, Any]], store: str | None, show_all: bool) -> None:
+    """One row per (model, space): what a user can type after --model, and what it gives."""
+    table = Table(title="models" + (f" (store {store})" if store else ""), title_justify="left")
+    for column in ("model", "space", "modalities", "dim", "weights", "store"):
+        table.add_column(column, justify="right" if column == "dim" else "left", overflow="fold")
+    for row in rows:
+        name = row["name"] + (" (default)" if row["default"] else "")
+        weights = row["weights"] + (f": {row['where']}" if row["where"] else "")
+        mark = "yes" if row["in_store"] else ""
+        spaces = row["spaces"] or [{"name": "", "modalities": [], "dim": row.get("dim", "")}]
+        for number, space in enumerate(spaces):
+            first = number == 0
+            table.add_row(
+                Text(name if first else ""),
+                Text(space["name"]),
+                Text(",".join(space["modalities"])),
+                Text(str(space["dim"])),
+                Text(weights if first else ""),
+                Text(mark if first else ""),
+            )
+    stdout.print(table)
+    stdout.print(
+        "names: builtin | openclip:ARCH/TAG | openclip:ARCH --checkpoint FILE | st:NAME_OR_PATH"
+        " | plug-ins (PREFIX:...)",
+        markup=False,
+    )
+    if not show_all:
+        stdout.print(
+            "open_clip weights not on this machine are not listed: crossmodal models --all",
+            markup=False,
+        )
 
 
 EVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "hit@5", "mrr", "ndcg@10")

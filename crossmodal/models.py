@@ -287,3 +287,22 @@ def _add_sentence_transformers(add: Any) -> None:
 def model_kind(name: str) -> str:
     prefix, _ = split_name(name)
     return prefix
+
+
+def download_model(name: str) -> Path:
+    """Fetch a model's weights into the local cache: the only network call crossmodal makes, and
+    only on this explicit request. Returns where they are."""
+    prefix, argument = split_name(_normalise(name))
+    if prefix == "openclip":
+        from .encoders import openclip
+
+        arch, tag = openclip.parse_argument(argument)
+        if tag is None:
+            raise UserError("download needs a tag: openclip:ARCH/TAG (see crossmodal models --all)")
+        openclip.read_config(arch, None)
+        return openclip.find_weights(arch, tag) or openclip.download_weights(arch, tag)
+    if prefix == "st":
+        from .encoders import sentence
+
+        return sentence.find_folder(argument, allow_download=True)
+    raise UserError(f"only openclip:ARCH/TAG and st:NAME models can be downloaded, not {name}")

