@@ -505,17 +505,18 @@ def eval_(
     ] = False,
     store: StoreOption = None,
     json_output: JsonOption = False,
+    model: ModelsOption = None,
+    device: DeviceOption = None,
 ) -> None:
     """Recall@1/5/10, Hit@5, MRR and nDCG@10 per query kind, beside chance, on your labels.
 
     Each line: {"id", "kind", "query": TEXT | {"text", "image", "audio", "not"}, "type",
     "relevant": [paths]}; paths are relative to the queries file."""
     from crossmodal.evaluate import evaluate, load_queries
-    from crossmodal.query import SearchEngine
 
     opened = _open_store(store)
     labelled = load_queries(queries)
-    engine = SearchEngine(opened)
+    engine = search_engine(opened, model, device)
     try:
         report = evaluate(engine, labelled, fusion, hubness)
     finally:

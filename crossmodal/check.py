@@ -81,6 +81,7 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
         encoder = store_encoder(store)
         dims = {name: spec.dim for name, spec in encoder.spaces.items()}
         _check_vectors(catalog, dims, report, repair)
+        _check_unclaimed_spaces(store, catalog, dims, report, repair)
         for space, dim in dims.items():
             with catalog.read_snapshot():  # state, file and members of one committed generation
                 finding = _check_index(catalog, store.index_dir, space, dim)
@@ -109,6 +110,25 @@ def _check_catalog(catalog: Catalog, report: CheckReport) -> None:
     ).fetchone()[0]
     if bad:
         report.problems.append(Finding("catalog", f"{bad} indexed items have no content hash"))
+
+
+def _check_unclaimed_spaces(
+    store: Store, catalog: Catalog, dims: dict[str, int], report: CheckReport, repair: bool
+) -> None:
+    """Vectors of a space no model of the store makes: a `models remove` killed half way (it
+    records the removal first). Repair finishes the removal."""
+    unclaimed = sorted(set(catalog.spaces_with_vectors()) - set(dims))
+    for space in unclaimed:
+        finding = Finding(
+            "vectors", "vectors of a space no model of this store makes (a removed model)", space
+        )
+        if repair:
+            from .models import drop_spaces
+
+            drop_spaces(store, [space], catalog)
+            finding.repaired = True
+            finding.message += "; dropped"
+        report.problems.append(finding)
 
 
 def _check_vectors(

@@ -150,17 +150,24 @@ def remove_model(store: Store, name: str) -> list[str]:
     return list(spaces)
 
 
-def drop_spaces(store: Store, spaces: list[str]) -> None:
+def drop_spaces(store: Store, spaces: list[str], catalog: Catalog | None = None) -> None:
+    """Forget spaces: their catalog rows (one transaction), then their index files."""
     if not spaces:
         return
-    with contextlib.suppress(StoreEmptyError):
-        catalog = Catalog(store.catalog_path)
+    own = catalog is None
+    try:
+        if own:
+            catalog = Catalog(store.catalog_path)
+    except StoreEmptyError:
+        catalog = None
+    if catalog is not None:
         try:
             with catalog.transaction():
                 for space in spaces:
                     catalog.drop_space(space)
         finally:
-            catalog.close()
+            if own:
+                catalog.close()
     for space in spaces:
         for path in stray_index_files(store.index_dir, space, -1):
             with contextlib.suppress(OSError):

@@ -429,3 +429,52 @@ def test_help_models_and_plugin_listing_import_no_torch(tmp_path: Path) -> None:
     assert {"builtin", "openclip:ViT-B-32/laion2b_s34b_b79k", "letters:…"} <= names
     helped = _no_torch_run(["search", "--help"], env)
     assert helped.returncode == 0 and "TORCH=False" in helped.stderr and "--model" in helped.stdout
+
+
+def test_check_finishes_a_removal_killed_half_way(tmp_path: Path) -> None:
+    """`models remove` records the removal first; vectors left behind by a kill are found by
+    check and dropped by check --repair. An unknown model name writes nothing."""
+    from crossmodal.catalog import Catalog
+    from crossmodal.check import check
+    from crossmodal.encoders import register_encoder_set
+
+    from .conftest import FakeEncoderSet
+
+    class Other(FakeEncoderSet):
+        name = "other"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.spaces = {
+                "other-visual": self.spaces["fake-visual"].__class__(
+                    "other-visual", 3, frozenset({"image"})
+                )
+            }
+
+        def encode(self, modality, inputs):  # type: ignore[no-untyped-def]
+            found = super().encode(modality, inputs)
+            return {"other-visual": found["fake-visual"]} if modality == "image" else {}
+
+    register_encoder_set("other", Other)
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    with store.write_lock(), pytest.raises(UserError, match="unknown model 'nope:x'"):
+        add_model(store, "nope:x")
+    assert Store.open(store.root).settings.model_names() == ["fake"]
+    pipeline.update(store, model="other")
+    assert (store.index_dir / "other-visual.g1.hnsw").is_file() or list(
+        store.index_dir.glob("other-visual*.hnsw")
+    )
+    store.set_models([{"name": "fake"}])  # what remove_model does first; then "killed"
+    report = check(Store.open(store.root))
+    assert [(p.space, p.repaired) for p in report.problems] == [("other-visual", False)]
+    repaired = check(Store.open(store.root), repair=True)
+    assert repaired.ok
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        assert "other-visual" not in catalog.spaces_with_vectors()
+    finally:
+        catalog.close()
+    assert not list(store.index_dir.glob("other-visual*"))
+    assert check(Store.open(store.root)).ok
