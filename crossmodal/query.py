@@ -781,6 +781,19 @@ class SearchEngine:
             if key in ids and ids[key] in found
         }
 
+    def reachable(self, items: list[Item], space: str) -> set[int]:
+        """Ids of the items that have a vector in the space (their content, or their text side
+        in a text space): the lists that could have ranked them."""
+        spec = self.encoder.spaces[space]
+        keys: dict[int, str] = {}
+        for item in items:
+            if item.content_hash and spec.accepts(item.modality or ""):
+                keys[item.id] = item.content_hash
+            elif item.text_key and spec.accepts("text"):
+                keys[item.id] = item.text_key
+        found = self.catalog.has_vector_keys(space, keys.values())
+        return {item_id for item_id, key in keys.items() if key in found}
+
     def item_vectors(self, items: list[Item], space: str) -> dict[int, np.ndarray]:
         """{item id: its vector in the space}: content for the modalities the space takes, the
         text side (tags, transcript) for audio in a text space."""
@@ -850,8 +863,9 @@ class SearchEngine:
                     for ql in lists
                 ]
             )
+            reach = self._reach(lists, [hit.item for hit in hits]) if len(lists) > 1 else {}
             for hit in hits:
-                hit.fused = fused.get(hit.item.id, 0.0)
+                hit.fused = fused.get(hit.item.id, 0.0) / reach.get(hit.item.id, 1.0)
         else:
             self._fuse_scores(query, mode, lists, hits)
         threshold = score_threshold(
@@ -871,6 +885,19 @@ class SearchEngine:
                 None,
             )
         return ranked
+
+    def _reach(self, lists: list[QueryList], items: list[Item]) -> dict[int, float]:
+        """{item id: total weight of the lists whose space holds a vector of it}. RRF sums over
+        lists, so an item two lists can rank beats one only a single list can rank; dividing by
+        this compares every item by its mean over the lists able to rank it. Without it, a
+        text-only model added beside builtin (its space reaches pictures only through the words
+        read in a few of them) put those few above every other picture: text->image MRR 0.791
+        -> 0.276 with st:MiniLM added (bench/RESULTS.md)."""
+        reach: dict[int, float] = {}
+        for query_list in lists:
+            for item_id in self.reachable(items, query_list.space):
+                reach[item_id] = reach.get(item_id, 0.0) + query_list.weight
+        return {item_id: total for item_id, total in reach.items() if total > 0}
 
     def _fuse_scores(
         self, query: Query, mode: str, lists: list[QueryList], hits: list[Hit]

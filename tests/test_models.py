@@ -478,3 +478,46 @@ def test_check_finishes_a_removal_killed_half_way(tmp_path: Path) -> None:
         catalog.close()
     assert not list(store.index_dir.glob("other-visual*"))
     assert check(Store.open(store.root)).ok
+
+
+class WordsOnly:
+    """A text-only model (as a sentence-transformers model beside builtin would be)."""
+
+    name = "words"
+    audio_sample_rate = 8000
+    fingerprint = "words/1"
+
+    def __init__(self) -> None:
+        from crossmodal.encoders import SpaceSpec
+
+        self.spaces = {"words-text": SpaceSpec("words-text", 64, frozenset({"text"}))}
+
+    def encode(self, modality: str, inputs: list) -> dict[str, np.ndarray]:
+        from crossmodal.encoders import l2_normalize
+
+        from .conftest import words_vector
+
+        if modality != "text":
+            return {}
+        return {"words-text": l2_normalize(np.stack([words_vector(t) + 0.01 for t in inputs]))}
+
+
+def test_a_text_only_model_does_not_lift_the_few_pictures_it_can_read(tmp_path: Path) -> None:
+    """Fusion compares each item over the lists able to rank it: the one picture whose words a
+    text-only space holds must not outrank the picture every image list puts first."""
+    from crossmodal.encoders import register_encoder_set
+
+    register_encoder_set("words", WordsOnly)
+    media = _media(tmp_path / "media")
+    Image.new("RGB", (150, 40), COLOURS["green"]).save(media / "banner.png")  # OCR: words
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media], ocr=True)
+    pipeline.update(store, model="words")
+    engine = SearchEngine(Store.open(store.root))
+    try:
+        hits = engine.search(build_query("a red picture", type="image", k=4))
+    finally:
+        engine.close()
+    assert Path(hits[0].item.path).name == "red.png", [h.item.path for h in hits]
+    banner = next(h for h in hits if h.item.path.endswith("banner.png"))
+    assert "words-text" in banner.spaces  # it was ranked by the text-only space too
