@@ -252,7 +252,8 @@ def stats_table(report: dict[str, Any]) -> None:
 
 def models_table(rows: list[dict[str, Any]], store: str | None, show_all: bool) -> None:
     """One row per (model, space): what a user can type after --model, and what it gives."""
-    table = Table(title="models" + (f" (store {store})" if store else ""), title_justify="left")
+    title = Text("models" + (f" (store {store})" if store else ""))
+    table = Table(title=title, title_justify="left")
     for column in ("model", "space", "modalities", "dim", "weights", "store"):
         table.add_column(column, justify="right" if column == "dim" else "left", overflow="fold")
     for row in rows:

@@ -117,7 +117,17 @@ def _check_unclaimed_spaces(
 ) -> None:
     """Vectors of a space no model of the store makes: a `models remove` killed half way (it
     records the removal first). Repair finishes the removal."""
-    unclaimed = sorted(set(catalog.spaces_with_vectors()) - set(dims))
+    retired = {space for m in store.settings.models for space in m.get("retired", [])}
+    unclaimed = sorted(set(catalog.spaces_with_vectors()) - set(dims) - retired)
+    for space in sorted(retired & set(catalog.spaces_with_vectors())):
+        pending = Finding("pending", "vectors of a model's previous weights", space)
+        if repair:
+            from .models import drop_retired
+
+            drop_retired(store)
+            pending.repaired = True
+            pending.message += "; dropped"
+        report.pending.append(pending)
     for space in unclaimed:
         finding = Finding(
             "vectors", "vectors of a space no model of this store makes (a removed model)", space

@@ -30,9 +30,16 @@ def _record(store: Store, name: str) -> dict[str, Any] | None:
 
 
 def _normalise(name: str) -> str:
+    """The name a store records: `st:` with a folder path becomes the absolute path, so the
+    model does not depend on the directory a later run (cron) starts in."""
     name = name.strip()
     if not name:
         raise UserError("a model name cannot be empty (see crossmodal models)")
+    prefix, argument = split_name(name)
+    if prefix == "st" and argument:
+        path = Path(argument).expanduser()
+        if path.is_dir():
+            return f"st:{path.resolve()}"
     return name
 
 
@@ -92,12 +99,12 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
     encoder_set = create_encoder_set(name, options, store.cache_dir)
     if hasattr(encoder_set, "weights_path"):
         encoder_set.weights_path()  # a one-line error now when the weights are not here
+    load = getattr(encoder_set, "load", None)
+    if callable(load):
+        load()  # a file that does not load is refused before the store records anything
     spaces = dict(encoder_set.spaces)
-    others = [m for m in store.settings.models if m["name"] != name]
     taken = {
-        space
-        for m in others
-        for space in create_encoder_set(m["name"], ModelOptions(), store.cache_dir, m).spaces
+        space for m in store.settings.models if m["name"] != name for space in _spaces(store, m)
     }
     clash = sorted(taken & set(spaces))
     if clash:
@@ -114,14 +121,36 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
         record["fingerprint"] = fingerprint
     record["spaces"] = sorted(spaces)
     if existing is not None:
-        dropped = sorted(set(existing.get("spaces", [])) - set(spaces))
-        drop_spaces(store, dropped)
+        # The old weights' spaces stay until the new ones are embedded (embed drops them).
+        retired = set(existing.get("spaces", [])) | set(existing.get("retired", []))
+        if retired - set(spaces):
+            record["retired"] = sorted(retired - set(spaces))
         models = [record if m["name"] == name else m for m in store.settings.models]
     else:
         models = [*store.settings.models, record]
     if models != store.settings.models:
         store.set_models(models)
     return encoder_set
+
+
+def _spaces(store: Store, record: dict[str, Any]) -> list[str]:
+    """A recorded model's spaces, from its record when it has them (no files needed)."""
+    if record.get("spaces"):
+        return list(record["spaces"])
+    return list(create_encoder_set(record["name"], ModelOptions(), store.cache_dir, record).spaces)
+
+
+def drop_retired(store: Store) -> list[str]:
+    """Drop the spaces of weights a model no longer uses, once the new ones are embedded (a
+    run killed before this leaves them for the next embed; searches never use them)."""
+    retired = [space for m in store.settings.models for space in m.get("retired", [])]
+    if not retired:
+        return []
+    drop_spaces(store, retired)
+    store.set_models(
+        [{k: v for k, v in m.items() if k != "retired"} for m in store.settings.models]
+    )
+    return retired
 
 
 def _current_fingerprint(encoder_set: EncoderSet) -> str | None:

@@ -25,7 +25,7 @@ from .media.image import load_image, probe_image
 from .media.scan import ScannedFile, scan
 from .media.sniff import sniff_modality
 from .media.text import load_text, probe_text
-from .models import add_model, store_encoder
+from .models import add_model, drop_retired, store_encoder
 from .store import Store
 
 # progress(stage, done, total): total is None while unknown (scanning).
@@ -570,7 +570,12 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
     for item in items:
         modality = item.modality or ""
         if item.content_hash and modality in spaces_for:
-            missing = [s for s in spaces_for[modality] if item.content_hash not in by_space_keys[s]]
+            skipped = item.meta.get("no_vector", ())
+            missing = [
+                s
+                for s in spaces_for[modality]
+                if item.content_hash not in by_space_keys[s] and s not in skipped
+            ]
             if documents and modality == "text" and "passages" not in item.meta:
                 missing.append("passages")  # embedded before passages existed: split it once
             if missing and (modality, item.content_hash) not in claimed:
@@ -591,7 +596,11 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
                 claimed.add((kind, item.content_hash))
                 wanted[kind].append(_Job(item, kind, item.content_hash))
         if item.text_key and item.text_side:
-            missing = [s for s in spaces_for["text"] if item.text_key not in by_space_keys[s]]
+            missing = [
+                s
+                for s in spaces_for["text"]
+                if item.text_key not in by_space_keys[s] and s not in item.meta.get("no_vector", ())
+            ]
             if missing and ("text_side", item.text_key) not in claimed:
                 claimed.add(("text_side", item.text_key))
                 wanted["text_side"].append(_Job(item, "text_side", item.text_key))
@@ -672,13 +681,21 @@ def embed(
     """Embed every item that lacks a vector in a space of the store's models, model by model
     (so adding one never re-encodes the others). `model` adds that model to the store first
     (under the caller's write lock) and embeds only it."""
+    _check_model_flags(model, options)
     if model is not None:
         encoder = add_model(store, model, options)
     encoder = encoder or store_encoder(store, options=options)
     summary = EmbedSummary()
+    primary = store.settings.model_names()[0]
     for member in getattr(encoder, "members", None) or [encoder]:
-        _embed_with(store, member, progress, workers, summary)
+        _embed_with(store, member, progress, workers, summary, member.name == primary)
+    drop_retired(store)
     return summary
+
+
+def _check_model_flags(model: str | None, options: ModelOptions | None) -> None:
+    if model is None and options is not None and (options.checkpoint or options.config):
+        raise UserError("--checkpoint and --model-config go with --model openclip:ARCH")
 
 
 def _embed_with(
@@ -687,7 +704,11 @@ def _embed_with(
     progress: Progress,
     workers: int | None,
     summary: EmbedSummary,
+    primary: bool = True,
 ) -> None:
+    """Embed with one model. An item the store's first model cannot encode is failed; one an
+    added model cannot encode (say fp16 overflow on a GPU) only lacks that model's vector, noted
+    in its meta so it is not retried every run; the other models still find it."""
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     catalog = Catalog(store.catalog_path)
     ocr = bool(store.option("ocr", False))
@@ -722,11 +743,19 @@ def _embed_with(
                 else:
                     vectors = encoder.encode(encode_as, values) if values else {}
                 usable = _usable_rows(vectors, len(batch_jobs))
-                errors = errors + [
-                    (job, MediaError("the encoder gave no usable vector (silent or blank input?)"))
-                    for job, ok in zip(batch_jobs, usable, strict=True)
-                    if not ok
-                ]
+                unusable = [job for job, ok in zip(batch_jobs, usable, strict=True) if not ok]
+                if primary:
+                    errors = errors + [
+                        (
+                            job,
+                            MediaError(
+                                "the encoder gave no usable vector (silent or blank input?)"
+                            ),
+                        )
+                        for job in unusable
+                    ]
+                else:
+                    _note_no_vector(catalog, unusable, list(vectors))
                 keys = [job.key for job, ok in zip(batch_jobs, usable, strict=True) if ok]
                 with catalog.transaction():
                     for space, matrix in vectors.items():
@@ -753,6 +782,22 @@ def _embed_with(
                 progress("embed", done, total)
     finally:
         catalog.close()
+
+
+def _note_no_vector(catalog: Catalog, jobs: list[_Job], spaces: list[str]) -> None:
+    """Items of this content (or text side) get no vector in these spaces: say so in their meta,
+    so embed does not retry them on every run (a change of content is a new item's content)."""
+    if not jobs or not spaces:
+        return
+    with catalog.transaction():
+        for job in jobs:
+            column = "text_key" if job.modality == "text_side" else "content_hash"
+            rows = catalog.conn.execute(
+                f"SELECT id FROM items WHERE {column} = ? AND status = 'ok'", (job.key,)
+            ).fetchall()
+            for item in catalog.items_by_ids([row[0] for row in rows]).values():
+                marked = sorted(set(item.meta.get("no_vector", [])) | set(spaces))
+                catalog.update_item(item.id, meta={**item.meta, "no_vector": marked})
 
 
 def _add_passages(
@@ -913,6 +958,7 @@ def update(
     clock = time.perf_counter()
     with store.write_lock(wait_seconds):
         store.remove_leftovers()
+        _check_model_flags(model, options)
         if model is not None:
             add_model(store, model, options)
         encoder = encoder or store_encoder(store, options=options)

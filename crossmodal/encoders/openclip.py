@@ -107,7 +107,7 @@ def expected_weights(arch: str, tag: str) -> tuple[str, list[Path | str]]:
         if filename.endswith((".bin", ".pth")):
             names.insert(0, filename[:-4] + ".safetensors")
         candidates: list[Path | str] = [f"hf:{repo}/{name}" for name in names]
-        folder = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots" / "REVISION"
+        folder = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots" / "main"
         return f"{folder / names[-1]} (Hugging Face cache of {repo})", candidates
     url = cfg.get("url", "")
     if url:
@@ -117,13 +117,19 @@ def expected_weights(arch: str, tag: str) -> tuple[str, list[Path | str]]:
 
 
 def find_weights(arch: str, tag: str) -> Path | None:
-    """The local weights file of a pretrained tag, or None; looks only at the disk."""
+    """The local weights file of a pretrained tag, or None; looks only at the disk: the Hub
+    cache's current revision, else any snapshot folder holding the file (a file copied there by
+    hand has no refs/main)."""
     _, candidates = expected_weights(arch, tag)
     for candidate in candidates:
         if isinstance(candidate, str):
             repo_file = candidate.removeprefix("hf:")
             repo, _, filename = repo_file.rpartition("/")
             found = hf_cached_file(repo, filename)
+            if found is None:
+                snapshots = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "snapshots"
+                copies = sorted(snapshots.glob(f"*/{filename}")) if snapshots.is_dir() else []
+                found = next((copy for copy in copies if copy.is_file()), None)
             if found is not None:
                 return found
         elif candidate.is_file():
@@ -165,6 +171,11 @@ def read_config(arch: str, config_file: Path | None) -> dict[str, Any]:
             raise UserError(
                 f"model config {path} defines '{path.stem}' (its file name), not '{arch}'"
             )
+        if arch in builtin_configs():
+            raise UserError(
+                f"model config {path} would replace open_clip's own '{arch}'; give the file "
+                "another name (the name is the architecture's)"
+            )
     else:
         path = builtin_configs().get(arch)  # type: ignore[assignment]
         if path is None:
@@ -178,6 +189,20 @@ def read_config(arch: str, config_file: Path | None) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{path} is not an open_clip model config ({exc})") from exc
     return config
+
+
+def _why(exc: Exception) -> str:
+    """One line on why weights did not load, without PyTorch's advice to unpickle unsafely."""
+    text = str(exc)
+    if "weights_only" in text or "Unpickl" in type(exc).__name__ or "pickle" in text.lower():
+        return (
+            "not a PyTorch state dict that loads safely (weights_only=True; crossmodal never "
+            "runs code from a checkpoint)"
+        )
+    if "size mismatch" in text or "Missing key" in text or "Unexpected key" in text:
+        return "its tensors do not fit this architecture (wrong ARCH or --model-config?)"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:300]
 
 
 class OpenClipEncoderSet:
@@ -218,6 +243,7 @@ class OpenClipEncoderSet:
         self._preprocess: Any = None
         self._tokenizer: Any = None
         self.device = "cpu"
+        self.half = False  # fp16 weights and autocast: on CUDA (tests may force it)
 
     # -- weights -------------------------------------------------------------------------
     def weights_path(self) -> Path:
@@ -253,7 +279,16 @@ class OpenClipEncoderSet:
         path = self.weights_path()
         weights = hf_blob_sha256(path) or file_sha256(path, self.cache_dir)
         config = json.dumps(self.config, sort_keys=True)
-        return hashlib.sha256(f"{self.arch}|{config}|{weights}".encode()).hexdigest()[:16]
+        gelu = "quick_gelu" if self.quick_gelu else "gelu"
+        return hashlib.sha256(f"{self.arch}|{config}|{gelu}|{weights}".encode()).hexdigest()[:16]
+
+    @property
+    def quick_gelu(self) -> bool:
+        """OpenAI's weights were trained with QuickGELU: their tags say so, and open_clip only
+        applies it when asked (force_quick_gelu), else the vectors are silently off."""
+        if self.tag is None:
+            return bool(self.config.get("quick_gelu", False))
+        return bool(pretrained_table().get_pretrained_cfg(self.arch, self.tag).get("quick_gelu"))
 
     @property
     def fingerprint(self) -> str:
@@ -273,6 +308,10 @@ class OpenClipEncoderSet:
         return {name: SpaceSpec(name, self.dim, frozenset({"text", "image"}))}
 
     # -- model ---------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load now (adding a model checks its file loads before the store records it)."""
+        self._load()
+
     def _load(self) -> None:
         if self._model is not None:
             return
@@ -294,6 +333,7 @@ class OpenClipEncoderSet:
             raise EncoderError(f"open_clip is unavailable: {exc}") from exc
         torch.set_num_threads(os.cpu_count() or 1)
         self.device = resolve_device(self.device_wanted)
+        self.half = self.half or self.device == "cuda"
         if self.config_file is not None:
             open_clip.add_model_config(str(self.config_file))
         pretrained = open_clip.get_pretrained_cfg(self.arch, self.tag) if self.tag else {}
@@ -302,7 +342,8 @@ class OpenClipEncoderSet:
             model, _, preprocess = open_clip.create_model_and_transforms(
                 self.arch,
                 pretrained=None,
-                precision="fp16" if self.device == "cuda" else "fp32",
+                precision="fp16" if self.half else "fp32",
+                force_quick_gelu=self.quick_gelu,
                 device=self.device,
                 image_mean=pretrained.get("mean"),
                 image_std=pretrained.get("std"),
@@ -313,8 +354,7 @@ class OpenClipEncoderSet:
             open_clip.load_checkpoint(model, str(path), strict=True, weights_only=True)
             self._tokenizer = open_clip.get_tokenizer(self.arch)
         except Exception as exc:  # a foreign or damaged file, a tokenizer not in the cache
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise EncoderError(f"cannot load {self.name} from {path}: {first[:300]}") from exc
+            raise EncoderError(f"cannot load {self.name} from {path}: {_why(exc)}") from exc
         finally:
             logging.disable(logging.NOTSET)
         model.eval()
@@ -336,17 +376,19 @@ class OpenClipEncoderSet:
         import torch
 
         model, device = self._model, self.device
-        dtype = next(model.parameters()).dtype
+        # fp16 weights leave some parameters (positional embeddings) in fp32; autocast gives each
+        # op the dtype its weights need instead of one dtype for all inputs.
+        autocast = torch.autocast(device_type=device, dtype=torch.float16, enabled=self.half)
 
         def texts(batch: list[str]) -> np.ndarray:
             tokens = self._tokenizer(batch).to(device)
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast:
                 return model.encode_text(tokens).float().cpu().numpy()
 
         def images(batch: list[Any]) -> np.ndarray:
-            pixels = torch.stack([self._preprocess(image) for image in batch])
-            with torch.inference_mode():
-                return model.encode_image(pixels.to(device, dtype)).float().cpu().numpy()
+            pixels = torch.stack([self._preprocess(image) for image in batch]).to(device)
+            with torch.inference_mode(), autocast:
+                return model.encode_image(pixels).float().cpu().numpy()
 
         matrix = self._encode_batches(inputs, texts if modality == "text" else images)
         return {self.space_name: matrix}

@@ -43,6 +43,14 @@ class ModelOptions:
     batch_size: int | None = None
     allow_download: bool = False
 
+    def __post_init__(self) -> None:
+        from .weights import DEVICES
+
+        if self.device is not None and self.device.lower() not in DEVICES:
+            raise UserError(f"--device must be one of {', '.join(DEVICES)}, not '{self.device}'")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise UserError(f"--batch-size must be at least 1, not {self.batch_size}")
+
 
 def register_encoder_set(name: str, factory: Callable[[], EncoderSet]) -> None:
     """Make the exact name `name` loadable (tests register small fake sets here)."""

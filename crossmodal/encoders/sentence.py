@@ -168,6 +168,10 @@ class SentenceEncoderSet:
         name = self.space_name
         return {name: SpaceSpec(name, self.dim, frozenset({"text"}))}
 
+    def load(self) -> None:
+        """Load now (adding a model checks it loads before the store records it)."""
+        self._load()
+
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
