@@ -20,7 +20,7 @@ from .encoders.registry import (
     plugin_entry_points,
     split_name,
 )
-from .errors import StoreEmptyError, UserError
+from .errors import CrossmodalError, StoreEmptyError, UserError
 from .index import stray_index_files
 from .store import DEFAULT_ENCODER_SET, Store
 
@@ -57,10 +57,21 @@ def store_encoder(
                 f"(it has: {', '.join(names)}; add one with crossmodal embed --model NAME)"
             )
         names = [name for name in names if name in wanted]
-    members = [
-        create_encoder_set(name, _run_options(options), store.cache_dir, _record(store, name))
-        for name in names
-    ]
+    members = []
+    for name in names:
+        try:
+            member = create_encoder_set(
+                name, _run_options(options), store.cache_dir, _record(store, name)
+            )
+            member.spaces  # noqa: B018 - a vanished folder or config shows here, not mid-search
+        except CrossmodalError as exc:
+            others = [n for n in store.settings.model_names() if n != name]
+            hint = f"search others with --model {others[0]}, " if others else ""
+            raise UserError(
+                f"model {name} of this store is unavailable ({exc}); restore its files, "
+                f"{hint}or remove it: crossmodal models remove {name}"
+            ) from exc
+        members.append(member)
     return members[0] if len(members) == 1 else CompositeEncoderSet(members)
 
 

