@@ -53,6 +53,8 @@ demo: install
 	@$(BIN)/crossmodal search --image sample_data/images/moon_surface.png --text "a rocket launch" --type image --store $(DEMO_STORE) -k 3
 	@echo; echo '$$ crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image'
 	@$(BIN)/crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image --store $(DEMO_STORE) -k 4
+	@echo; echo '$$ crossmodal models   (more models beside builtin: open_clip, sentence-transformers, plug-ins)'
+	@$(BIN)/crossmodal models --store $(DEMO_STORE)
 
 test: install
 	$(BIN)/python -m pytest -q
