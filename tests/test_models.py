@@ -746,3 +746,14 @@ def test_a_model_whose_files_vanished_is_named_and_can_be_removed(tmp_path: Path
     removed = fresh_process("models", "remove", f"st:{folder}", "--store", str(store))
     assert removed.returncode == 0, removed.stderr
     assert fresh_process("search", "tomato", "--store", str(store)).returncode == 0
+
+
+def test_download_command_errors_are_one_line() -> None:
+    for name, expected in (
+        ("openclip:ViT-B-32", "download needs a tag"),
+        ("builtin", "only openclip:ARCH/TAG and st:NAME models can be downloaded"),
+        ("openclip:NoSuchArch/x", "open_clip has no architecture 'NoSuchArch'"),
+    ):
+        result = runner.invoke(app, ["models", "download", name])
+        assert result.exit_code == 1 and expected in result.output, result.output
+        assert result.output.count("\n") == 1
