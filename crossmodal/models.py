@@ -346,8 +346,14 @@ def download_model(name: str) -> Path:
         arch, tag = openclip.parse_argument(argument)
         if tag is None:
             raise UserError("download needs a tag: openclip:ARCH/TAG (see crossmodal models --all)")
-        openclip.read_config(arch, None)
-        return openclip.find_weights(arch, tag) or openclip.download_weights(arch, tag)
+        config = openclip.read_config(arch, None)
+        weights = openclip.find_weights(arch, tag) or openclip.download_weights(arch, tag)
+        text = config.get("text_cfg", {})
+        for repo in sorted(
+            {r for r in (text.get("hf_model_name"), text.get("hf_tokenizer_name")) if r}
+        ):
+            openclip.download_hub_part(repo)
+        return weights
     if prefix == "st":
         from .encoders import sentence
 

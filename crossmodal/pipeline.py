@@ -687,8 +687,11 @@ def embed(
     encoder = encoder or store_encoder(store, options=options)
     summary = EmbedSummary()
     primary = store.settings.model_names()[0]
-    for member in getattr(encoder, "members", None) or [encoder]:
-        _embed_with(store, member, progress, workers, summary, member.name == primary)
+    members = getattr(encoder, "members", None) or [encoder]
+    for member in members:
+        # One progress bar per model when there are several (each has its own total).
+        stage = "embed" if len(members) == 1 else f"embed {member.name}"
+        _embed_with(store, member, progress, workers, summary, member.name == primary, stage)
     drop_retired(store)
     return summary
 
@@ -705,6 +708,7 @@ def _embed_with(
     workers: int | None,
     summary: EmbedSummary,
     primary: bool = True,
+    stage: str = "embed",
 ) -> None:
     """Embed with one model. An item the store's first model cannot encode is failed; one an
     added model cannot encode (say fp16 overflow on a GPU) only lacks that model's vector, noted
@@ -718,7 +722,7 @@ def _embed_with(
         work = _jobs(catalog, encoder, ocr)
         total = sum(len(jobs) for jobs in work.values())
         done = 0
-        progress("embed", 0, total)
+        progress(stage, 0, total)
         for kind, jobs in work.items():
             if kind == "text_side" and (work["transcribe"] or work["ocr"]):
                 # Transcripts and OCR changed text sides: embed what the catalog holds now.
@@ -734,7 +738,7 @@ def _embed_with(
                     # A file that does not decode fails in its content job; here it is skipped.
                     _save_words(catalog, encoder, kind, batch_jobs, values, summary)
                     done += len(batch_jobs) + len(errors)
-                    progress("embed", done, total)
+                    progress(stage, done, total)
                     continue
                 passages: tuple[list[Any], dict[str, list[Any]]] | None = None
                 if kind == "text" and values and hasattr(encoder, "encode_documents"):
@@ -779,7 +783,7 @@ def _embed_with(
                         summary.failed += 1
                         summary.failures.append((job.item.path, reason))
                 done += len(batch_jobs) + len(errors)
-                progress("embed", done, total)
+                progress(stage, done, total)
     finally:
         catalog.close()
 

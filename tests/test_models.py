@@ -757,3 +757,80 @@ def test_download_command_errors_are_one_line() -> None:
         result = runner.invoke(app, ["models", "download", name])
         assert result.exit_code == 1 and expected in result.output, result.output
         assert result.output.count("\n") == 1
+
+
+def test_a_missing_hugging_face_tokenizer_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny: tuple[Path, Path, Path]
+) -> None:
+    """An architecture whose tokenizer lives on the Hub (SigLIP, XLM-R) names that repository
+    and its cache folder in one line, instead of a connection error from transformers."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    _, checkpoint, _ = tiny
+    config = tmp_path / "tiny-hubtok.json"
+    text = {**TINY["text_cfg"], "hf_tokenizer_name": "crossmodal-test/no-such-tokenizer"}
+    config.write_text(json.dumps({**TINY, "text_cfg": text}))
+    encoder = oc.OpenClipEncoderSet("tiny-hubtok", checkpoint=checkpoint, config_file=config)
+    assert encoder.hub_parts() == ["crossmodal-test/no-such-tokenizer"]
+    with pytest.raises(EncoderError) as caught:
+        encoder.encode("text", ["a cat"])
+    message = str(caught.value)
+    assert "crossmodal-test/no-such-tokenizer" in message and "\n" not in message
+    assert "models--crossmodal-test--no-such-tokenizer" in message
+    siglip = oc.OpenClipEncoderSet("ViT-B-16-SigLIP/webli")
+    assert "timm/ViT-B-16-SigLIP" in siglip.hub_parts()
+
+
+def test_recommend_on_a_store_with_two_models(tmp_path: Path) -> None:
+    from crossmodal.encoders import register_encoder_set
+    from crossmodal.recommend import recommend
+
+    register_encoder_set("words", WordsOnly)
+    media = _media(tmp_path / "media")
+    (media / "salad.txt").write_text("a green salad with tomato and basil")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    pipeline.update(store, model="words")
+    engine = SearchEngine(Store.open(store.root))
+    try:
+        hits, profile = recommend(engine, [str(media / "note.txt")], type="text", k=2)
+    finally:
+        engine.close()
+    assert hits and hits[0].item.path.endswith("salad.txt")
+    assert str(media / "note.txt") not in [hit.item.path for hit in hits]
+
+
+def test_check_and_stats_of_a_store_with_open_clip_import_no_torch(
+    tmp_path: Path, tiny: tuple[Path, Path, Path]
+) -> None:
+    config, checkpoint, _ = tiny
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    options = ModelOptions(checkpoint=checkpoint, config=config)
+    pipeline.update(store, model="openclip:tiny-clip", options=options)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args in (
+        ["check", "--store", str(store.root), "--json"],
+        ["stats", "--json", "--store", str(store.root)],
+    ):
+        code = (
+            "import sys, atexit\n"
+            "atexit.register(lambda: sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules)))\n"
+            "import tests.fakecli  # noqa: F401  (registers the fake set)\n"
+            "from cli.main import run\n"
+            f"sys.argv = ['crossmodal', *{args!r}]\n"
+            "run()\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "TORCH=False" in done.stderr, (args, done.stderr)
+        assert "openclip-tiny-clip" in done.stdout

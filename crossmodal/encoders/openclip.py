@@ -164,6 +164,25 @@ def download_weights(arch: str, tag: str) -> Path:
     return Path(path)
 
 
+def download_hub_part(repo: str) -> Path:
+    """Fetch a tokenizer or text-model config repository (only when the user asked)."""
+    from huggingface_hub import constants, snapshot_download
+
+    saved = {key: os.environ.pop(key, None) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
+    try:
+        # the configuration and tokenizer files, not another copy of the weights
+        return Path(snapshot_download(repo, allow_patterns=["*.json", "*.txt", "*.model", "*.spm"]))
+    except Exception as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EncoderError(f"download of {repo} failed: {message}") from exc
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value
+
+
 def read_config(arch: str, config_file: Path | None) -> dict[str, Any]:
     if config_file is not None:
         path = Path(config_file)
@@ -325,6 +344,7 @@ class OpenClipEncoderSet:
                     f"{self.name} to re-embed with the new weights"
                 )
         self._checked = True
+        self._require_hub_parts()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import open_clip
@@ -359,6 +379,32 @@ class OpenClipEncoderSet:
             logging.disable(logging.NOTSET)
         model.eval()
         self._model, self._preprocess = model, preprocess
+
+    def hub_parts(self) -> list[str]:
+        """Hub repositories the architecture needs besides its weights: a Hugging Face text
+        tower's config and a Hugging Face tokenizer (SigLIP, XLM-R models)."""
+        text = self.config.get("text_cfg", {})
+        names = [text.get("hf_model_name"), text.get("hf_tokenizer_name")]
+        return sorted({name for name in names if name})
+
+    def _require_hub_parts(self) -> None:
+        """Each of them in the local cache (or fetched when downloads are allowed), else one
+        line naming it, instead of transformers' "couldn't connect" from deep inside."""
+        from huggingface_hub import snapshot_download
+
+        for repo in self.hub_parts():
+            try:
+                snapshot_download(repo, local_files_only=True)
+            except Exception:
+                if self.allow_download:
+                    download_hub_part(repo)
+                    continue
+                folder = hf_cache_dir() / f"models--{repo.replace('/', '--')}"
+                raise EncoderError(
+                    f"{self.name} needs the Hugging Face files of {repo} (tokenizer or text "
+                    f"model config), expected in {folder}; on a connected machine run "
+                    f"`crossmodal models download {self.name}`"
+                ) from None
 
     def _encode_batches(self, inputs: list[Any], encode_one_batch: Any) -> np.ndarray:
         rows = [
