@@ -207,6 +207,7 @@ def drop_spaces(store: Store, spaces: list[str], catalog: Catalog | None = None)
             with catalog.transaction():
                 for space in spaces:
                     catalog.drop_space(space)
+                _forget_no_vector(catalog, set(spaces))
         finally:
             if own:
                 catalog.close()
@@ -214,6 +215,17 @@ def drop_spaces(store: Store, spaces: list[str], catalog: Catalog | None = None)
         for path in stray_index_files(store.index_dir, space, -1):
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def _forget_no_vector(catalog: Catalog, spaces: set[str]) -> None:
+    """Items noted as not encodable by a dropped space lose the note: a model added again (on
+    another device, say) tries them afresh."""
+    rows = catalog.conn.execute("SELECT id FROM items WHERE meta LIKE '%no_vector%'").fetchall()
+    for item in catalog.items_by_ids([row[0] for row in rows]).values():
+        kept = [space for space in item.meta.get("no_vector", []) if space not in spaces]
+        if kept != item.meta.get("no_vector", []):
+            meta = {k: v for k, v in item.meta.items() if k != "no_vector"}
+            catalog.update_item(item.id, meta={**meta, "no_vector": kept} if kept else meta)
 
 
 def list_models(store: Store | None = None, show_all: bool = False) -> list[dict[str, Any]]:

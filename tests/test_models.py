@@ -692,6 +692,14 @@ def test_an_added_model_that_fails_an_item_does_not_fail_it_for_the_store(tmp_pa
     finally:
         engine.close()
     assert hits[0].item.path.endswith("note.txt")  # the first model still finds it
+    with store.write_lock():
+        remove_model(store, "fragile")
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        note = next(i for i in catalog.items() if i.path.endswith("note.txt"))
+    finally:
+        catalog.close()
+    assert "no_vector" not in note.meta  # a model added again tries it afresh
 
 
 def test_model_flags_are_checked(tmp_path: Path) -> None:
