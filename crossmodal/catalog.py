@@ -768,6 +768,21 @@ class Catalog:
             out.update({row[0]: row[1] for row in rows})
         return out
 
+    def live_members(self, space: str, vector_ids: Iterable[int]) -> set[int]:
+        """Which of these vectors the space's committed index holds alive (what a search sees)."""
+        ids = list(vector_ids)
+        out: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT vector_id FROM index_members WHERE space = ? AND deleted = 0 "
+                f"AND vector_id IN ({marks})",
+                [space, *chunk],
+            )
+            out.update(row[0] for row in rows)
+        return out
+
     # -- runs ----------------------------------------------------------------------------
     def record_run(self, kind: str, started: float, summary: dict[str, Any]) -> None:
         self.conn.execute(

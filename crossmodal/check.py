@@ -276,13 +276,19 @@ def _check_files(
 def _check_pending_embeds(catalog: Catalog, encoder: Any, report: CheckReport) -> None:
     """Items whose content lacks a vector in a space that accepts it (one pass over the items)."""
     keys_by_modality: dict[str, set[str]] = {"text": set(), "image": set(), "audio": set()}
+    unencodable: dict[str, set[str]] = {}  # space -> keys a model said it cannot encode
     for item in catalog.items(status="ok"):
         if item.content_hash and item.modality in keys_by_modality:
             keys_by_modality[item.modality].add(item.content_hash)
         if item.text_key:
             keys_by_modality["text"].add(item.text_key)
+        for space in item.meta.get("no_vector", ()):
+            unencodable.setdefault(space, set()).update(
+                key for key in (item.content_hash, item.text_key) if key
+            )
     for name, spec in encoder.spaces.items():
         keys = set().union(*(keys for m, keys in keys_by_modality.items() if spec.accepts(m)))
+        keys -= unencodable.get(name, set())
         lacking = len(keys - catalog.has_vector_keys(name, keys))
         if lacking:
             report.pending.append(

@@ -14,6 +14,7 @@ from .catalog import Catalog
 from .encoders.base import EncoderSet
 from .encoders.composite import CompositeEncoderSet
 from .encoders.registry import (
+    BUILTIN_PREFIXES,
     ModelOptions,
     available_encoder_sets,
     create_encoder_set,
@@ -138,6 +139,11 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
         retired = set(existing.get("spaces", [])) | set(existing.get("retired", []))
         if retired - set(spaces):
             record["retired"] = sorted(retired - set(spaces))
+        stale = sorted(set(existing.get("spaces", [])) & set(spaces))
+        if stale and existing.get("fingerprint") != record.get("fingerprint"):
+            # New weights behind the same space names (a plug-in that does not put its
+            # fingerprint in them): the old vectors must go now, never meet new queries.
+            drop_spaces(store, stale)
         models = [record if m["name"] == name else m for m in store.settings.models]
     else:
         models = [*store.settings.models, record]
@@ -167,8 +173,16 @@ def drop_retired(store: Store) -> list[str]:
 
 
 def _current_fingerprint(encoder_set: EncoderSet) -> str | None:
+    """What the model's vectors depend on now. Plug-ins may only have a `fingerprint`
+    attribute; builtin's fingerprint describes its code, not files, and is not tracked here."""
     current = getattr(encoder_set, "current_fingerprint", None)
-    return current() if callable(current) else None
+    if callable(current):
+        return current()
+    prefix, _ = split_name(encoder_set.name)
+    if prefix in BUILTIN_PREFIXES or encoder_set.name in available_encoder_sets():
+        return None
+    value = getattr(encoder_set, "fingerprint", None)
+    return str(value) if value is not None else None
 
 
 def remove_model(store: Store, name: str) -> list[str]:
@@ -182,9 +196,7 @@ def remove_model(store: Store, name: str) -> list[str]:
         )
     if len(store.settings.models) == 1:
         raise UserError(f"{name} is the store's only model; add another before removing it")
-    spaces = record.get("spaces") or sorted(
-        create_encoder_set(name, ModelOptions(), store.cache_dir, record).spaces
-    )
+    spaces = (record.get("spaces") or _spaces(store, record)) + record.get("retired", [])
     # Settings first: a run killed after this line leaves vectors no model claims, which the
     # next removal or `check --repair` drops; never a model whose vectors are half gone.
     store.set_models([m for m in store.settings.models if m["name"] != name])

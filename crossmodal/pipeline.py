@@ -746,7 +746,18 @@ def _embed_with(
                     passages = (spans, passage_vectors)
                 else:
                     vectors = encoder.encode(encode_as, values) if values else {}
+                # Only this model's own spaces, at their size (a plug-in cannot write elsewhere).
+                vectors = {
+                    space: matrix
+                    for space, matrix in vectors.items()
+                    if space in encoder.spaces
+                    and getattr(matrix, "shape", None)
+                    == (len(batch_jobs), encoder.spaces[space].dim)
+                }
                 usable = _usable_rows(vectors, len(batch_jobs))
+                expected = {n for n, spec in encoder.spaces.items() if spec.accepts(encode_as)}
+                if not expected <= vectors.keys():
+                    usable[:] = False  # a space the model declares got nothing for this batch
                 unusable = [job for job, ok in zip(batch_jobs, usable, strict=True) if not ok]
                 if primary:
                     errors = errors + [

@@ -782,17 +782,19 @@ class SearchEngine:
         }
 
     def reachable(self, items: list[Item], space: str) -> set[int]:
-        """Ids of the items that have a vector in the space (their content, or their text side
-        in a text space): the lists that could have ranked them."""
+        """Ids of the items this space's search can return: a vector of their content, or of
+        their text side in a text space, alive in the committed index (a vector embedded but
+        not indexed yet is not something a list could have ranked)."""
         spec = self.encoder.spaces[space]
-        keys: dict[int, str] = {}
+        keys: dict[str, list[int]] = {}
         for item in items:
             if item.content_hash and spec.accepts(item.modality or ""):
-                keys[item.id] = item.content_hash
-            elif item.text_key and spec.accepts("text"):
-                keys[item.id] = item.text_key
-        found = self.catalog.has_vector_keys(space, keys.values())
-        return {item_id for item_id, key in keys.items() if key in found}
+                keys.setdefault(item.content_hash, []).append(item.id)
+            if item.text_key and spec.accepts("text"):
+                keys.setdefault(item.text_key, []).append(item.id)
+        ids = self.catalog.vector_ids_for_keys(space, keys)
+        live = self.catalog.live_members(space, ids.values())
+        return {item_id for key, vid in ids.items() if vid in live for item_id in keys[key]}
 
     def item_vectors(self, items: list[Item], space: str) -> dict[int, np.ndarray]:
         """{item id: its vector in the space}: content for the modalities the space takes, the
@@ -894,8 +896,13 @@ class SearchEngine:
         read in a few of them) put those few above every other picture: text->image MRR 0.791
         -> 0.276 with st:MiniLM added (bench/RESULTS.md)."""
         reach: dict[int, float] = {}
+        by_space: dict[str, set[int]] = {}
         for query_list in lists:
-            for item_id in self.reachable(items, query_list.space):
+            if query_list.space not in by_space:
+                by_space[query_list.space] = self.reachable(items, query_list.space)
+            # A list that returned an item could rank it, whatever the lookup says.
+            able = by_space[query_list.space] | {item.id for item, _, _ in query_list.hits}
+            for item_id in able:
                 reach[item_id] = reach.get(item_id, 0.0) + query_list.weight
         return {item_id: total for item_id, total in reach.items() if total > 0}
 

@@ -221,6 +221,11 @@ class Store:
                 f"store {self.root} is locked by another crossmodal process; try again later"
             ) from exc
         try:
+            if self._lock.lock_counter == 1 and self.settings_path.is_file():
+                # What the previous holder wrote (a model added or removed while we waited).
+                self.settings = Settings.from_json(
+                    self.settings_path.read_bytes(), self.settings_path
+                )
             yield
         finally:
             self._lock.release()

@@ -344,18 +344,27 @@ import numpy as np
 from crossmodal.encoders import SpaceSpec, l2_normalize
 
 
+import os
+
+
 class Letters:
     audio_sample_rate = 16000
 
     def __init__(self, argument, options):
+        if argument == "boom":
+            raise RuntimeError("plugin exploded")
+        self.version = int(os.environ.get("LETTERS_VERSION", "1"))
         self.name = "letters:" + argument
-        self.fingerprint = "letters/1/" + argument
+        self.fingerprint = f"letters/{self.version}/" + argument
         self.spaces = {"letters-" + argument: SpaceSpec("letters-" + argument, 26, frozenset({"text"}))}
 
     def encode(self, modality, inputs):
         if modality != "text":
             return {}
-        rows = [[text.lower().count(chr(97 + i)) + 0.01 for i in range(26)] for text in inputs]
+        rows = [
+            [text.lower().count(chr(97 + i)) + 0.01 * self.version for i in range(26)]
+            for text in inputs
+        ]
         return {"letters-" + self.name.split(":")[1]: l2_normalize(np.asarray(rows, dtype=np.float32))}
 
 
@@ -533,7 +542,7 @@ def test_a_checkpoint_that_does_not_load_changes_nothing(
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
     pipeline.update(store, [media])
     garbage = tmp_path / "garbage.pt"
-    garbage.write_bytes(os.urandom(1000))
+    garbage.write_bytes(np.random.default_rng(7).bytes(1000))
     with store.write_lock(), pytest.raises(EncoderError) as caught:
         pipeline.embed(
             store,
@@ -542,6 +551,11 @@ def test_a_checkpoint_that_does_not_load_changes_nothing(
         )
     assert "weights_only=True" in str(caught.value) and "\n" not in str(caught.value)
     assert "weights_only=False" not in str(caught.value)
+    for content in (b"just some text\n", b"\x80\x02}q\x00.", os.urandom(500)):
+        garbage.write_bytes(content)  # every kind of bad file gets the same clear line
+        bad = oc.OpenClipEncoderSet("tiny-clip", checkpoint=garbage, config_file=config)
+        with pytest.raises(EncoderError, match="loads safely"):
+            bad.load()
     assert Store.open(store.root).settings.model_names() == ["fake"]
     pipeline.update(
         store,
@@ -686,6 +700,9 @@ def test_an_added_model_that_fails_an_item_does_not_fail_it_for_the_store(tmp_pa
     seen = fragile.seen
     pipeline.update(store)  # not retried
     assert fragile.seen == seen
+    from crossmodal.check import check
+
+    assert not [p for p in check(Store.open(store.root)).pending if p.space == "fragile-text"]
     engine = SearchEngine(Store.open(store.root))
     try:
         hits = engine.search(build_query("ripe tomato", type="text", k=1))
@@ -879,3 +896,152 @@ def test_weights_replaced_in_place_are_re_embedded_by_embed_model(
         assert engine.search(build_query("another fresh query", k=2))
     finally:
         engine.close()
+
+
+def test_plugins_that_fail_or_name_spaces_badly_are_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crossmodal.encoders import SpaceSpec
+    from crossmodal.encoders.registry import check_spaces
+
+    monkeypatch.syspath_prepend(str(_plugin_folder(tmp_path)))
+    with pytest.raises(EncoderError, match="plug-in 'letters' .* failed: plugin exploded"):
+        create_encoder_set("letters:boom")
+    with pytest.raises(EncoderError, match="space name 'letters-../../escaped'"):
+        create_encoder_set("letters:../../escaped")
+    for spaces, expected in (
+        ({"builtin-x": SpaceSpec("builtin-x", 3, frozenset({"text"}))}, "reserved"),
+        ({"a": SpaceSpec("a", 0, frozenset({"text"}))}, "dim >= 1"),
+        ({"a": SpaceSpec("b", 3, frozenset({"text"}))}, "match its spec"),
+        ({"a": SpaceSpec("a", 3, frozenset({"video"}))}, "modalities"),
+        ({}, "non-empty"),
+    ):
+        with pytest.raises(EncoderError, match=expected):
+            check_spaces(spaces, reserved=True)
+    store = tmp_path / "store"
+    Store.open_or_create(store, encoder_set="fake")
+    media = _media(tmp_path / "media")
+    assert runner.invoke(app, ["update", str(media), "--store", str(store), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["update", "--store", str(store), "--model", "letters:../x"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert not (tmp_path / "x.g1.hnsw").exists()
+    assert Store.open(store).settings.model_names() == ["fake"]
+
+
+def test_a_plugin_whose_fingerprint_changes_is_re_embedded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Space names that do not carry the fingerprint: the old vectors go at once."""
+    from crossmodal.catalog import Catalog
+    from crossmodal.encoders.registry import forget_encoder_set
+
+    monkeypatch.syspath_prepend(str(_plugin_folder(tmp_path)))
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media])
+    pipeline.update(store, model="letters:abc")
+
+    def note_vector() -> np.ndarray:
+        catalog = Catalog(store.catalog_path, readonly=True)
+        try:
+            note = next(i for i in catalog.items() if i.path.endswith("note.txt"))
+            return catalog.vector_for_key("letters-abc", note.content_hash)
+        finally:
+            catalog.close()
+
+    before = note_vector()
+    monkeypatch.setenv("LETTERS_VERSION", "2")
+    forget_encoder_set("letters:abc")  # a new process would build it afresh
+    pipeline.update(store, model="letters:abc")
+    assert Store.open(store.root).settings.models[1]["fingerprint"] == "letters/2/abc"
+    assert not np.allclose(before, note_vector())
+
+
+def test_fusion_ignores_vectors_not_indexed_yet_and_never_exceeds_one_list(
+    tmp_path: Path,
+) -> None:
+    """A model embedded but not indexed yet (embed without index, a killed update) does not
+    change rankings; an item a list returned always counts that list in its divisor."""
+    from crossmodal.encoders import register_encoder_set
+
+    register_encoder_set("words", WordsOnly)
+    media = _media(tmp_path / "media")
+    Image.new("RGB", (150, 40), COLOURS["green"]).save(media / "banner.png")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media], ocr=True)
+
+    def ranking(**selection: list[str]) -> list[str]:
+        opened = Store.open(store.root)
+        encoder = store_encoder(opened, selection.get("only"))
+        engine = SearchEngine(opened, encoder)
+        try:
+            hits = engine.search(build_query("a red picture", type="image", k=4))
+        finally:
+            engine.close()
+        assert all(hit.fused <= 1 / 61 + 1e-9 for hit in hits), [h.fused for h in hits]
+        return [Path(hit.item.path).name for hit in hits]
+
+    alone = ranking()
+    with store.write_lock():
+        pipeline.embed(store, model="words")  # embedded, not indexed
+    assert ranking() == alone
+    pipeline.update(store)
+    assert ranking()[0] == "red.png"
+
+
+def test_settings_are_reread_when_the_lock_is_taken(tmp_path: Path) -> None:
+    from crossmodal.encoders import register_encoder_set
+
+    register_encoder_set("words", WordsOnly)
+    media = _media(tmp_path / "media")
+    Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    first, second = Store.open(tmp_path / "store"), Store.open(tmp_path / "store")
+    pipeline.update(first, [media], model="words")
+    with second.write_lock():  # second was opened before the model was added
+        assert second.settings.model_names() == ["fake", "words"]
+        remove_model(second, "words")
+    with first.write_lock():
+        assert first.settings.model_names() == ["fake"]
+
+
+def test_remove_drops_retired_spaces_too(tmp_path: Path) -> None:
+    from crossmodal.catalog import Catalog
+    from crossmodal.check import check
+    from crossmodal.encoders import register_encoder_set
+
+    register_encoder_set("words", WordsOnly)
+    media = _media(tmp_path / "media")
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    pipeline.update(store, [media], model="words")
+    catalog = Catalog(store.catalog_path)
+    try:
+        with catalog.transaction():
+            catalog.add_vectors("words-old", ["k1"], np.eye(1, 64, dtype=np.float32))
+    finally:
+        catalog.close()
+    with store.write_lock():  # a replacement killed before its old space was dropped
+        store.set_models(
+            [store.settings.models[0], {**store.settings.models[1], "retired": ["words-old"]}]
+        )
+        remove_model(store, "words")
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        assert not {"words-old", "words-text"} & set(catalog.spaces_with_vectors())
+    finally:
+        catalog.close()
+    assert check(Store.open(store.root)).ok
+
+
+def test_relative_and_absolute_checkpoint_paths_share_one_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny: tuple[Path, Path, Path]
+) -> None:
+    config, checkpoint, _ = tiny
+    monkeypatch.chdir(checkpoint.parent)
+    relative = create_encoder_set(
+        "openclip:tiny-clip",
+        ModelOptions(checkpoint=Path(checkpoint.name), config=Path(config.name)),
+    )
+    absolute = create_encoder_set(
+        "openclip:tiny-clip", ModelOptions(checkpoint=checkpoint, config=config)
+    )
+    assert relative is absolute

@@ -211,17 +211,15 @@ def read_config(arch: str, config_file: Path | None) -> dict[str, Any]:
 
 
 def _why(exc: Exception) -> str:
-    """One line on why weights did not load, without PyTorch's advice to unpickle unsafely."""
+    """One line on why a weights file did not load, without PyTorch's advice to unpickle
+    unsafely (weights_only=False would run code from the file)."""
     text = str(exc)
-    if "weights_only" in text or "Unpickl" in type(exc).__name__ or "pickle" in text.lower():
-        return (
-            "not a PyTorch state dict that loads safely (weights_only=True; crossmodal never "
-            "runs code from a checkpoint)"
-        )
     if "size mismatch" in text or "Missing key" in text or "Unexpected key" in text:
         return "its tensors do not fit this architecture (wrong ARCH or --model-config?)"
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return first[:300]
+    return (
+        "not a PyTorch or safetensors state dict that loads safely (crossmodal loads with "
+        f"weights_only=True and never runs code from a file; {type(exc).__name__})"
+    )
 
 
 class OpenClipEncoderSet:
@@ -371,9 +369,14 @@ class OpenClipEncoderSet:
                 image_resize_mode=pretrained.get("resize_mode"),
                 pretrained_text=False,
             )
-            open_clip.load_checkpoint(model, str(path), strict=True, weights_only=True)
             self._tokenizer = open_clip.get_tokenizer(self.arch)
-        except Exception as exc:  # a foreign or damaged file, a tokenizer not in the cache
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logging.disable(logging.NOTSET)
+            raise EncoderError(f"cannot build {self.name}: {first[:300]}") from exc
+        try:
+            open_clip.load_checkpoint(model, str(path), strict=True, weights_only=True)
+        except Exception as exc:  # a foreign, damaged or unsafe file
             raise EncoderError(f"cannot load {self.name} from {path}: {_why(exc)}") from exc
         finally:
             logging.disable(logging.NOTSET)

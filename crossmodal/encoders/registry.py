@@ -16,6 +16,7 @@ most; weights load on the first encode.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -114,6 +115,8 @@ def create_encoder_set(
     )
     config = options.config or (Path(record["config"]) if record.get("config") else None)
     fingerprint = None if options.checkpoint or options.config else record.get("fingerprint")
+    checkpoint = checkpoint.expanduser().resolve() if checkpoint else None
+    config = config.expanduser().resolve() if config else None
     # One instance (one loaded model) per weights file and run options: adding a model and then
     # embedding with the store's models must not load it twice (measured: 2.6 s of 9.7 s).
     key = (name, checkpoint, config, options.device, options.batch_size)
@@ -175,11 +178,48 @@ def _build(
             f"unknown model '{name}' (known: {known}{'; plug-ins: ' + plugins if plugins else ''};"
             " see crossmodal models)"
         )
-    encoder_set = factory(argument, options)
-    for attribute in ("name", "spaces", "encode"):
-        if not hasattr(encoder_set, attribute):
-            raise EncoderError(f"plug-in '{prefix}' returned an encoder set without '{attribute}'")
+    try:
+        encoder_set = factory(argument, options)
+        for attribute in ("name", "spaces", "encode"):
+            if not hasattr(encoder_set, attribute):
+                raise EncoderError(f"it returned an encoder set without '{attribute}'")
+        check_spaces(encoder_set.spaces, reserved=True)
+    except UserError:
+        raise
+    except Exception as exc:  # a plug-in's own failure: named, one line, never a traceback
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EncoderError(f"plug-in '{prefix}' ({name}) failed: {message}") from exc
     return encoder_set
+
+
+SPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MODALITIES = frozenset({"text", "image", "audio"})
+
+
+def check_spaces(spaces: Any, reserved: bool = False) -> None:
+    """A plug-in's spaces must be safe to name files after, consistent, and not claim the
+    names crossmodal's own models use."""
+    if not isinstance(spaces, dict) or not spaces:
+        raise EncoderError("its spaces must be a non-empty {name: SpaceSpec} dict")
+    for key, spec in spaces.items():
+        name = getattr(spec, "name", None)
+        if not isinstance(key, str) or not SPACE_NAME.fullmatch(key) or name != key:
+            raise EncoderError(
+                f"space name {key!r} must be letters, digits, '.', '_' or '-' and match its spec"
+            )
+        if reserved and key.startswith(("builtin-", "openclip-", "st-")):
+            raise EncoderError(f"space name {key!r} uses a prefix reserved for crossmodal's models")
+        dim = getattr(spec, "dim", 0)
+        modalities = getattr(spec, "modalities", frozenset())
+        if (
+            not isinstance(dim, int)
+            or dim < 1
+            or not modalities
+            or not set(modalities) <= MODALITIES
+        ):
+            raise EncoderError(
+                f"space {key!r} needs a dim >= 1 and modalities among text, image, audio"
+            )
 
 
 def load_encoder_set(name: str, cache_dir: Path | None = None) -> EncoderSet:
