@@ -241,6 +241,14 @@ class Catalog:
             self.conn.execute("PRAGMA busy_timeout=10000")
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            hot_journal = Path(f"{self.path}-journal")
+            if readonly and "readonly" in str(exc) and hot_journal.exists():
+                # A run killed while it first switched a new catalog to WAL left a rollback
+                # journal that only a writer can replay: nothing was committed yet.
+                raise StoreEmptyError(
+                    f"store catalog {self.path} was interrupted while being created; "
+                    "run crossmodal update PATH"
+                ) from exc
             raise StoreError(f"cannot open catalog {self.path}: {exc}") from exc
         if version > SCHEMA_VERSION:
             raise StoreError(

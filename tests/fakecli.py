@@ -20,7 +20,36 @@ class SlowFakeEncoderSet(FakeEncoderSet):
         return super().encode(modality, inputs)
 
 
+class SlowSecondEncoderSet:
+    """A second model for a store (`update --model second`): one text+image space of its own,
+    made by the fake set's semantic encoding."""
+
+    name = "second"
+    fingerprint = "second/1"
+    audio_sample_rate = SlowFakeEncoderSet.audio_sample_rate
+
+    def __init__(self) -> None:
+        self._base = SlowFakeEncoderSet()
+        spec = self._base.spaces["fake-semantic"]
+        self.spaces = {
+            "second-semantic": spec.__class__("second-semantic", spec.dim, spec.modalities)
+        }
+
+    def encode(self, modality: str, inputs: list):  # type: ignore[no-untyped-def]
+        found = self._base.encode(modality, inputs)
+        return {"second-semantic": found["fake-semantic"]} if "fake-semantic" in found else {}
+
+    def encode_documents(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        documents, spans, vectors = self._base.encode_documents(texts)
+        return (
+            {"second-semantic": documents["fake-semantic"]},
+            spans,
+            {"second-semantic": vectors["fake-semantic"]},
+        )
+
+
 register_encoder_set("fake", SlowFakeEncoderSet)
+register_encoder_set("second", SlowSecondEncoderSet)
 
 if __name__ == "__main__":
     import hnswlib  # noqa: F401  (imports done before "ready": kills land in real work)

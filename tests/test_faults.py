@@ -198,6 +198,64 @@ def test_kill_9_at_random_points_never_damages_the_store(tmp_path: Path) -> None
     )
 
 
+def test_kill_9_while_a_model_is_added_or_removed(tmp_path: Path) -> None:
+    """`update --model second` and `models remove second`, killed at random moments: the store
+    stays consistent, and rerunning gives exactly a clean two-model store's results."""
+    import tests.fakecli  # noqa: F401  (registers "second" in this process too)
+    from crossmodal.models import remove_model
+
+    rng = random.Random(99)
+    root = tmp_path / "media"
+    _make_collection(root, rng, n=40)
+    store_dir = tmp_path / "store"
+    store = Store.open_or_create(store_dir, encoder_set="fake")
+    update(store, [root])
+    clean = Store.open_or_create(tmp_path / "clean", encoder_set="fake")
+    update(clean, [root])
+    update(clean, model="second")
+    expected = _results(clean)
+    timing = _cli(store_dir, "update", "--model", "second")
+    _wait_ready(timing)
+    started = time.monotonic()
+    assert timing.wait(timeout=120) == 0, timing.stderr.read() if timing.stderr else ""
+    window = time.monotonic() - started
+    kills = 0
+    for round_number in range(max(4, KILL_POINTS // 5)):
+        # The store holds both models here: remove the second one, maybe killed half way.
+        remover = _cli(store_dir, "models", "remove", "second")
+        _wait_ready(remover)
+        time.sleep(rng.uniform(0.0, 0.05))
+        if remover.poll() is None:
+            remover.send_signal(signal.SIGKILL)
+            remover.wait()
+            kills += 1
+        repaired = check(Store.open(store_dir), repair=True)
+        assert repaired.ok, (round_number, repaired.to_dict())
+        store = Store.open(store_dir)
+        if "second" in store.settings.model_names():
+            with store.write_lock():
+                remove_model(store, "second")
+        adder = _cli(store_dir, "update", "--model", "second")
+        _wait_ready(adder)
+        time.sleep(rng.uniform(0.0, window))
+        if adder.poll() is None:
+            adder.send_signal(signal.SIGKILL)
+            adder.wait()
+            kills += 1
+        after_kill = check(Store.open(store_dir))
+        assert not after_kill.problems, (round_number, after_kill.to_dict())
+        store = Store.open(store_dir)
+        update(store, model="second")
+        after_rerun = check(store)
+        assert after_rerun.ok and not after_rerun.problems and not after_rerun.pending, (
+            round_number,
+            after_rerun.to_dict(),
+        )
+        assert _results(store) == expected, round_number
+    print(f"\nkill -9 while adding/removing a model: {kills} kills over {round_number + 1} rounds")
+    assert kills >= 2
+
+
 def test_two_writers_and_a_reader(tmp_path: Path) -> None:
     """Two updates at once: with --wait both finish in turn; without it the second exits 75.
     A reader searching all the while always sees a committed state, never an error."""
