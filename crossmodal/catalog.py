@@ -495,32 +495,26 @@ class Catalog:
         return [Item.from_row(row) for row in rows]
 
     # -- vectors -------------------------------------------------------------------------
-    def has_vector_keys(self, space: str, keys: Iterable[str]) -> set[str]:
-        keys = list(keys)
-        present: set[str] = set()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+    def _rows_in(self, query: str, space: str, values: Iterable[Any]) -> Iterator[sqlite3.Row]:
+        """Rows of `query` (one `?` for the space, `{marks}` for an IN list) over `values`, in
+        chunks SQLite's parameter limit allows."""
+        values = list(dict.fromkeys(values))
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT key FROM vectors WHERE space = ? AND key IN ({marks})", [space, *chunk]
-            )
-            present.update(row["key"] for row in rows)
-        return present
+            yield from self.conn.execute(query.format(marks=marks), [space, *chunk])
+
+    def has_vector_keys(self, space: str, keys: Iterable[str]) -> set[str]:
+        query = "SELECT key FROM vectors WHERE space = ? AND key IN ({marks})"
+        return {row["key"] for row in self._rows_in(query, space, keys)}
 
     def vectors_for_keys(self, space: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
         """{key: vector} for the keys that have one in the space."""
-        keys = list(dict.fromkeys(keys))
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT key, vector FROM vectors WHERE space = ? AND key IN ({marks})",
-                [space, *chunk],
-            )
-            for row in rows:
-                found[row["key"]] = np.frombuffer(row["vector"], dtype=np.float32)
-        return found
+        query = "SELECT key, vector FROM vectors WHERE space = ? AND key IN ({marks})"
+        return {
+            row["key"]: np.frombuffer(row["vector"], dtype=np.float32)
+            for row in self._rows_in(query, space, keys)
+        }
 
     def add_vectors(self, space: str, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Store float32 vectors; a key already present keeps its first vector."""
@@ -764,32 +758,16 @@ class Catalog:
         return out
 
     def vector_ids_for_keys(self, space: str, keys: Iterable[str]) -> dict[str, int]:
-        key_list = list(keys)
-        out: dict[str, int] = {}
-        for start in range(0, len(key_list), 500):
-            chunk = key_list[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT key, id FROM vectors WHERE space = ? AND key IN ({marks})",
-                [space, *chunk],
-            )
-            out.update({row[0]: row[1] for row in rows})
-        return out
+        query = "SELECT key, id FROM vectors WHERE space = ? AND key IN ({marks})"
+        return {row[0]: row[1] for row in self._rows_in(query, space, keys)}
 
     def live_members(self, space: str, vector_ids: Iterable[int]) -> set[int]:
         """Which of these vectors the space's committed index holds alive (what a search sees)."""
-        ids = list(vector_ids)
-        out: set[int] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT vector_id FROM index_members WHERE space = ? AND deleted = 0 "
-                f"AND vector_id IN ({marks})",
-                [space, *chunk],
-            )
-            out.update(row[0] for row in rows)
-        return out
+        query = (
+            "SELECT vector_id FROM index_members WHERE space = ? AND deleted = 0 "
+            "AND vector_id IN ({marks})"
+        )
+        return {row[0] for row in self._rows_in(query, space, vector_ids)}
 
     # -- runs ----------------------------------------------------------------------------
     def record_run(self, kind: str, started: float, summary: dict[str, Any]) -> None:

@@ -357,11 +357,6 @@ def _add_sentence_transformers(add: Any) -> None:
             add(name, create_encoder_set(name), True, str(revision.snapshot_path))
 
 
-def model_kind(name: str) -> str:
-    prefix, _ = split_name(name)
-    return prefix
-
-
 def download_model(name: str) -> Path:
     """Fetch a model's weights into the local cache: the only network call crossmodal makes, and
     only on this explicit request. Returns where they are."""

@@ -12,7 +12,6 @@ Listing models, reading configs and checking for weights never import torch or o
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -31,9 +30,12 @@ from .base import SpaceSpec, l2_normalize
 from .weights import (
     downloads_allowed,
     file_sha256,
+    first_line,
     hf_blob_sha256,
     hf_cache_dir,
     hf_cached_file,
+    network_allowed,
+    refuse_changed_weights,
     resolve_device,
     safe_name,
 )
@@ -140,25 +142,16 @@ def find_weights(arch: str, tag: str) -> Path | None:
 def download_weights(arch: str, tag: str) -> Path:
     """Fetch a pretrained tag's weights into the Hugging Face (or open_clip URL) cache; the
     only network call in crossmodal, made only when the user asks."""
-    from huggingface_hub import constants
-
-    saved = {key: os.environ.pop(key, None) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
+    cfg = pretrained_table().get_pretrained_cfg(arch, tag)
+    if not cfg:
+        expected_weights(arch, tag)  # raises the "unknown tag" error
     try:
-        cfg = pretrained_table().get_pretrained_cfg(arch, tag)
-        if not cfg:
-            expected_weights(arch, tag)  # raises the "unknown tag" error
-        from open_clip.pretrained import download_pretrained
+        with network_allowed():
+            from open_clip.pretrained import download_pretrained
 
-        path = download_pretrained(cfg)
+            path = download_pretrained(cfg)
     except Exception as exc:  # network, disk, remote: one line for the user
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EncoderError(f"download of {arch}/{tag} failed: {message}") from exc
-    finally:
-        constants.HF_HUB_OFFLINE = offline
-        for key, value in saved.items():
-            if value is not None:
-                os.environ[key] = value
+        raise EncoderError(f"download of {arch}/{tag} failed: {first_line(exc)}") from exc
     if not path or not Path(path).is_file():
         raise EncoderError(f"download of {arch}/{tag} gave no file")
     return Path(path)
@@ -166,21 +159,15 @@ def download_weights(arch: str, tag: str) -> Path:
 
 def download_hub_part(repo: str) -> Path:
     """Fetch a tokenizer or text-model config repository (only when the user asked)."""
-    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import snapshot_download
 
-    saved = {key: os.environ.pop(key, None) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
     try:
-        # the configuration and tokenizer files, not another copy of the weights
-        return Path(snapshot_download(repo, allow_patterns=["*.json", "*.txt", "*.model", "*.spm"]))
+        with network_allowed():
+            # the configuration and tokenizer files, not another copy of the weights
+            patterns = ["*.json", "*.txt", "*.model", "*.spm"]
+            return Path(snapshot_download(repo, allow_patterns=patterns))
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EncoderError(f"download of {repo} failed: {message}") from exc
-    finally:
-        constants.HF_HUB_OFFLINE = offline
-        for key, value in saved.items():
-            if value is not None:
-                os.environ[key] = value
+        raise EncoderError(f"download of {repo} failed: {first_line(exc)}") from exc
 
 
 def read_config(arch: str, config_file: Path | None) -> dict[str, Any]:
@@ -334,13 +321,7 @@ class OpenClipEncoderSet:
             return
         path = self.weights_path()
         if self._fingerprint is not None and not self._checked:
-            now = self.current_fingerprint()
-            if now != self._fingerprint:
-                raise EncoderError(
-                    f"the weights of {self.name} changed since this store was embedded with them "
-                    f"({self._fingerprint[:8]} -> {now[:8]}); run crossmodal embed --model "
-                    f"{self.name} to re-embed with the new weights"
-                )
+            refuse_changed_weights(self.name, self._fingerprint, self.current_fingerprint())
         self._checked = True
         self._require_hub_parts()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -371,9 +352,8 @@ class OpenClipEncoderSet:
             )
             self._tokenizer = open_clip.get_tokenizer(self.arch)
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             logging.disable(logging.NOTSET)
-            raise EncoderError(f"cannot build {self.name}: {first[:300]}") from exc
+            raise EncoderError(f"cannot build {self.name}: {first_line(exc)[:300]}") from exc
         try:
             open_clip.load_checkpoint(model, str(path), strict=True, weights_only=True)
         except Exception as exc:  # a foreign, damaged or unsafe file
@@ -441,7 +421,3 @@ class OpenClipEncoderSet:
 
         matrix = self._encode_batches(inputs, texts if modality == "text" else images)
         return {self.space_name: matrix}
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._model = None

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import EncoderError, UserError
 from .base import EncoderSet
+from .weights import first_line
 
 ENTRY_POINT_GROUP = "crossmodal.encoders"
 BUILTIN_PREFIXES = ("builtin", "openclip", "st")
@@ -187,8 +188,7 @@ def _build(
     except UserError:
         raise
     except Exception as exc:  # a plug-in's own failure: named, one line, never a traceback
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EncoderError(f"plug-in '{prefix}' ({name}) failed: {message}") from exc
+        raise EncoderError(f"plug-in '{prefix}' ({name}) failed: {first_line(exc)}") from exc
     return encoder_set
 
 

@@ -20,7 +20,16 @@ import numpy as np
 from ..errors import EncoderError, UserError
 from .base import SpaceSpec, l2_normalize
 from .builtin import documents_by_passages, quiet_transformers
-from .weights import downloads_allowed, folder_sha256, hf_cache_dir, resolve_device, safe_name
+from .weights import (
+    downloads_allowed,
+    first_line,
+    folder_sha256,
+    hf_cache_dir,
+    network_allowed,
+    refuse_changed_weights,
+    resolve_device,
+    safe_name,
+)
 
 PREFIX = "st"
 DEFAULT_BATCH = 64
@@ -55,20 +64,13 @@ def find_folder(argument: str, allow_download: bool = False) -> Path:
 
 
 def download(argument: str) -> Path:
-    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import snapshot_download
 
-    saved = {key: os.environ.pop(key, None) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
     try:
-        return Path(snapshot_download(hub_repo(argument)))
+        with network_allowed():
+            return Path(snapshot_download(hub_repo(argument)))
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EncoderError(f"download of st:{argument} failed: {message}") from exc
-    finally:
-        constants.HF_HUB_OFFLINE = offline
-        for key, value in saved.items():
-            if value is not None:
-                os.environ[key] = value
+        raise EncoderError(f"download of st:{argument} failed: {first_line(exc)}") from exc
 
 
 def folder_dimension(folder: Path) -> int:
@@ -177,13 +179,7 @@ class SentenceEncoderSet:
             return self._model
         folder = self.folder
         if self._fingerprint is not None and not self._checked:
-            now = self.current_fingerprint()
-            if now != self._fingerprint:
-                raise EncoderError(
-                    f"the weights of {self.name} changed since this store was embedded with them "
-                    f"({self._fingerprint[:8]} -> {now[:8]}); run crossmodal embed --model "
-                    f"{self.name} to re-embed with the new weights"
-                )
+            refuse_changed_weights(self.name, self._fingerprint, self.current_fingerprint())
         self._checked = True
         try:
             import torch
@@ -196,8 +192,9 @@ class SentenceEncoderSet:
         try:
             model = SentenceTransformer(str(folder), device=device)
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise EncoderError(f"cannot load {self.name} from {folder}: {first[:300]}") from exc
+            raise EncoderError(
+                f"cannot load {self.name} from {folder}: {first_line(exc)[:300]}"
+            ) from exc
         if device == "cuda":
             model = model.half()
         self._model = model

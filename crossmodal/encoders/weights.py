@@ -11,8 +11,8 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import EncoderError, UserError
 from ..fsutil import atomic_write_bytes
@@ -21,6 +21,38 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 ALLOW_DOWNLOAD_ENV = "CROSSMODAL_ALLOW_DOWNLOAD"
 DEVICE_ENV = "CROSSMODAL_DEVICE"
 _HASH_CACHE = "weights-sha256.json"
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for the user (libraries raise multi-line messages)."""
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
+@contextlib.contextmanager
+def network_allowed() -> Iterator[None]:
+    """Lift HF_HUB_OFFLINE for one download the user asked for, then restore it."""
+    from huggingface_hub import constants
+
+    saved = {key: os.environ.pop(key, None) for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value
+
+
+def refuse_changed_weights(name: str, recorded: str, now: str) -> None:
+    """The store's vectors came from other weights than those on disk now: never mix them."""
+    if now != recorded:
+        raise EncoderError(
+            f"the weights of {name} changed since this store was embedded with them "
+            f"({recorded[:8]} -> {now[:8]}); run crossmodal embed --model {name} to re-embed "
+            "with the new weights"
+        )
 
 
 def safe_name(text: str) -> str:
@@ -125,12 +157,3 @@ def resolve_device(device: str | None) -> str:
     if (wanted == "cuda" and not cuda) or (wanted == "mps" and not mps):
         raise EncoderError(f"--device {wanted} asked for, but torch sees no {wanted} device here")
     return wanted
-
-
-def describe_missing(kind: str, where: str, hint: str) -> str:
-    """The one-line error for absent weights: what, where it is expected, how to get it."""
-    return f"no weights for {kind}: expected {where}; {hint}"
-
-
-def config_summary(config: dict[str, Any]) -> str:
-    return json.dumps(config, sort_keys=True, separators=(",", ":"))
