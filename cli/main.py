@@ -257,6 +257,7 @@ def _summary_line(summary: Any) -> str:
         f"{ingest.scanned} scanned: {ingest.added} added, {ingest.changed} changed, "
         f"{ingest.moved} moved, {ingest.deleted} deleted, {ingest.unchanged} unchanged, "
         f"{summary.failed} failed, {ingest.unsupported} unsupported"
+        + (f", {ingest.videos} video (not indexed yet)" if ingest.videos else "")
         + (f", {ingest.kept} kept unseen" if ingest.kept else "")
         + "; "
         f"{embedded} vectors embedded"
@@ -410,7 +411,8 @@ def ingest(
         render.stdout.print(
             f"ingest: {summary.scanned} scanned: {summary.added} added, {summary.changed} changed, "
             f"{summary.moved} moved, {summary.deleted} deleted, {summary.unchanged} unchanged, "
-            f"{summary.failed} failed, {summary.unsupported} unsupported",
+            f"{summary.failed} failed, {summary.unsupported} unsupported"
+            + (f", {summary.videos} video (not indexed yet)" if summary.videos else ""),
             markup=False,
         )
         _print_failures(summary.failures)

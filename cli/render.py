@@ -109,7 +109,8 @@ def _detail(hit: Hit) -> str:
     meta = hit.item.meta
     if hit.item.modality == "text":
         if hit.passage:  # a long document: the passage that matched, not its beginning
-            return f"[chars {hit.passage['start']}-{hit.passage['end']}] {hit.passage['text'][:70]}"
+            where = hit.passage.get("where") or f"chars {hit.passage['start']}-{hit.passage['end']}"
+            return f"[{where}] {hit.passage['text'][:70]}"
         return str(meta.get("snippet", ""))[:80]
     if hit.item.modality == "audio":
         duration = f"{meta['duration']:.1f}s " if meta.get("duration") else ""

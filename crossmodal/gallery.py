@@ -78,7 +78,8 @@ def _media(path: str, modality: str | None) -> str:
 def _words(item: Item, passage: dict[str, Any] | None = None) -> str:
     meta = item.meta
     if passage:
-        return f"[chars {passage['start']}-{passage['end']}] {passage['text'][:400]}"
+        where = passage.get("where") or f"chars {passage['start']}-{passage['end']}"
+        return f"[{where}] {passage['text'][:400]}"
     if item.modality == "text":
         return str(meta.get("snippet", ""))[:400]
     if item.modality == "audio":

@@ -21,6 +21,7 @@ from .fsutil import content_hash
 from .hubness import refresh_hubness
 from .index import IndexReport, update_space
 from .media.audio import load_audio, probe_audio, with_transcript
+from .media.documents.pdf import render_pages
 from .media.image import load_image, probe_image
 from .media.scan import ScannedFile, scan
 from .media.sniff import sniff_modality
@@ -88,6 +89,7 @@ class IngestSummary:
     unchanged: int = 0
     failed: int = 0
     unsupported: int = 0
+    videos: int = 0  # recognised as video: not indexed yet (no vectors, not failures)
     vanished: int = 0  # listed by the scan, gone before they could be read
     kept: int = 0  # not seen because their folder could not be read: left as they were
     roots: list[str] = field(default_factory=list)
@@ -143,14 +145,18 @@ class UpdateSummary:
 RETRY_PREFIX = "cannot read"
 
 
-def _probe(path: str, modality: str) -> tuple[dict[str, Any], str | None]:
+def _probe(path: str, modality: str, ocr: bool = False) -> tuple[dict[str, Any], str | None]:
     """(metadata, text side) after checking that the file decodes."""
     if modality == "image":
         return probe_image(Path(path)), None
     if modality == "audio":
         return probe_audio(Path(path))
-    meta, _ = probe_text(Path(path))
+    meta, _ = probe_text(Path(path), ocr=ocr)
     return meta, None
+
+
+# A scanned PDF without --ocr fails with this reason; it is read again once the store has --ocr.
+NEEDS_OCR = "scanned PDF"
 
 
 def _record(catalog: Catalog, existing: Item | None, **fields: Any) -> None:
@@ -199,6 +205,7 @@ def ingest(
     that held items and is now empty keeps its items as they were and counts as a failure, unless
     `allow_empty` says an emptied root is intended."""
     summary = IngestSummary()
+    ocr = bool(store.option("ocr", False))
     catalog = Catalog(store.catalog_path)
     try:
         if roots:
@@ -309,7 +316,9 @@ def ingest(
                             (raw, existing.id),
                         )
                         existing = replace(existing, path_bytes=raw, size=-1)
-                    _ingest_one(catalog, found, existing, vanished_by_hash, moved_rows, summary)
+                    _ingest_one(
+                        catalog, found, existing, vanished_by_hash, moved_rows, summary, ocr
+                    )
                 done += 1
                 if done % COMMIT_EVERY == 0:
                     catalog.conn.execute("COMMIT")
@@ -391,15 +400,17 @@ def _ingest_one(
     vanished_by_hash: dict[str, Item],
     moved_rows: set[int],
     summary: IngestSummary,
+    ocr: bool = False,
 ) -> None:
     """Record one scanned file: unchanged (stat only), changed, new, moved, or failed."""
+    retry = (RETRY_PREFIX, NEEDS_OCR) if ocr else (RETRY_PREFIX,)
     if (
         existing is not None
         and existing.status != "deleted"
         and existing.size == found.size
         and existing.mtime_ns == found.mtime_ns
         and (existing.ctime_ns is None or existing.ctime_ns == found.ctime_ns)
-        and not (existing.status == "failed" and (existing.error or "").startswith(RETRY_PREFIX))
+        and not (existing.status == "failed" and (existing.error or "").startswith(retry))
     ):
         summary.unchanged += 1
         if existing.ctime_ns is None:  # catalogued before ctimes and devices were recorded
@@ -420,14 +431,18 @@ def _ingest_one(
         return
     try:
         sniffed = sniff_modality(Path(found.path))
-        if sniffed is None:
-            summary.unsupported += 1
+        if sniffed is None or sniffed[0] == "video":
+            # Video is recognised and counted, not indexed yet: sniffed again on every run.
+            if sniffed is None:
+                summary.unsupported += 1
+            else:
+                summary.videos += 1
             if existing is not None and existing.status != "deleted":
                 catalog.mark_deleted([existing.id])
             return
         modality, _ = sniffed
         digest = content_hash(found.path)
-        meta, side = _probe(found.path, modality)
+        meta, side = _probe(found.path, modality, ocr)
     except FileNotFoundError:
         # Deleted between the scan and now: it is simply gone, not a failure.
         summary.vanished += 1
@@ -569,7 +584,9 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
     documents = hasattr(encoder, "encode_documents")
     for item in items:
         modality = item.modality or ""
-        if item.content_hash and modality in spaces_for:
+        # A scanned PDF has no text layer: only the words OCR reads from it are embedded.
+        no_text = modality == "text" and item.meta.get("chars") == 0
+        if item.content_hash and modality in spaces_for and not no_text:
             skipped = item.meta.get("no_vector", ())
             missing = [
                 s
@@ -585,6 +602,7 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
         for kind, source, model_id, marker in (
             ("transcribe", "audio", transcriber, "transcriber"),
             ("ocr", "image", reader, "ocr"),
+            ("ocr", "text", reader if item.meta.get("scanned_pages") else None, "ocr"),
         ):
             if (
                 model_id
@@ -609,6 +627,8 @@ def _jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[str,
 
 def _decode(job: _Job, sample_rate: int) -> Any:
     path = Path(job.item.fs_path)
+    if job.modality == "ocr" and job.item.modality == "text":
+        return render_pages(path, job.item.meta.get("scanned_pages", []))  # a scanned PDF
     if job.modality in ("image", "ocr"):
         return load_image(path)
     if job.modality in ("audio", "transcribe"):
@@ -856,7 +876,7 @@ def _save_words(
         words = encoder.transcribe(values) if values else []  # type: ignore[attr-defined]
     else:
         model_id, field_name = encoder.reader_id, "ocr_text"  # type: ignore[attr-defined]
-        words = encoder.read_text(values) if values else []  # type: ignore[attr-defined]
+        words = _read_pictures(encoder, values)
     marker = "transcriber" if kind == "transcribe" else "ocr"
     with catalog.transaction():
         for job, text in zip(jobs, words, strict=True):
@@ -875,11 +895,27 @@ def _save_words(
                 summary.read += 1 if text else 0
 
 
+def _read_pictures(encoder: EncoderSet, values: list[Any]) -> list[str]:
+    """OCR one text per job: a job's value is a picture, or a list of a PDF's scanned pages."""
+    pictures: list[Any] = []
+    owners: list[int] = []
+    for index, value in enumerate(values):
+        pages = value if isinstance(value, list) else [value]
+        pictures.extend(pages)
+        owners.extend([index] * len(pages))
+    read = encoder.read_text(pictures) if pictures else []  # type: ignore[attr-defined]
+    texts: list[list[str]] = [[] for _ in values]
+    for owner, text in zip(owners, read, strict=True):
+        if text:
+            texts[owner].append(text)
+    return [" ".join(parts) for parts in texts]
+
+
 def _drop_image_text(catalog: Catalog) -> None:
-    """OCR was turned off: pictures lose the words read from them (their vectors are purged
-    with other unreferenced vectors)."""
+    """OCR was turned off: pictures and scanned PDFs lose the words read from them (their
+    vectors are purged with other unreferenced vectors)."""
     rows = catalog.conn.execute(
-        """SELECT id FROM items WHERE modality = 'image' AND meta LIKE '%"ocr"%'"""
+        """SELECT id FROM items WHERE modality IN ('image', 'text') AND meta LIKE '%"ocr"%'"""
     ).fetchall()
     items = catalog.items_by_ids([row[0] for row in rows]).values()
     with catalog.transaction():

@@ -44,6 +44,7 @@ from .fusion import (
 )
 from .index import SpaceSearcher
 from .media.audio import load_audio
+from .media.documents.base import locate
 from .media.image import load_image
 from .media.sniff import sniff_modality
 from .models import store_encoder
@@ -886,6 +887,9 @@ class SearchEngine:
                 ),
                 None,
             )
+            where = hit.passage and locate(hit.item.meta.get("sections"), hit.passage["start"])
+            if where:
+                hit.passage = {**hit.passage, "where": where}  # "p. 3", "slide 2", "ch. 4"
         return ranked
 
     def _reach(self, lists: list[QueryList], items: list[Item]) -> dict[int, float]:

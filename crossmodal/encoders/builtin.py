@@ -113,13 +113,17 @@ def _save_npy(path: Path, matrix: np.ndarray) -> None:
 def passage_spans(text: str) -> list[tuple[int, int, str]]:
     """Split a document into pieces MiniLM can read whole (it truncates at 256 word pieces):
     (start, end, text) with character offsets into `text`, cut between words, at most
-    TEXT_MAX_CHUNKS pieces of about TEXT_CHUNK_CHARS (whitespace collapsed in the piece's text)."""
+    TEXT_MAX_CHUNKS pieces of about TEXT_CHUNK_CHARS (whitespace collapsed in the piece's text).
+    A piece never crosses a form feed: documents put one between pages, slides and chapters, so
+    each passage lies on one page and can say which."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     spans: list[tuple[int, int, str]] = []
     first = 0
     while first < len(words) and len(spans) < TEXT_MAX_CHUNKS:
         last, length = first, words[first][1] - words[first][0]
         while last + 1 < len(words):
+            if "\f" in text[words[last][1] : words[last + 1][0]]:
+                break
             grown = length + 1 + words[last + 1][1] - words[last + 1][0]
             if grown > TEXT_CHUNK_CHARS:
                 break

@@ -1,4 +1,5 @@
-"""Audio probing and decoding: libsndfile (WAV, FLAC, OGG, MP3) via soundfile, tags via mutagen,
+"""Audio probing and decoding: libsndfile (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF) via soundfile,
+where it is fastest, and FFmpeg via PyAV for the rest (M4A, WebM, WMA, AMR...); tags via mutagen;
 mono, resampled with soxr, and capped in length so a one-hour file costs a bounded amount."""
 
 from __future__ import annotations
@@ -16,6 +17,19 @@ MAX_SECONDS = 180.0
 SIDECAR_SUFFIXES = (".txt", ".lrc")
 _TAG_FIELDS = ("title", "artist", "album", "genre", "comment", "description", "lyrics")
 _LRC_TIMESTAMP = re.compile(r"\[[0-9:.]+\]")
+# Formats (as sniffed) that libsndfile decodes; every other audio format goes through FFmpeg.
+SNDFILE_FORMATS = {"wav", "flac", "ogg", "mp3", "aiff"}
+
+
+def _through_ffmpeg(path: Path) -> bool:
+    from .sniff import sniff_head
+
+    try:
+        with open(path, "rb") as handle:
+            found = sniff_head(handle.read(4096), path.suffix.lower())
+    except OSError:
+        return False  # the libsndfile path reports the read error
+    return found is not None and found[1] not in SNDFILE_FORMATS
 
 
 def _info(path: Path):  # type: ignore[no-untyped-def]
@@ -48,6 +62,10 @@ def _tags(path: Path) -> dict[str, str]:
     except Exception:
         tagged = None
     if tagged is None or not tagged.tags:
+        if _through_ffmpeg(path):
+            from .av_audio import av_tags
+
+            return {k: v for k, v in av_tags(path).items() if k in _TAG_FIELDS}
         return _libsndfile_tags(path)
     found: dict[str, str] = {}
     for name in _TAG_FIELDS:
@@ -108,6 +126,14 @@ def with_transcript(side: str | None, old: str | None, new: str) -> str | None:
 
 
 def probe_audio(path: Path) -> tuple[dict[str, Any], str | None]:
+    if _through_ffmpeg(path):
+        from .av_audio import probe_av
+
+        meta = probe_av(path)
+        tags = _tags(path)
+        if tags:
+            meta["tags"] = tags
+        return meta, audio_text_side(path, tags)
     info = _info(path)
     if info.frames <= 0 or info.samplerate <= 0:
         raise MediaError("audio file has no samples")
@@ -126,6 +152,11 @@ def probe_audio(path: Path) -> tuple[dict[str, Any], str | None]:
 def load_audio(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float = MAX_SECONDS):
     """Mono float32 samples at `sample_rate`, at most `max_seconds` long."""
     import soundfile as sf
+
+    if _through_ffmpeg(path):
+        from .av_audio import load_av
+
+        return load_av(path, sample_rate, max_seconds)
 
     try:
         with sf.SoundFile(str(path)) as handle:

@@ -1,4 +1,5 @@
-"""Image probing and decoding with Pillow: EXIF orientation, RGB, and a decompression-bomb guard."""
+"""Image probing and decoding with Pillow (plus libheif for HEIC, LibRaw for camera RAW): EXIF or
+HEIF orientation, RGB, the capture date, and a decompression-bomb guard."""
 
 from __future__ import annotations
 
@@ -16,10 +17,39 @@ _EXIF_DATETIME = 0x0132
 _EXIF_IFD = 0x8769
 
 
+_HEIF_READY = False
+
+
+def _register_heif() -> None:
+    """libheif's Pillow opener, registered once and only when a HEIF file is met (it costs an
+    import). It applies the HEIF rotation and mirroring and clears the EXIF orientation, so
+    exif_transpose never turns a HEIC picture twice."""
+    global _HEIF_READY
+    if not _HEIF_READY:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _HEIF_READY = True
+
+
+def _kind(path: Path) -> str | None:
+    from .sniff import sniff_head
+
+    with open(path, "rb") as handle:
+        found = sniff_head(handle.read(512), path.suffix.lower())
+    return found[1] if found and found[0] == "image" else None
+
+
 def _open(path: Path):  # type: ignore[no-untyped-def]
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        kind = _kind(path)
+    except OSError as exc:
+        raise MediaError(f"cannot read: {exc.strerror or exc}") from exc
+    if kind == "heif" or (kind == "avif" and not _pillow_avif()):
+        _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -37,9 +67,15 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
     return image
 
 
-def _exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
+def _pillow_avif() -> bool:
+    from PIL import features
+
+    return bool(features.check("avif"))
+
+
+def exif_date(exif) -> str | None:  # type: ignore[no-untyped-def]
+    """DateTimeOriginal (else DateTime) of a Pillow Exif object, as ISO 8601."""
     try:
-        exif = image.getexif()
         raw = exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
     except Exception:
         return None
@@ -51,8 +87,26 @@ def _exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
         return None
 
 
+def _exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        return exif_date(image.getexif())
+    except Exception:
+        return None
+
+
+def is_raw(path: Path) -> bool:
+    try:
+        return _kind(path) == "raw"
+    except OSError:
+        return False
+
+
 def probe_image(path: Path) -> dict[str, Any]:
     """Metadata for the catalog, after checking that the image decodes."""
+    if is_raw(path):
+        from .raw import probe_raw
+
+        return probe_raw(path, MAX_PIXELS)
     image = _open(path)
     try:
         meta: dict[str, Any] = {
@@ -82,6 +136,10 @@ def load_image(path: Path, min_side: int = 224):  # type: ignore[no-untyped-def]
     """Decode to an RGB PIL image, oriented by EXIF, using JPEG draft mode for big photos."""
     from PIL import ImageOps
 
+    if is_raw(path):
+        from .raw import raw_image
+
+        return raw_image(path, min_side, MAX_PIXELS)
     image = _open(path)
     try:
         # Draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos.

@@ -1,4 +1,5 @@
-"""Text documents: strict UTF-8 (a BOM is allowed), with a size cap so a huge log cannot stall a run."""
+"""Text items: plain text in any encoding and documents (PDF, Office, EPUB, HTML, RTF, e-mail,
+subtitles), read by crossmodal.media.documents into text plus the parts it came from."""
 
 from __future__ import annotations
 
@@ -6,34 +7,55 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MediaError
+from .documents import Document, read_document
+from .documents.plain import MAX_TEXT_BYTES
 
-MAX_TEXT_BYTES = 1_000_000
+__all__ = ["MAX_TEXT_BYTES", "SNIPPET_CHARS", "document_of", "load_text", "probe_text"]
+
 SNIPPET_CHARS = 300
 
 
-def load_text(path: Path) -> str:
+def _format(path: Path) -> str:
+    from .sniff import sniff_modality
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_TEXT_BYTES + 1)
+        found = sniff_modality(path)
     except OSError as exc:
-        raise MediaError(f"cannot read: {exc.strerror}") from exc
-    truncated = len(raw) > MAX_TEXT_BYTES
-    raw = raw[:MAX_TEXT_BYTES]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if truncated and exc.start >= len(raw) - 4:
-            text = raw[: exc.start].decode("utf-8-sig")
-        else:
-            raise MediaError(f"not valid UTF-8 text (byte {exc.start})") from exc
-    if "\x00" in text:
-        raise MediaError("binary data in a text file")
-    if not text.strip():
-        raise MediaError("empty text file")
-    return text
+        raise MediaError(f"cannot read: {exc.strerror or exc}") from exc
+    if found is None or found[0] != "text":
+        raise MediaError("not a text document any more")
+    return found[1]
 
 
-def probe_text(path: Path) -> tuple[dict[str, Any], str]:
-    text = load_text(path)
+def document_of(path: Path) -> Document:
+    return read_document(path, _format(path))
+
+
+def load_text(path: Path) -> str:
+    """The text to embed: a document's parts joined by form feeds (passages never cross one)."""
+    doc = document_of(path)
+    doc.require_text()
+    return doc.text
+
+
+def probe_text(path: Path, ocr: bool = False) -> tuple[dict[str, Any], str]:
+    """Catalog metadata of a text item and its text. A scanned PDF with no text layer is kept
+    (with no text) only when `ocr` will read its pages; otherwise it fails with the reason."""
+    doc = document_of(path)
+    if not (ocr and doc.meta.get("scanned_pages")):
+        doc.require_text()
+    doc.meta.pop("empty_reason", None)
+    text = doc.text
     snippet = " ".join(text.split())[:SNIPPET_CHARS]
-    return {"chars": len(text), "lines": text.count("\n") + 1, "snippet": snippet}, text
+    meta: dict[str, Any] = {"chars": len(text), "lines": text.count("\n") + 1, "snippet": snippet}
+    meta |= doc.meta
+    if meta.get("format") == "text":
+        del meta["format"]  # plain text keeps its old metadata shape
+    if doc.sections:
+        meta["sections"] = [[start, label] for start, label in doc.sections]
+    if meta.get("scanned_pages") and not ocr:
+        count = len(meta["scanned_pages"])
+        meta["note"] = "; ".join(
+            filter(None, [meta.get("note"), f"{count} scanned page(s) without text (use --ocr)"])
+        )
+    return meta, text

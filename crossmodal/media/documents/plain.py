@@ -1,0 +1,68 @@
+"""Plain text in any encoding: UTF-8 (a BOM allowed), UTF-16 with a BOM, or a legacy encoding
+(CP1252, GB18030, Shift-JIS...) found by charset detection (charset-normalizer, MIT)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...errors import MediaError
+from .base import Document
+
+MAX_TEXT_BYTES = 1_000_000
+
+
+def decode_bytes(raw: bytes, encoding: str | None = None) -> str:
+    """Text from bytes: the given encoding, else UTF-8/UTF-16 by BOM, else detection; a character
+    cut at the end of a capped read is dropped."""
+    if encoding is None:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            encoding = "utf-16"
+        else:
+            try:
+                return raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                if exc.start >= len(raw) - 4:
+                    return raw[: exc.start].decode("utf-8-sig")
+            from charset_normalizer import from_bytes
+
+            best = from_bytes(raw[:200_000]).best()
+            encoding = best.encoding if best is not None else "cp1252"
+    try:
+        return raw.decode(encoding, errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def load_plain(path: Path, encoding: str | None = None) -> str:
+    """A text file's first MAX_TEXT_BYTES, decoded; `encoding` None means strict UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_TEXT_BYTES + 1)
+    except OSError as exc:
+        raise MediaError(f"cannot read: {exc.strerror}") from exc
+    truncated = len(raw) > MAX_TEXT_BYTES
+    raw = raw[:MAX_TEXT_BYTES]
+    if encoding is None:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if truncated and exc.start >= len(raw) - 4:
+                text = raw[: exc.start].decode("utf-8-sig")
+            else:
+                # Valid UTF-8 at the start, another encoding later: detect over the whole.
+                text = decode_bytes(raw, None)
+    else:
+        if encoding.startswith("utf_16") or encoding == "utf-16":
+            raw = raw[: len(raw) // 2 * 2]
+        text = decode_bytes(raw, encoding)
+    if "\x00" in text:
+        raise MediaError("binary data in a text file")
+    if not text.strip():
+        raise MediaError("empty text file")
+    return text
+
+
+def read_plain(path: Path, encoding: str | None = None) -> Document:
+    doc = Document(meta={"format": "text", **({"encoding": encoding} if encoding else {})})
+    doc.add(load_plain(path, encoding))
+    return doc
