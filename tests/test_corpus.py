@@ -64,6 +64,20 @@ def _generated(root: Path) -> dict[str, str]:
     # A name that is not valid UTF-8 (Latin-1 e-acute).
     with open(os.fsencode(gen) + b"/caf\xe9 menu.txt", "wb") as handle:
         handle.write(b"the cafe menu: coffee and croissants")
+    # A PDF of 5,000 pages is read up to the page cap; an HTML page of 50 MB up to its byte cap.
+    from reportlab.lib.pagesizes import A7
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(gen / "pages_5000.pdf"), pagesize=A7, invariant=1)
+    for number in range(5000):
+        pdf.drawString(10, 100, f"page {number + 1} of the harbour log")
+        pdf.showPage()
+    pdf.save()
+    with open(gen / "page_50mb.html", "wb") as handle:
+        handle.write(b"<!DOCTYPE html><html><head><title>Big</title></head><body>")
+        for _ in range(50):
+            handle.write(b"<p>a cat on a mat</p>" * 50_000)
+        handle.write(b"</body></html>")
     # Unreadable file and folder.
     write_image(gen / "no_permission.png", "red").chmod(0o000)
     write_image(gen / "locked_folder" / "inside.png", "green")
@@ -72,6 +86,8 @@ def _generated(root: Path) -> dict[str, str]:
         "generated/one_hour.flac": "audio",
         "generated/100_megapixels.jpg": "image",
         "generated/one_line_1_2mb.txt": "text",
+        "generated/pages_5000.pdf": "text",
+        "generated/page_50mb.html": "text",
         "generated/no_permission.png": "failed",
         "generated/locked_folder": "failed",
     }
@@ -114,7 +130,7 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
                 ok = item is not None and item.status == "ok" and item.modality == expect
             elif expect == "failed":
                 ok = item is not None and item.status == "failed" and bool(item.error)
-            else:  # unsupported or skipped: never indexed, never a failure
+            else:  # unsupported, video (not indexed yet) or skipped: never a failure
                 ok = item is None
             if not ok:
                 wrong.append((relative, expect, item and (item.status, item.modality, item.error)))
@@ -124,11 +140,27 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
         assert odd is not None and odd.status == "ok" and odd.path_bytes is not None
         assert Path(odd.fs_path).is_file()
         failed_reasons = {Path(i.path).name: i.error for i in catalog.failures()}
+        long_pdf = catalog.item_by_path(f"{real_root}/generated/pages_5000.pdf")
+        big_page = catalog.item_by_path(f"{real_root}/generated/page_50mb.html")
+        bomb_mail = catalog.item_by_path(f"{real_root}/formats/attachment_bomb.eml")
     finally:
         catalog.close()
     assert failed_reasons["no_permission.png"].startswith("cannot read")
     assert "bomb" in failed_reasons["bomb_20000x20000_1bit.png"]
     assert failed_reasons["dangling.jpg"] == "dangling symbolic link"
+    assert failed_reasons["encrypted.pdf"] == "encrypted PDF: password needed"
+    assert failed_reasons["protected.docx"] == "encrypted Office document: password needed"
+    assert failed_reasons["scanned_only.pdf"] == "scanned PDF: no text layer (use --ocr)"
+    for name in ("xxe.docx", "billion_laughs.docx"):
+        assert failed_reasons[name].startswith("XML with entity declarations refused")
+    assert failed_reasons["bomb_ratio.docx"].startswith("zip bomb guard")
+    assert "RAW file from an unknown camera" in failed_reasons["unknown_camera.nef"]
+    assert long_pdf.meta["pages"] == 5000 and long_pdf.meta["pages_read"] == 1000
+    assert long_pdf.meta["note"] == "first 1000 of 5000 pages read"
+    assert big_page.meta["note"] == "first 16 MB of markup read"
+    assert bomb_mail.meta["attachments"] == ["photos.docx"]
+    assert "Chelsea" in bomb_mail.meta["snippet"]
+    assert summary["ingest"]["videos"] == 2  # recognised, counted, not failures
     # Every failure reported by the run is one line.
     failures = summary["ingest"]["failures"] + summary["embed"]["failures"]
     assert failures and all("\n" not in reason for _, reason in failures)

@@ -197,12 +197,12 @@ def text_encoding(head: bytes) -> str | None:
     controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
     if controls > len(head) // 100:
         return None
-    from charset_normalizer import from_bytes
+    from .documents.plain import detect_encoding
 
-    best = from_bytes(head).best()
-    if best is None or best.encoding in ("utf_8", "ascii") or best.chaos > 0.2:
+    found = detect_encoding(head)
+    if found is None or found[0] in ("utf_8", "ascii") or found[1] > 0.2:
         return None
-    return best.encoding
+    return found[0]
 
 
 def sniff_head(head: bytes, suffix: str) -> tuple[str, str] | None:

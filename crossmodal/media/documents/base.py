@@ -64,3 +64,14 @@ def locate(sections: list[Any] | None, offset: int) -> str | None:
     starts = [int(start) for start, _ in sections]
     index = bisect.bisect_right(starts, offset) - 1
     return str(sections[index][1]) if index >= 0 else None
+
+
+def readable(text: str) -> bool:
+    """Mostly printable: a decoder that turned binary junk into characters gave no text."""
+    sample = text[:20_000]
+    if not sample.strip():
+        return True  # empty is reported as empty, not as junk
+    odd = sum(
+        1 for char in sample if (ord(char) < 32 and char not in "\t\n\r\f") or char == "\ufffd"
+    )
+    return odd <= len(sample) // 50

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ...errors import MediaError
 from .archive import SafeZip, iter_xml, local
-from .base import Document, max_pages
+from .base import Document, max_pages, readable
 from .markup import MAX_HTML_BYTES, html_text
 from .plain import decode_bytes
 
@@ -69,6 +69,8 @@ def read_rtf(path: Path) -> Document:
         text = rtf_to_text(raw.decode("latin-1"), errors="ignore")
     except Exception as exc:
         raise MediaError(f"RTF does not decode: {exc}") from exc
+    if not readable(text):
+        raise MediaError("RTF holds no readable text (binary data?)")
     doc.add(text)
     return doc
 

@@ -11,6 +11,24 @@ from .base import Document
 MAX_TEXT_BYTES = 1_000_000
 
 
+# Among encodings that charset detection finds equally likely, the most common one wins.
+_PREFERRED = ("cp1252", "iso8859_15", "latin_1")
+
+
+def detect_encoding(raw: bytes) -> tuple[str, float] | None:
+    """(encoding, chaos) of the best guess; ties (cp1250/cp1252/cp1257 read the same bytes as
+    equally plausible) go to the most common Western encoding."""
+    from charset_normalizer import from_bytes
+
+    results = from_bytes(raw[:200_000])
+    best = results.best()
+    if best is None:
+        return None
+    tied = {m.encoding for m in results if (m.chaos, m.coherence) == (best.chaos, best.coherence)}
+    encoding = next((name for name in _PREFERRED if name in tied), best.encoding)
+    return encoding, best.chaos
+
+
 def decode_bytes(raw: bytes, encoding: str | None = None) -> str:
     """Text from bytes: the given encoding, else UTF-8/UTF-16 by BOM, else detection; a character
     cut at the end of a capped read is dropped."""
@@ -23,10 +41,8 @@ def decode_bytes(raw: bytes, encoding: str | None = None) -> str:
             except UnicodeDecodeError as exc:
                 if exc.start >= len(raw) - 4:
                     return raw[: exc.start].decode("utf-8-sig")
-            from charset_normalizer import from_bytes
-
-            best = from_bytes(raw[:200_000]).best()
-            encoding = best.encoding if best is not None else "cp1252"
+            found = detect_encoding(raw)
+            encoding = found[0] if found else "cp1252"
     try:
         return raw.decode(encoding, errors="replace")
     except LookupError:
