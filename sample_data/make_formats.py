@@ -446,6 +446,51 @@ def _rtf_escape(text: str) -> str:
     return "".join(out)
 
 
+# Each converted file is relevant wherever its source is: labels follow the source, never what
+# crossmodal returns. The memo subtitles hold the six memos' sentences.
+CONVERSIONS = {
+    "images/cat_chelsea.png": ["phone/IMG_0001.HEIC"],
+    "images/rocket_launch.jpg": ["phone/IMG_0002.HEIC"],
+    "images/coffee_cup.webp": ["phone/IMG_0003.avif"],
+    "images/motorcycle_left.jpg": ["phone/IMG_0004.JPG"],
+    "images/dahlia_flower.jpg": ["phone/DSC_0005.DNG"],
+    "images/china_pagoda.jpg": ["phone/DSC_0006.DNG"],
+    "images/scanned_page.png": ["documents/wine_dataset.pdf"],
+    "audio/memo_01.flac": ["phone/memo_01_lossless.m4a"],
+    "audio/bell.oga": ["phone/doorbell.wma"],
+    "audio/alarm-clock-elapsed.oga": ["phone/wake_up.webm"],
+    "text/datasets/wine_data.rst": ["documents/wine_dataset.pdf"],
+    "text/datasets/iris.rst": ["documents/iris_dataset.docx"],
+    "text/datasets/olivetti_faces.rst": ["documents/olivetti_faces.pptx"],
+    "text/datasets/breast_cancer.rst": ["documents/breast_cancer_dataset.odt"],
+    "text/datasets/twenty_newsgroups.rst": ["documents/twenty_newsgroups.epub"],
+    "text/datasets/lfw.rst": ["documents/labeled_faces.html"],
+    "text/datasets/rcv1.rst": ["documents/reuters_corpus.rtf"],
+    "text/datasets/kddcup99.rst": ["documents/kddcup99_mail.eml"],
+    "text/hubble_deep_field.txt": ["documents/hubble_note_utf16.txt"],
+    "text/grace_hopper.txt": ["documents/grace_hopper_cp1252.txt"],
+    **{
+        f"audio/memo_0{n}.flac": ["documents/memos.srt", "documents/memos.vtt"] for n in range(1, 7)
+    },
+}
+
+
+def relabel() -> None:
+    """Add the conversions to the relevant lists of sample_data/queries.jsonl (idempotent)."""
+    import json
+
+    path = OUT / "queries.jsonl"
+    lines = []
+    for line in path.read_text().splitlines():
+        query = json.loads(line)
+        relevant = list(query["relevant"])
+        for source in query["relevant"]:
+            relevant += [c for c in CONVERSIONS.get(source, []) if c not in relevant]
+        query["relevant"] = relevant
+        lines.append(json.dumps(query, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
     import sys
 
@@ -459,3 +504,4 @@ if __name__ == "__main__":
     build_office()
     build_epub()
     build_markup()
+    relabel()

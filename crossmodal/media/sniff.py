@@ -181,27 +181,23 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def text_encoding(head: bytes) -> str | None:
-    """'utf-8', 'utf-16' (a BOM) or a legacy encoding that charset detection is sure of; None when
+    """'utf-8', or an encoding charset detection is sure of (UTF-16 behind a BOM, CP1252...); None when
     the bytes are not text (binary data, or no encoding fits)."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = head[: len(head) // 2 * 2].decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-        controls = sum(1 for char in text if ord(char) < 32 and char not in "\t\n\f\r")
-        return "utf-16" if text.strip() and controls <= len(text) // 100 else None
     if _looks_like_text(head):
         return "utf-8"
-    if b"\x00" in head:
+    bom = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if b"\x00" in head and not bom:
         return None
     controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
-    if controls > len(head) // 100:
+    if controls > len(head) // 100 and not bom:
         return None
     from .documents.plain import detect_encoding
 
     found = detect_encoding(head)
     if found is None or found[0] in ("utf_8", "ascii") or found[1] > 0.2:
         return None
+    if bom and not found[0].startswith("utf_16"):
+        return None  # a UTF-16 BOM in front of bytes that are not UTF-16 text
     return found[0]
 
 

@@ -181,21 +181,21 @@ def make(add: Add) -> None:
     # --- images
     heic = (SAMPLES / "phone" / "IMG_0001.HEIC").read_bytes()
     damaged = bytearray(heic)
-    rng = np.random.default_rng(17)
-    damaged[len(heic) // 3 :] = rng.bytes(len(heic) - len(heic) // 3)
+    damaged[40:400] = np.random.default_rng(17).bytes(360)
     add(
         "formats/corrupt.heic",
         bytes(damaged),
         "failed",
-        "real HEIC whose last two thirds (the coded picture) are random bytes",
-        "sample_data/phone/IMG_0001.HEIC (last two thirds overwritten)",
+        "real HEIC whose meta box (item info and locations) is random bytes: libheif cannot "
+        "find the picture",
+        "sample_data/phone/IMG_0001.HEIC (bytes 40-400 overwritten)",
     )
     add(
         "formats/truncated.heic",
-        heic[:300],
+        heic[: len(heic) * 6 // 10],
         "failed",
-        "real HEIC cut to its first 300 bytes (ftyp and part of meta)",
-        "sample_data/phone/IMG_0001.HEIC (first 300 bytes)",
+        "real HEIC cut to 60% (the coded picture ends early)",
+        "sample_data/phone/IMG_0001.HEIC (first 60% of the bytes)",
     )
     small = Image.open(SAMPLES / "images" / "grass.png").convert("RGB").resize((96, 64))
     buffer = io.BytesIO()

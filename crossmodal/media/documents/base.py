@@ -39,13 +39,14 @@ class Document:
     sections: list[tuple[int, str]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, text: str, label: str | None = None) -> bool:
-        """Append one part (a page, a slide); False once the text cap is reached."""
+    def add(self, text: str, label: str | None = None, separate: bool = True) -> bool:
+        """Append one part (a page, a slide; `separate`: passages never cross into it) or one
+        labelled piece of running text (a subtitle cue); False once the text cap is reached."""
         text = text.replace(BREAK, " ").strip()
         if not text:
             return len(self.text) < MAX_TEXT_CHARS
         if self.text:
-            self.text += BREAK
+            self.text += BREAK if separate else "\n"
         if label is not None and len(self.sections) < MAX_SECTIONS:
             self.sections.append((len(self.text), label))
         room = MAX_TEXT_CHARS - len(self.text)

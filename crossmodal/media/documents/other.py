@@ -135,32 +135,25 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def read_subtitles(path: Path, kind: str) -> Document:
-    """Cue text without numbers, timings or styling; passages say the minute they start at."""
+    """Cue text without numbers, timings or styling, as running text; each cue labels the
+    passages that start in it with its time ("@ 1:20")."""
     doc = Document(meta={"format": kind})
     text = decode_bytes(_read_capped(path, MAX_SUBTITLE_BYTES, doc))
-    minute = -1
     lines: list[str] = []
     label: str | None = None
-
-    def flush() -> bool:
-        return doc.add(" ".join(lines), label) if lines else True
-
-    for line in text.splitlines():
+    for line in [*text.splitlines(), "00:00:00.000 -->"]:  # a last timing flushes the last cue
         line = line.strip()
         timing = _CUE_TIME.match(line)
         if timing:
+            if lines and not doc.add(" ".join(lines), label, separate=False):
+                break
             seconds = int(timing.group(1) or 0) * 3600 + int(timing.group(2)) * 60
             seconds += int(timing.group(3))
-            if seconds // 60 != minute:
-                if not flush():
-                    return doc
-                lines, minute = [], seconds // 60
-                label = f"@ {seconds // 60}:{seconds % 60:02d}"
+            lines, label = [], f"@ {seconds // 60}:{seconds % 60:02d}"
             continue
         if not line or line.isdigit() or line.upper().startswith(("WEBVTT", "NOTE", "STYLE")):
             continue
         lines.append(_TAG.sub("", line))
-    flush()
     return doc
 
 
