@@ -3,6 +3,7 @@ HEIF orientation, RGB, the capture date, and a decompression-bomb guard."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -144,10 +145,8 @@ def load_image(path: Path, min_side: int = 224):  # type: ignore[no-untyped-def]
     try:
         # Draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos.
         image.draft("RGB", (min_side * 2, min_side * 2))
-        try:
+        with contextlib.suppress(Exception):  # unreadable EXIF: the picture is shown as stored
             image = ImageOps.exif_transpose(image)
-        except Exception:  # unreadable EXIF: the picture is shown as stored
-            pass
         if image.mode != "RGB":
             if image.mode in ("RGBA", "LA", "P"):
                 image = image.convert("RGBA")
