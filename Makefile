@@ -53,6 +53,14 @@ demo: install
 	@$(BIN)/crossmodal search --image sample_data/images/moon_surface.png --text "a rocket launch" --type image --store $(DEMO_STORE) -k 3
 	@echo; echo '$$ crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image'
 	@$(BIN)/crossmodal recommend --like sample_data/images/grass.png --like sample_data/images/rocket_launch.jpg --type image --store $(DEMO_STORE) -k 4
+	@echo; echo '$$ crossmodal search "a cat" --under sample_data/phone   (a phone photo saved as HEIC)'
+	@$(BIN)/crossmodal search "a cat" --under sample_data/phone --type image --store $(DEMO_STORE) -k 2
+	@echo; echo '$$ crossmodal search "pick up the birthday cake" --type audio   (an M4A voice memo, by what is said)'
+	@$(BIN)/crossmodal search "pick up the birthday cake" --type audio --store $(DEMO_STORE) -k 2
+	@echo; echo '$$ crossmodal search "chemical analysis of wines" --glob "*.pdf" --type text   (a PDF, by its page)'
+	@$(BIN)/crossmodal search "chemical analysis of wines" --glob "*.pdf" --type text --store $(DEMO_STORE) -k 1
+	@echo; echo '$$ crossmodal search "face images taken at AT&T Laboratories" --type text   (slides, e-books, mail, pages...)'
+	@$(BIN)/crossmodal search "face images taken at AT&T Laboratories" --type text --store $(DEMO_STORE) -k 3
 	@echo; echo '$$ crossmodal models   (more models beside builtin: open_clip, sentence-transformers, plug-ins)'
 	@$(BIN)/crossmodal models --store $(DEMO_STORE)
 

@@ -89,12 +89,14 @@ def test_batch_answers_each_line(store: Path) -> None:
     requests = "\n".join(
         json.dumps(r)
         for r in [
-            {"id": "cat", "text": "a cat", "k": 1},
+            {"id": "cat", "text": "a cat", "k": 1, "under": str(SAMPLE / "images")},
             {
                 "id": "moto",
                 "image": str(SAMPLE / "images/motorcycle_left.jpg"),
                 "type": "image",
                 "k": 1,
+                # phone/IMG_0004.JPG is this very photo, rotated: the pair's other view is asked
+                "under": str(SAMPLE / "images"),
             },
             {"id": "phone", "text": "a ringing telephone", "type": "audio", "k": 1},
         ]

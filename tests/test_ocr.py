@@ -109,3 +109,50 @@ def test_a_copied_picture_is_not_read_again(fake_store: Store, pictures: Path) -
     update(fake_store, encoder=encoder)
     assert not any(kind == "ocr" for kind, _ in encoder.calls)
     assert _words(fake_store)["again.png"] == (WRITTEN, WRITTEN)
+
+
+def _pdf(path: Path, text: str | None, banner: Path) -> Path:
+    """A PDF whose pages are `text` (if given) then a banner-shaped picture (no text layer)."""
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=(600, 160), invariant=1)
+    if text:
+        pdf.drawString(20, 80, text)
+        pdf.showPage()
+    pdf.drawImage(str(banner), 0, 0, width=600, height=160)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def test_scanned_pdf_pages_are_read_when_the_store_has_ocr(
+    fake_store: Store, pictures: Path
+) -> None:
+    docs = pictures.parent / "docs"
+    docs.mkdir()
+    _pdf(docs / "scan.pdf", None, pictures / "z_banner.png")
+    _pdf(docs / "mixed.pdf", "minutes of the harbour committee", pictures / "z_banner.png")
+    first = update(fake_store, [docs], encoder=FakeEncoderSet())
+    reasons = dict((Path(p).name, r) for p, r in first.ingest.failures)
+    assert reasons == {"scan.pdf": "scanned PDF: no text layer (use --ocr)"}
+    catalog = Catalog(fake_store.catalog_path)
+    mixed = catalog.item_by_path(str((docs / "mixed.pdf").resolve()))
+    catalog.close()
+    assert mixed.meta["scanned_pages"] == [2] and "use --ocr" in mixed.meta["note"]
+
+    second = update(fake_store, encoder=FakeEncoderSet(), ocr=True)  # the failed scan is retried
+    assert second.failed == 0 and second.embed.read == 2
+    engine = SearchEngine(fake_store, encoder=FakeEncoderSet(), cache_queries=False)
+    try:
+        hits = engine.search(build_query("sale friday", type="text", k=2))
+    finally:
+        engine.close()
+    assert {Path(h.item.path).name for h in hits} == {"scan.pdf", "mixed.pdf"}
+
+    update(fake_store, encoder=FakeEncoderSet(), ocr=False)
+    catalog = Catalog(fake_store.catalog_path)
+    try:
+        kept = {Path(i.path).name: i.meta.get("ocr_text") for i in catalog.items(modality="text")}
+    finally:
+        catalog.close()
+    assert kept == {"scan.pdf": None, "mixed.pdf": None}  # the words read go with --ocr
