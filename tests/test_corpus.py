@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,13 @@ def _generated(root: Path) -> dict[str, str]:
         for _ in range(50):
             handle.write(b"<p>a cat on a mat</p>" * 50_000)
         handle.write(b"</body></html>")
+    # A zip bomb of about 1 MB whose document.xml inflates to 1 GiB (zip64): refused unread.
+    with zipfile.ZipFile(gen / "gigabyte_bomb.docx", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            zeros = bytes(1 << 24)
+            for _ in range(64):
+                member.write(zeros)
     # Unreadable file and folder.
     write_image(gen / "no_permission.png", "red").chmod(0o000)
     write_image(gen / "locked_folder" / "inside.png", "green")
@@ -88,6 +96,7 @@ def _generated(root: Path) -> dict[str, str]:
         "generated/one_line_1_2mb.txt": "text",
         "generated/pages_5000.pdf": "text",
         "generated/page_50mb.html": "text",
+        "generated/gigabyte_bomb.docx": "failed",
         "generated/no_permission.png": "failed",
         "generated/locked_folder": "failed",
     }
@@ -154,6 +163,9 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
     for name in ("xxe.docx", "billion_laughs.docx"):
         assert failed_reasons[name].startswith("XML with entity declarations refused")
     assert failed_reasons["bomb_ratio.docx"].startswith("zip bomb guard")
+    assert failed_reasons["gigabyte_bomb.docx"] == (
+        "zip bomb guard: word/document.xml inflates 1,073,741,824 bytes"
+    )
     assert "RAW file from an unknown camera" in failed_reasons["unknown_camera.nef"]
     assert long_pdf.meta["pages"] == 5000 and long_pdf.meta["pages_read"] == 1000
     assert long_pdf.meta["note"] == "first 1000 of 5000 pages read"

@@ -53,7 +53,7 @@ def read_pdf(path: Path) -> Document:
                 page = pdf[number]
                 try:
                     textpage = page.get_textpage()
-                    text = textpage.get_text_bounded()
+                    text = textpage.get_text_bounded().replace("\r\n", "\n")
                     textpage.close()
                     if len(text.strip()) < _SCANNED_MAX_CHARS and _has_picture(page):
                         scanned.append(number + 1)
