@@ -46,7 +46,7 @@ from .index import SpaceSearcher
 from .media.audio import load_audio
 from .media.documents.base import locate
 from .media.image import load_image
-from .media.sniff import sniff_modality
+from .media.sniff import MODALITIES, sniff_modality
 from .models import store_encoder
 from .query_cache import QueryCache, encoder_identity, text_cache_key
 from .store import Store
@@ -230,7 +230,19 @@ def file_modality(path: Path) -> str:
         raise UserError(f"cannot read query file {path}: {exc.strerror}") from exc
     if sniffed is None:
         raise UserError(f"query file {path} is not a supported image, audio or text file")
+    if sniffed[0] not in MODALITIES:
+        raise UserError(f"query file {path} is a {sniffed[0]}: {sniffed[0]} is not searchable yet")
     return sniffed[0]
+
+
+def _document_text(path: Path) -> str:
+    """A text or document query file's text (a PDF's pages, a DOCX's paragraphs), capped."""
+    from .media.text import load_text
+
+    try:
+        return load_text(path)
+    except MediaError as exc:
+        raise UserError(f"cannot use query file {path}: {exc}") from exc
 
 
 def split_weight(raw: str) -> tuple[str, float | None]:
@@ -287,11 +299,7 @@ def build_query(
         candidate = Path(positional).expanduser()
         if candidate.is_file():
             modality = file_modality(candidate)
-            value = (
-                str(candidate.resolve())
-                if modality != "text"
-                else candidate.read_text(encoding="utf-8", errors="replace")
-            )
+            value = str(candidate.resolve()) if modality != "text" else _document_text(candidate)
             parts.append(QueryPart(modality, value, weights[modality]))
         else:
             text, own = split_weight(positional)

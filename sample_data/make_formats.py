@@ -475,8 +475,20 @@ CONVERSIONS = {
 }
 
 
+def _modality(path: str) -> str:
+    if path.startswith(("text/", "documents/")):
+        return "text"
+    return (
+        "audio"
+        if path.startswith("audio/") or path.endswith((".m4a", ".wma", ".webm"))
+        else "image"
+    )
+
+
 def relabel() -> None:
-    """Add the conversions to the relevant lists of sample_data/queries.jsonl (idempotent)."""
+    """Add the conversions to the relevant lists of sample_data/queries.jsonl (idempotent): those
+    of each relevant file, and those of the query's own files (a copy of the query picture is
+    the picture most like it), where the query's type admits their modality."""
     import json
 
     path = OUT / "queries.jsonl"
@@ -484,11 +496,26 @@ def relabel() -> None:
     for line in path.read_text().splitlines():
         query = json.loads(line)
         relevant = list(query["relevant"])
-        for source in query["relevant"]:
-            relevant += [c for c in CONVERSIONS.get(source, []) if c not in relevant]
+        asked = query["query"] if isinstance(query["query"], dict) else {}
+        own = [v for key in ("image", "audio") for v in _as_list(asked.get(key))]
+        kinds = {"all": {"image", "audio", "text"}}.get(
+            query.get("type", "all"), {query.get("type")}
+        )
+        for source in [*query["relevant"], *own]:
+            relevant += [
+                c
+                for c in CONVERSIONS.get(source, [])
+                if c not in relevant and _modality(c) in kinds
+            ]
         query["relevant"] = relevant
         lines.append(json.dumps(query, ensure_ascii=False))
     path.write_text("\n".join(lines) + "\n")
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 if __name__ == "__main__":

@@ -80,5 +80,5 @@ def load_plain(path: Path, encoding: str | None = None) -> str:
 
 def read_plain(path: Path, encoding: str | None = None) -> Document:
     doc = Document(meta={"format": "text", **({"encoding": encoding} if encoding else {})})
-    doc.add(load_plain(path, encoding))
+    doc.text = load_plain(path, encoding)  # as written: offsets and line counts stay the file's
     return doc
