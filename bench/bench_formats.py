@@ -62,12 +62,14 @@ def bench_images(folder: Path, megapixels: float, repeat: int) -> None:
     paths = {
         "JPEG (baseline)": folder / "p.jpg",
         "HEIC": folder / "p.heic",
+        "HEIC + 320 px thumbnail": folder / "thumb.heic",
         "AVIF": folder / "p.avif",
         "DNG, RGB preview": folder / "preview.dng",
         "DNG, mosaic only (demosaic)": folder / "mosaic.dng",
     }
     image.save(paths["JPEG (baseline)"], quality=90)
     image.save(paths["HEIC"], format="HEIF", quality=80)
+    image.save(paths["HEIC + 320 px thumbnail"], format="HEIF", quality=80, thumbnails=[320])
     image.save(paths["AVIF"], format="AVIF", quality=70)
     make_formats.write_dng(image, paths["DNG, RGB preview"], preview=True)
     make_formats.write_dng(image, paths["DNG, mosaic only (demosaic)"], preview=False)
@@ -114,7 +116,7 @@ def bench_audio(folder: Path, seconds_of_sound: int, repeat: int) -> None:
     for name, suffix, fmt, codec, out_rate in (
         ("M4A (AAC)", ".m4a", "ipod", "aac", 44100),
         ("M4A (ALAC)", ".m4a", "ipod", "alac", rate),
-        ("Opus (Ogg, libsndfile)", ".opus", "ogg", "libopus", 48000),
+        ("Opus (Ogg, FFmpeg)", ".opus", "ogg", "libopus", 48000),
         ("WebM (Opus, FFmpeg)", ".webm", "webm", "libopus", 48000),
         ("WMA", ".wma", "asf", "wmav2", 44100),
         ("AMR-NB", ".amr", "amr", "libopencore_amrnb", 8000),

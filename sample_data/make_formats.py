@@ -4,7 +4,8 @@ subtitles, UTF-16 and CP1252 text), each a conversion of a sample_data file (see
 
     .venv/bin/pip install reportlab tifffile && .venv/bin/python sample_data/make_formats.py
 
-Deterministic apart from encoder versions; the outputs are committed. Needs espeak-ng for the
+Not byte-for-byte reproducible (zip and PDF timestamps, Ogg serial numbers, MIME boundaries); the
+outputs are committed. Needs espeak-ng for the
 three new memos (the other memos come from make_sample_data.py the same way).
 """
 
@@ -53,8 +54,13 @@ def build_photos() -> None:
 
     pillow_heif.register_heif_opener()
     PHONE.mkdir(exist_ok=True)
+    # Phones store a 320x240 thumbnail beside the picture; the decoder uses it (draft mode).
     _image("cat_chelsea.png").save(
-        PHONE / "IMG_0001.HEIC", format="HEIF", quality=80, exif=_exif("2023:07:14 10:11:12")
+        PHONE / "IMG_0001.HEIC",
+        format="HEIF",
+        quality=80,
+        exif=_exif("2023:07:14 10:11:12"),
+        thumbnails=[320],
     )
     # Stored turned on its side with EXIF orientation 8: libheif writes it as a HEIF rotation.
     rocket = _image("rocket_launch.jpg").transpose(Image.Transpose.ROTATE_270)

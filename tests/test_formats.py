@@ -33,7 +33,7 @@ FORMATS = Path(__file__).parent / "corpus" / "files" / "formats"
         (PHONE / "IMG_0003.avif", ("image", "avif")),
         (PHONE / "DSC_0005.DNG", ("image", "raw")),
         (PHONE / "Recording_001.m4a", ("audio", "m4a")),
-        (PHONE / "Voice_002.opus", ("audio", "ogg")),
+        (PHONE / "Voice_002.opus", ("audio", "opus")),
         (PHONE / "call_0003.amr", ("audio", "amr")),
         (PHONE / "doorbell.wma", ("audio", "asf")),
         (PHONE / "wake_up.webm", ("audio", "matroska")),

@@ -102,7 +102,8 @@ def _audio_kind(head: bytes, suffix: str) -> str | None:
     if head.startswith(b"fLaC"):
         return "flac"
     if head.startswith(b"OggS"):
-        return "ogg"  # Vorbis, Opus, FLAC in Ogg: libsndfile reads them all
+        # libsndfile reads Vorbis and FLAC in Ogg fastest; FFmpeg decodes Opus 1.6x faster.
+        return "opus" if b"OpusHead" in head[:80] else "ogg"
     if head.startswith(b"ID3"):
         return "mp3"
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
