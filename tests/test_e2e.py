@@ -361,7 +361,7 @@ def test_gallery_of_sample_data_renders_in_a_browser(store: Path, tmp_path: Path
     assert made.returncode == 0, made.stderr
     probe = render_in_browser(overview, tmp_path / "gallery.png")
     assert len(probe["images"]) == 23 + 6 and all(w > 0 for w in probe["images"])
-    assert probe["audio"] == 25
+    assert probe["audio"] == 25 + 6  # + phone/ (M4A, Opus, AMR, WMA, WebM)
     if os.environ.get("CROSSMODAL_UPDATE_DOCS") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "results.png", ROOT / "docs" / "results.png")
