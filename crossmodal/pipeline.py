@@ -21,7 +21,7 @@ from .fsutil import content_hash
 from .hubness import refresh_hubness
 from .index import IndexReport, update_space
 from .media.audio import load_audio, probe_audio, with_transcript
-from .media.documents.pdf import render_pages
+from .media.documents.pdf import SCANNED_REASON, render_pages
 from .media.image import load_image, probe_image
 from .media.scan import ScannedFile, scan
 from .media.sniff import sniff_modality
@@ -146,17 +146,27 @@ RETRY_PREFIX = "cannot read"
 
 
 def _probe(path: str, modality: str, ocr: bool = False) -> tuple[dict[str, Any], str | None]:
-    """(metadata, text side) after checking that the file decodes."""
-    if modality == "image":
-        return probe_image(Path(path)), None
-    if modality == "audio":
-        return probe_audio(Path(path))
-    meta, _ = probe_text(Path(path), ocr=ocr)
-    return meta, None
+    """(metadata, text side) after checking that the file decodes. A decoding library that
+    fails on a hostile file in a way of its own (RecursionError, zlib.error, IndexError...)
+    fails that file, with the error's name as its reason: one file never stops a run."""
+    try:
+        if modality == "image":
+            return probe_image(Path(path)), None
+        if modality == "audio":
+            return probe_audio(Path(path))
+        meta, _ = probe_text(Path(path), ocr=ocr)
+        return meta, None
+    except (MediaError, OSError):
+        raise
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise MediaError(
+            f"{modality} file does not decode: {type(exc).__name__}: {reason}"
+        ) from exc
 
 
 # A scanned PDF without --ocr fails with this reason; it is read again once the store has --ocr.
-NEEDS_OCR = "scanned PDF"
+NEEDS_OCR = SCANNED_REASON
 
 
 def _record(catalog: Catalog, existing: Item | None, **fields: Any) -> None:
@@ -924,6 +934,10 @@ def _drop_image_text(catalog: Catalog) -> None:
                 continue
             meta = {k: v for k, v in item.meta.items() if k not in ("ocr", "ocr_text")}
             catalog.update_item(item.id, meta=meta, text_side=None, text_key=None)
+            if item.modality == "text" and meta.get("chars") == 0:
+                # A PDF of scanned pages has nothing left to find it by: failed, as it would
+                # have been without --ocr, and read again if OCR comes back.
+                catalog.update_item(item.id, status="failed", error=NEEDS_OCR)
 
 
 # ---------------------------------------------------------------------------------------------

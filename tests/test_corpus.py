@@ -169,7 +169,7 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
     assert "RAW file from an unknown camera" in failed_reasons["unknown_camera.nef"]
     assert long_pdf.meta["pages"] == 5000 and long_pdf.meta["pages_read"] == 1000
     assert long_pdf.meta["note"] == "first 1000 of 5000 pages read"
-    assert big_page.meta["note"] == "first 16 MB of markup read"
+    assert big_page.meta["note"] == "first 4 MB of markup read"
     assert bomb_mail.meta["attachments"] == ["photos.docx"]
     assert "Chelsea" in bomb_mail.meta["snippet"]
     assert summary["ingest"]["videos"] == 2  # recognised, counted, not failures

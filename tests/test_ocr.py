@@ -155,4 +155,12 @@ def test_scanned_pdf_pages_are_read_when_the_store_has_ocr(
         kept = {Path(i.path).name: i.meta.get("ocr_text") for i in catalog.items(modality="text")}
     finally:
         catalog.close()
-    assert kept == {"scan.pdf": None, "mixed.pdf": None}  # the words read go with --ocr
+    assert kept == {"mixed.pdf": None}  # the words read go with --ocr; scan.pdf is failed:
+    catalog = Catalog(fake_store.catalog_path)
+    try:
+        scan = catalog.item_by_path(str((docs / "scan.pdf").resolve()))
+    finally:
+        catalog.close()
+    assert scan.status == "failed" and scan.error == "scanned PDF: no text layer (use --ocr)"
+    again = update(fake_store, encoder=FakeEncoderSet(), ocr=True)
+    assert again.embed.read == 2 and again.failed == 0  # both read again once OCR is back

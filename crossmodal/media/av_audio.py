@@ -10,9 +10,6 @@ import numpy as np
 
 from ..errors import MediaError
 
-# Decoding stops here even when a stream never ends (a broken length field, a live capture).
-_MAX_DECODE_SECONDS = 4 * 3600
-
 
 def _open(path: Path):  # type: ignore[no-untyped-def]
     import av
@@ -114,7 +111,7 @@ def load_av(path: Path, sample_rate: int, max_seconds: float) -> np.ndarray:
                 for out in resampler.resample(frame):
                     pieces.append(out.to_ndarray().reshape(-1))
                     have += pieces[-1].size
-                if have >= wanted or have >= _MAX_DECODE_SECONDS * sample_rate:
+                if have >= wanted:
                     break
             else:
                 for out in resampler.resample(None):

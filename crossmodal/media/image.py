@@ -88,7 +88,8 @@ def exif_date(exif) -> str | None:  # type: ignore[no-untyped-def]
         return None
 
 
-def _exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
+def image_exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
+    """The capture date of an opened picture, or None."""
     try:
         return exif_date(image.getexif())
     except Exception:
@@ -116,7 +117,7 @@ def probe_image(path: Path) -> dict[str, Any]:
             "height": image.size[1],
             "mode": image.mode,
         }
-        taken = _exif_date(image)
+        taken = image_exif_date(image)
         if taken:
             meta["exif_date"] = taken
         if getattr(image, "n_frames", 1) > 1:

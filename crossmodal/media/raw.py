@@ -26,8 +26,9 @@ def _imread(path: Path):  # type: ignore[no-untyped-def]
         raise MediaError(f"RAW file does not decode: {exc}") from exc
 
 
-def _preview(raw) -> Any:  # type: ignore[no-untyped-def]
-    """The embedded preview as a PIL image, or None when the file has none."""
+def _preview(raw, draft: int = 448) -> Any:  # type: ignore[no-untyped-def]
+    """The embedded preview as a PIL image (a JPEG one decoded at reduced size, at least
+    `draft` px), or None when the file has none."""
     import rawpy
     from PIL import Image
 
@@ -40,6 +41,7 @@ def _preview(raw) -> Any:  # type: ignore[no-untyped-def]
     if thumb.format == rawpy.ThumbFormat.JPEG:
         try:
             image = Image.open(io.BytesIO(thumb.data))
+            image.draft("RGB", (draft, draft))  # libjpeg's reduced-size decode
             image.load()
         except Exception:
             return None
@@ -58,7 +60,7 @@ def _upright(image, raw):  # type: ignore[no-untyped-def]
     return image.transpose(getattr(Image.Transpose, name)) if name else image
 
 
-def raw_image(path: Path, min_side: int = 224, max_pixels: int = 120_000_000):  # type: ignore[no-untyped-def]
+def raw_image(path: Path, min_side: int, max_pixels: int):  # type: ignore[no-untyped-def]
     """An upright RGB picture of a RAW file, its shorter side at least `min_side` when possible."""
     from PIL import Image
 
@@ -66,7 +68,7 @@ def raw_image(path: Path, min_side: int = 224, max_pixels: int = 120_000_000):  
         sizes = raw.sizes
         if sizes.raw_width * sizes.raw_height > max_pixels:
             raise MediaError(f"image too large: {sizes.raw_width}x{sizes.raw_height} pixels")
-        preview = _preview(raw)
+        preview = _preview(raw, 2 * min_side)
         if preview is not None and min(preview.size) >= min_side:
             return _upright(preview, raw).convert("RGB")
         try:
@@ -80,7 +82,7 @@ def raw_image(path: Path, min_side: int = 224, max_pixels: int = 120_000_000):  
         return Image.fromarray(rgb)
 
 
-def probe_raw(path: Path, max_pixels: int = 120_000_000) -> dict[str, Any]:
+def probe_raw(path: Path, max_pixels: int) -> dict[str, Any]:
     """Size, camera and capture date of a RAW file, after checking that LibRaw reads it."""
     import rawpy
 
@@ -93,7 +95,7 @@ def probe_raw(path: Path, max_pixels: int = 120_000_000) -> dict[str, Any]:
         width, height = sizes.width, sizes.height
         if sizes.flip in (5, 6):
             width, height = height, width
-        preview = _preview(raw)
+        preview = _preview(raw, 256)
         meta: dict[str, Any] = {"format": "RAW", "width": width, "height": height, "mode": "RGB"}
         meta["raw_preview"] = bool(preview is not None)
         if preview is None:
@@ -101,7 +103,9 @@ def probe_raw(path: Path, max_pixels: int = 120_000_000) -> dict[str, Any]:
                 raw.unpack()
             except rawpy.LibRawError as exc:
                 raise MediaError(f"RAW file does not decode: {exc}") from exc
-    taken = tiff_exif_date(path) or (exif_date_of(preview) if preview is not None else None)
+    from .image import image_exif_date
+
+    taken = tiff_exif_date(path) or (image_exif_date(preview) if preview is not None else None)
     if taken:
         meta["exif_date"] = taken
     return meta
@@ -123,12 +127,3 @@ def tiff_exif_date(path: Path) -> str | None:
     from .image import exif_date
 
     return exif_date(exif)
-
-
-def exif_date_of(image) -> str | None:  # type: ignore[no-untyped-def]
-    from .image import exif_date
-
-    try:
-        return exif_date(image.getexif())
-    except Exception:
-        return None

@@ -49,7 +49,7 @@ def _image_kind(head: bytes, suffix: str) -> str | None:
         return "png"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
-    if head.startswith(b"BM") and len(head) >= 26:
+    if head.startswith(b"BM") and len(head) >= 26 and _dib_header(head):
         return "bmp"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
@@ -60,8 +60,27 @@ def _image_kind(head: bytes, suffix: str) -> str | None:
     if head.startswith(b"FUJIFILMCCD-RAW"):
         return "raw"  # Fujifilm RAF
     if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "raw" if suffix in RAW_TIFF_EXTENSIONS or b"\x12\xc6" in head[:512] else "tiff"
+        return "raw" if suffix in RAW_TIFF_EXTENSIONS or _is_dng(head) else "tiff"
     return None
+
+
+def _dib_header(head: bytes) -> bool:
+    """A BMP's info header has one of a few sizes; 'BMW...' text does not."""
+    return int.from_bytes(head[14:18], "little") in (12, 16, 40, 52, 56, 64, 108, 124)
+
+
+def _is_dng(head: bytes) -> bool:
+    """A TIFF whose first IFD holds the DNGVersion tag (0xC612), read from the head."""
+    order = "little" if head[:2] == b"II" else "big"
+    offset = int.from_bytes(head[4:8], order)
+    if offset + 2 > len(head):
+        return False
+    count = int.from_bytes(head[offset : offset + 2], order)
+    for index in range(min(count, (len(head) - offset - 2) // 12)):
+        at = offset + 2 + 12 * index
+        if int.from_bytes(head[at : at + 2], order) == 0xC612:
+            return True
+    return False
 
 
 def _ftyp_brands(head: bytes) -> set[bytes]:
@@ -110,7 +129,7 @@ def _audio_kind(head: bytes, suffix: str) -> str | None:
         return "aiff"
     if head.startswith((b"#!AMR\n", b"#!AMR-WB\n")):
         return "amr"
-    if head.startswith(b"caff"):
+    if head.startswith(b"caff\x00\x01"):
         return "caf"
     # Bare MPEG audio or ADTS (AAC) frame sync is only 12 bits; trust it when the name agrees.
     if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xF0) == 0xF0 and suffix == ".aac":
@@ -132,10 +151,15 @@ def _zip_kind(path: Path, head: bytes) -> str | None:
         ):
             if mimetype.startswith(prefix):
                 return kind
+    from .documents.archive import MAX_MEMBERS, member_count
+
+    count = member_count(path)
+    if count is None or count > MAX_MEMBERS or count == 0xFFFF:
+        return None  # no document has that many parts: a big archive is not listed every run
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist()[:10_000])
-    except (zipfile.BadZipFile, ValueError, EOFError):
+            names = set(archive.namelist())
+    except Exception:  # BadZipFile, NotImplementedError (a newer zip version), OSError...
         return None
     if "[Content_Types].xml" in names:
         for folder, kind in (("word/", "docx"), ("ppt/", "pptx"), ("xl/", "xlsx")):
@@ -148,10 +172,14 @@ def _zip_kind(path: Path, head: bytes) -> str | None:
 
 
 def _markup_kind(head: bytes, suffix: str) -> str | None:
-    """Text formats recognised by their content: HTML, RTF, e-mail, subtitles."""
+    """Text formats recognised by their content: RTF by its magic; HTML, e-mail and subtitles
+    only in files named like text or like the format: a .php page or a .patch mail is source."""
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    texty = suffix in TEXT_EXTENSIONS
     if start.startswith(b"{\\rtf"):
-        return "rtf"
+        return "rtf"  # a magic number of its own: whatever the name
+    if not (texty or suffix in HTML_EXTENSIONS | SUBTITLE_EXTENSIONS | MAIL_EXTENSIONS):
+        return None
     if start.startswith((b"<!doctype html", b"<html")) or (
         start.startswith(b"<?xml") and b"<html" in head[:1024].lower()
     ):
@@ -254,6 +282,8 @@ def sniff_modality(path: Path) -> tuple[str, str] | None:
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     found = sniff_head(head, path.suffix.lower())
+    if found == ("audio", "mp3"):
+        found = _behind_id3(path, head) or found
     if found is None and head.startswith(b"PK\x03\x04"):
         kind = _zip_kind(path, head)
         return ("text", kind) if kind else None
@@ -262,6 +292,19 @@ def sniff_modality(path: Path) -> tuple[str, str] | None:
     if found == ("text", "cfb") and not _encrypted_office(path):
         return None  # a legacy .doc/.xls/.ppt or an Outlook message: not read
     return found
+
+
+def _behind_id3(path: Path, head: bytes) -> tuple[str, str] | None:
+    """What an ID3 tag stands in front of: ADTS AAC is FFmpeg's, not libsndfile's."""
+    if not head.startswith(b"ID3") or len(head) < 10:
+        return None
+    size = 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(head[6:10]))
+    with open(path, "rb") as handle:
+        handle.seek(size)
+        after = handle.read(2)
+    if len(after) == 2 and after[0] == 0xFF and (after[1] & 0xF6) == 0xF0:
+        return "audio", "aac"  # ADTS sync with layer bits 00 (MPEG audio frames have 01-11)
+    return None
 
 
 def _encrypted_office(path: Path) -> bool:

@@ -2,6 +2,6 @@
 came from). Readers never execute, fetch or write anything; every size is capped."""
 
 from .base import MAX_TEXT_CHARS, Document, locate
-from .read import DOCUMENT_FORMATS, read_document
+from .read import read_document
 
-__all__ = ["DOCUMENT_FORMATS", "MAX_TEXT_CHARS", "Document", "locate", "read_document"]
+__all__ = ["MAX_TEXT_CHARS", "Document", "locate", "read_document"]

@@ -67,6 +67,16 @@ def locate(sections: list[Any] | None, offset: int) -> str | None:
     return str(sections[index][1]) if index >= 0 else None
 
 
+def read_capped(path: Any, cap: int) -> tuple[bytes, bool]:
+    """A file's first `cap` bytes and whether there was more; MediaError when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(cap + 1)
+    except OSError as exc:
+        raise MediaError(f"cannot read: {exc.strerror or exc}") from exc
+    return raw[:cap], len(raw) > cap
+
+
 def readable(text: str) -> bool:
     """Mostly printable: a decoder that turned binary junk into characters gave no text."""
     sample = text[:20_000]

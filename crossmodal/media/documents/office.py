@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ...errors import MediaError
-from .archive import SafeZip, iter_xml, local, paragraphs
+from .archive import SafeZip, iter_xml, local, paragraphs, text_of
 from .base import Document, max_pages
 
 _SKIP_OOXML = frozenset({"instrText", "delText", "fldChar"})
@@ -21,7 +21,7 @@ def _number(name: str) -> int:
 def _title(archive: SafeZip, part: str) -> str | None:
     if not archive.has(part):
         return None
-    for _, element in iter_xml(archive.read(part, 1 << 20)):
+    for element in iter_xml(archive.read(part, 1 << 20)):
         if local(element.tag) == "title" and (element.text or "").strip():
             return " ".join(element.text.split())[:300]
     return None
@@ -67,20 +67,38 @@ def _shared_strings(archive: SafeZip) -> list[str]:
     return list(paragraphs(archive.read("xl/sharedStrings.xml"), {"si"}, frozenset({"rPh"})))
 
 
-def _sheet_names(archive: SafeZip) -> list[str]:
-    if not archive.has("xl/workbook.xml"):
-        return []
+def _sheets(archive: SafeZip) -> list[tuple[str, str]]:
+    """(sheet name, part) in workbook order, through workbook.xml and its relationships; parts
+    in number order when the workbook does not say."""
+    parts = sorted(
+        (n for n in archive.names() if re.match(r"xl/worksheets/sheet\d+\.xml$", n)), key=_number
+    )
+    targets: dict[str, str] = {}
+    if archive.has("xl/_rels/workbook.xml.rels"):
+        for element in iter_xml(archive.read("xl/_rels/workbook.xml.rels", 1 << 20)):
+            if local(element.tag) == "Relationship" and element.get("Target"):
+                target = element.get("Target").lstrip("/")
+                targets[element.get("Id", "")] = (
+                    target if target.startswith("xl/") else f"xl/{target}"
+                )
+    named: list[tuple[str, str]] = []
+    if archive.has("xl/workbook.xml"):
+        for element in iter_xml(archive.read("xl/workbook.xml", 8 << 20)):
+            if local(element.tag) == "sheet":
+                rid = next((v for k, v in element.attrib.items() if local(k) == "id"), "")
+                named.append((element.get("name", ""), targets.get(rid, "")))
+    if named and all(archive.has(part) for _, part in named):
+        return named
     return [
-        element.get("name", "")
-        for _, element in iter_xml(archive.read("xl/workbook.xml"))
-        if local(element.tag) == "sheet"
+        (named[i][0] if i < len(named) and named[i][0] else str(i + 1), part)
+        for i, part in enumerate(parts)
     ]
 
 
 def _sheet_rows(data: bytes, strings: list[str]) -> list[str]:
     rows: list[str] = []
     cells: list[str] = []
-    for _, element in iter_xml(data):
+    for element in iter_xml(data, frozenset({"c"})):
         name = local(element.tag)
         if name == "c":
             kind = element.get("t", "n")
@@ -92,12 +110,10 @@ def _sheet_rows(data: bytes, strings: list[str]) -> list[str]:
                 text = "".join(element.itertext())
             if text.strip():
                 cells.append(text.strip())
-            element.clear()
         elif name == "row":
             if cells:
                 rows.append("\t".join(cells))
             cells = []
-            element.clear()
     return rows
 
 
@@ -105,15 +121,11 @@ def read_xlsx(path: Path) -> Document:
     doc = Document(meta={"format": "xlsx"})
     with SafeZip(path) as archive:
         strings = _shared_strings(archive)
-        names = _sheet_names(archive)
-        sheets = sorted(
-            (n for n in archive.names() if re.match(r"xl/worksheets/sheet\d+\.xml$", n)),
-            key=_number,
-        )
+        sheets = _sheets(archive)
         doc.meta["pages"] = len(sheets)
-        for index, part in enumerate(sheets[: max_pages()]):
-            label = names[index] if index < len(names) and names[index] else f"{index + 1}"
-            if not doc.add("\n".join(_sheet_rows(archive.read(part), strings)), f"sheet {label}"):
+        for name, part in sheets[: max_pages()]:
+            rows = _sheet_rows(archive.read(part), strings)
+            if not doc.add("\n".join(rows), f"sheet {name}"):
                 break
         _set_title(doc, _title(archive, "docProps/core.xml"))
     return doc
@@ -136,15 +148,12 @@ def read_odf(path: Path, kind: str) -> Document:
 
 
 def _odf_parts(doc: Document, data: bytes, part: str, label: str) -> None:
-    from .archive import _text_of
-
     count = 0
     lines: list[str] = []
-    for _, element in iter_xml(data):
+    for element in iter_xml(data, frozenset({"p", "h"})):
         name = local(element.tag)
         if name in ("p", "h"):
-            lines.append(_text_of(element, frozenset()))
-            element.clear()
+            lines.append(text_of(element))
         elif name == part and element.tag.endswith(("}page", "}table")):
             count += 1
             named = next((v for k, v in element.attrib.items() if local(k) == "name"), "")
@@ -152,7 +161,6 @@ def _odf_parts(doc: Document, data: bytes, part: str, label: str) -> None:
             if count > max_pages() or not doc.add("\n".join(lines), title):
                 break
             lines = []
-            element.clear()
     doc.meta["pages"] = count
 
 

@@ -17,6 +17,8 @@ _SCANNED_MAX_CHARS = 16
 # Scanned pages rendered for OCR per document, and their longer side in pixels.
 MAX_OCR_PAGES = 20
 _OCR_LONG_SIDE = 1600
+# Why a PDF of scanned pages only is failed without --ocr; it is read again once OCR is on.
+SCANNED_REASON = "scanned PDF: no text layer (use --ocr)"
 
 
 def _open(path: Path):  # type: ignore[no-untyped-def]
@@ -77,7 +79,7 @@ def read_pdf(path: Path) -> Document:
     if scanned:
         doc.meta["scanned_pages"] = scanned
         if not doc.text.strip():
-            doc.meta["empty_reason"] = "scanned PDF: no text layer (use --ocr)"
+            doc.meta["empty_reason"] = SCANNED_REASON
     elif total == 0:
         doc.meta["empty_reason"] = "PDF has no pages"
     return doc
@@ -96,7 +98,11 @@ def render_pages(path: Path, pages: list[int]) -> list[Any]:
                 try:
                     width, height = page.get_size()
                     scale = _OCR_LONG_SIDE / max(width, height, 1.0)
-                    images.append(page.render(scale=scale).to_pil().convert("RGB"))
+                    bitmap = page.render(scale=scale)
+                    try:  # a copy, then the bitmap freed under the lock (PDFium owns it)
+                        images.append(bitmap.to_pil().convert("RGB"))
+                    finally:
+                        bitmap.close()
                 finally:
                     page.close()
         except MediaError:

@@ -7,26 +7,8 @@ from pathlib import Path
 from ...errors import MediaError
 from .base import Document
 
-# Sniffed formats (crossmodal.media.sniff) that are documents, beside plain text.
-DOCUMENT_FORMATS = {
-    "pdf": "PDF",
-    "docx": "Word (DOCX)",
-    "pptx": "PowerPoint (PPTX)",
-    "xlsx": "Excel (XLSX)",
-    "odt": "OpenDocument text",
-    "odp": "OpenDocument presentation",
-    "ods": "OpenDocument spreadsheet",
-    "epub": "EPUB",
-    "html": "HTML",
-    "rtf": "RTF",
-    "eml": "e-mail",
-    "srt": "SubRip subtitles",
-    "vtt": "WebVTT subtitles",
-}
 
-
-def read_document(path: Path, fmt: str) -> Document:
-    """The text of a document of sniffed format `fmt` ('utf-8', 'text:ENCODING', 'pdf', ...)."""
+def _read(path: Path, fmt: str) -> Document:
     from . import office, other, pdf
     from .markup import read_html
     from .plain import read_plain
@@ -59,3 +41,20 @@ def read_document(path: Path, fmt: str) -> Document:
     if "\x00" in doc.text:
         doc.text = doc.text.replace("\x00", " ")
     return doc
+
+
+def read_document(path: Path, fmt: str) -> Document:
+    """The text of a document of sniffed format `fmt` ('utf-8', 'text:ENCODING', 'pdf', ...).
+    Any failure of a reader's library on a bad file (zlib.error, RecursionError, an e-mail
+    header parser's IndexError...) is that file's MediaError: one file never stops a run."""
+    try:
+        return _read(path, fmt)
+    except MediaError:
+        raise
+    except OSError as exc:
+        if exc.errno is None:  # raised by a decoder about its data, not by the file system
+            raise MediaError(f"{fmt} document does not decode: {exc}") from exc
+        raise MediaError(f"cannot read: {exc.strerror or exc}") from exc
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise MediaError(f"{fmt} document does not decode: {type(exc).__name__}: {reason}") from exc
