@@ -241,3 +241,125 @@ def test_new_formats_render_in_previews_and_pages() -> None:
         uri = thumbnail_uri(str(PHONE / name))
         assert uri and uri.startswith("data:image/"), name
         assert thumbnail(str(PHONE / name), 40, 20) is not None, name
+
+
+def _docx_bytes_with(xml: bytes) -> bytes:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "sample_data"))
+    import make_formats
+
+    return make_formats.docx_bytes([], "case", xml.decode())
+
+
+def test_library_failures_on_bad_files_are_media_errors(tmp_path: Path) -> None:
+    """What a reader's library raises on hostile bytes (zlib.error, NotImplementedError,
+    RecursionError, IndexError) is that file's MediaError, never an escape that stops a run."""
+    good = _docx_bytes_with(
+        b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+        b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>' + b"cat " * 400
+        + b"</w:t></w:r></w:p></w:body></w:document>"
+    )  # fmt: skip
+    at = good.find(b"word/document.xml") + len(b"word/document.xml") + 40
+    broken = good[:at] + bytes(b ^ 0x5A for b in good[at : at + 60]) + good[at + 60 :]
+    (tmp_path / "deflate.docx").write_bytes(broken)
+    with pytest.raises(MediaError):
+        probe_text(tmp_path / "deflate.docx")
+    # A zip asking for a newer extract version: not an Office file, and no exception.
+    data = bytearray(good)
+    central = data.find(b"PK\x01\x02")
+    data[central + 6] = 67
+    (tmp_path / "future.zip").write_bytes(bytes(data))
+    assert sniff_modality(tmp_path / "future.zip") is None
+    # 5,000 nested runs in one paragraph: read without recursion.
+    deep = (
+        b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+        b'wordprocessingml/2006/main"><w:body><w:p>' + b"<w:r>" * 5000 + b"<w:t>deep cat</w:t>"
+        + b"</w:r>" * 5000 + b"</w:p></w:body></w:document>"
+    )  # fmt: skip
+    (tmp_path / "deep.docx").write_bytes(_docx_bytes_with(deep))
+    assert "deep cat" in probe_text(tmp_path / "deep.docx")[1]
+    # A Content-Disposition that makes the e-mail package raise IndexError.
+    mail = (
+        b"From: a@b.c\nTo: d@e.f\nSubject: broken header\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="x"\n\n--x\nContent-Type: text/plain\n\n'
+        b"the body about a cat\n--x\n"
+        b"Content-Disposition: a\xc2\x80)\xc2\x80;\xc2\x80\t;\x00*\n\nzzz\n--x--\n"
+    )
+    (tmp_path / "bad.eml").write_bytes(mail)
+    meta, text = probe_text(tmp_path / "bad.eml")
+    assert "the body about a cat" in text
+
+
+def test_hostile_markup_and_mail_stay_bounded(tmp_path: Path) -> None:
+    from crossmodal.media.documents.markup import html_text, too_deep
+
+    nested = "<html><body>" + "<div>" * 100_000 + "a cat" + "</div>" * 100_000
+    assert too_deep(nested.encode())
+    assert html_text(nested)[1] == "a cat"  # tags stripped, not parsed (quadratic in Lexbor)
+    assert not too_deep(b"<html><body>" + b"<p>a" * 5000 + b"<br><img src=x></body></html>")
+    parts = b"".join(b"--b\nContent-Type: text/plain\n\npart\n" for _ in range(10_001))
+    (tmp_path / "parts.eml").write_bytes(
+        b"From: a@b.c\nSubject: many\nContent-Type: multipart/mixed; boundary=b\n\n" + parts
+    )
+    with pytest.raises(MediaError, match="more than 10,000 MIME parts"):
+        probe_text(tmp_path / "parts.eml")
+
+
+def test_text_encodings_are_not_garbled(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.txt"
+    stray.write_bytes(("x" * 5000 + " café crème ").encode() + b"\xe9 end")
+    assert "café crème" in probe_text(stray)[1]  # one CP1252 byte does not recode the file
+    short = tmp_path / "menu.txt"
+    short.write_bytes("Café menu".encode("cp1252"))
+    assert probe_text(short)[1] == "Café menu"
+    russian = tmp_path / "ru.txt"
+    russian.write_bytes("Привет, как дела? Всё хорошо.".encode("koi8_r"))
+    assert probe_text(russian)[1] == "Привет, как дела? Всё хорошо."
+
+
+def test_sniffing_does_not_take_text_or_source_for_media(tmp_path: Path) -> None:
+    assert sniff_head(b"caffeine and other stimulants", ".txt") == ("text", "utf-8")
+    assert sniff_head(b"<!DOCTYPE html><?php echo 1; ?>", ".php") is None
+    patch = b"From 1234abcd Mon Sep 17 00:00:00 2001\nFrom: a@b.c\nDate: x\nSubject: [PATCH]"
+    assert sniff_head(patch, ".patch") is None
+    assert sniff_head(patch, ".eml") == ("text", "eml")
+    image = Image.new("L", (64, 8), 0x12)
+    image.putpixel((0, 0), 0xC6)
+    image.save(tmp_path / "pixels.tif")  # bytes 12 C6 in its pixel data, no DNG tag
+    assert sniff_modality(tmp_path / "pixels.tif") == ("image", "tiff")
+
+
+def test_aac_behind_an_id3_tag_goes_to_ffmpeg(tmp_path: Path) -> None:
+    import sys
+
+    import av
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "sample_data"))
+    import make_formats
+
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)
+    make_formats.encode_audio(tone, 22050, tmp_path / "t.aac", "adts", "aac", 22050)
+    tag = b"ID3\x03\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10  # a 10-byte empty tag body
+    (tmp_path / "tagged.aac").write_bytes(tag + (tmp_path / "t.aac").read_bytes())
+    assert sniff_modality(tmp_path / "tagged.aac") == ("audio", "aac")
+    meta, _ = probe_audio(tmp_path / "tagged.aac")
+    assert 0.5 < meta["duration"] < 1.5 and av is not None
+
+
+def test_epub_chapter_names_are_url_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "book.epub"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+        archive.writestr(
+            "META-INF/container.xml",
+            '<container><rootfiles><rootfile full-path="content.opf"/></rootfiles></container>',
+        )
+        archive.writestr(
+            "content.opf",
+            '<package><manifest><item id="a" href="chapter%201.xhtml"/></manifest>'
+            '<spine><itemref idref="a"/></spine></package>',
+        )
+        archive.writestr("chapter 1.xhtml", "<html><body><p>the cat chapter</p></body></html>")
+    assert "the cat chapter" in probe_text(path)[1]

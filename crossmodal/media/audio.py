@@ -22,14 +22,13 @@ SNDFILE_FORMATS = {"wav", "flac", "ogg", "mp3", "aiff"}
 
 
 def _through_ffmpeg(path: Path) -> bool:
-    from .sniff import sniff_head
+    from .sniff import audio_format
 
     try:
-        with open(path, "rb") as handle:
-            found = sniff_head(handle.read(4096), path.suffix.lower())
+        found = audio_format(path)
     except OSError:
         return False  # the libsndfile path reports the read error
-    return found is not None and found[1] not in SNDFILE_FORMATS
+    return found is not None and found not in SNDFILE_FORMATS
 
 
 def _info(path: Path):  # type: ignore[no-untyped-def]

@@ -294,6 +294,16 @@ def sniff_modality(path: Path) -> tuple[str, str] | None:
     return found
 
 
+def audio_format(path: Path) -> str | None:
+    """The sniffed format of a sound file without probing tracks: which decoder reads it."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    found = sniff_head(head, path.suffix.lower())
+    if found == ("audio", "mp3"):
+        found = _behind_id3(path, head) or found
+    return found[1] if found else None
+
+
 def _behind_id3(path: Path, head: bytes) -> tuple[str, str] | None:
     """What an ID3 tag stands in front of: ADTS AAC is FFmpeg's, not libsndfile's."""
     if not head.startswith(b"ID3") or len(head) < 10:
