@@ -58,7 +58,7 @@ demo: install
 	@echo; echo '$$ crossmodal search "pick up the birthday cake" --type audio   (an M4A voice memo, by what is said)'
 	@$(BIN)/crossmodal search "pick up the birthday cake" --type audio --store $(DEMO_STORE) -k 2
 	@echo; echo '$$ crossmodal search "chemical analysis of wines" --glob "*.pdf" --type text   (a PDF, by its page)'
-	@$(BIN)/crossmodal search "chemical analysis of wines" --glob "*.pdf" --type text --store $(DEMO_STORE) -k 1
+	@$(BIN)/crossmodal search "chemical analysis of wines" --glob "*.pdf" --type text --format table --store $(DEMO_STORE) -k 1
 	@echo; echo '$$ crossmodal search "face images taken at AT&T Laboratories" --type text   (slides, e-books, mail, pages...)'
 	@$(BIN)/crossmodal search "face images taken at AT&T Laboratories" --type text --store $(DEMO_STORE) -k 3
 	@echo; echo '$$ crossmodal models   (more models beside builtin: open_clip, sentence-transformers, plug-ins)'
