@@ -23,6 +23,7 @@ import numpy as np
 from .catalog import Catalog, IndexState
 from .errors import StoreError
 from .fsutil import atomic_write_with
+from .hnsw_file import check_index_file
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -84,9 +85,12 @@ def _publish(  # type: ignore[no-untyped-def]
             stray.unlink()
 
 
-def load_index(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
+def load_index(path: Path, dim: int, capacity: int = 0, elements: int | None = None):  # type: ignore[no-untyped-def]
+    """The index file loaded by hnswlib, after checking its structure (hnswlib trusts its file:
+    a garbled header crashed the process). StoreError when it is damaged."""
     import hnswlib
 
+    check_index_file(path, dim, elements)
     index = hnswlib.Index(space="ip", dim=dim)
     try:
         index.load_index(str(path), max_elements=capacity)
@@ -140,7 +144,7 @@ def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> Ind
     if not path.is_file():
         return rebuild_space(catalog, space, dim, index_dir)
     try:
-        index = load_index(path, dim)
+        index = load_index(path, dim, elements=state.n_labels)
     except StoreError:
         return rebuild_space(catalog, space, dim, index_dir)
     members = catalog.index_members(space)
@@ -200,7 +204,8 @@ class SpaceSearcher:
                 return
             if self.size > EXACT_SEARCH_MAX:
                 try:
-                    self._index = load_index(index_file(index_dir, space, state.generation), dim)
+                    path = index_file(index_dir, space, state.generation)
+                    self._index = load_index(path, dim, elements=state.n_labels)
                     return
                 except StoreError as exc:
                     self.degraded = f"{exc}; searching exactly"
