@@ -46,6 +46,12 @@ HtmlOption = Annotated[
     Path | None,
     typer.Option("--html", help="Also write the results as a self-contained HTML page to FILE."),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace (or append to) an existing file crossmodal did not write."
+    ),
+]
 FormatOption = Annotated[
     str | None,
     typer.Option(
@@ -138,8 +144,17 @@ def results_page(query: dict[str, Any], hits: list[Any]) -> str:
     return make_page(query, hits)
 
 
+def _check_page(target: Path | None, store_root: Path | None, force: bool) -> None:
+    """Before any work: a page may not land in the store or over a file that is not ours."""
+    if target is not None:
+        from crossmodal.outputs import check_output
+
+        check_output(target, store_root, "page", force)
+
+
 def _write_html(target: Path | None, make: Callable[[], str]) -> None:
-    """Write a page the user asked for; a path that cannot be written is a one-line error."""
+    """Write a page the user asked for (checked by _check_page first); a path that cannot be
+    written is a one-line error."""
     if target is None:
         return
     from crossmodal.errors import UserError
@@ -294,12 +309,14 @@ def _append_log(log: Path | None, line: str, failures: Sequence[tuple[str, str]]
         return
     from datetime import datetime
 
+    from crossmodal.outputs import one_line
+
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
     try:
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(f"{stamp} {line}\n")
+        with open(log, "a", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(f"{stamp} {one_line(line)}\n")
             for path, reason in failures:
-                handle.write(f"{stamp}   failed: {path}: {reason}\n")
+                handle.write(f"{stamp}   failed: {one_line(path)}: {one_line(reason)}\n")
     except OSError as exc:
         render.stderr.print(
             f"crossmodal: warning: cannot write log {log}: {exc.strerror}", markup=False
@@ -322,6 +339,7 @@ def update(
     log: Annotated[
         Path | None, typer.Option("--log", help="Append a line about this run to FILE.")
     ] = None,
+    force: ForceOption = False,
     allow_empty: Annotated[
         bool,
         typer.Option(
@@ -344,10 +362,13 @@ def update(
 
     Exit status: 0 all files handled, 1 error, 3 partial (some files failed, the rest is indexed), 75 the store is locked by another run.
     """
+    from crossmodal.outputs import check_output
     from crossmodal.pipeline import check_roots
     from crossmodal.pipeline import update as run_update
-    from crossmodal.store import Store
+    from crossmodal.store import Store, default_store_dir
 
+    if log is not None:  # before any work: a log may not land in the store or on another file
+        check_output(log, store or default_store_dir(), "log", force)
     try:
         if paths:
             check_roots(paths)
@@ -536,12 +557,14 @@ def gallery(
         "crossmodal-gallery.html"
     ),
     store: StoreOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a self-contained HTML overview of the store: pictures, sounds (with players and
     transcripts), documents, and the files that failed with their reasons."""
     from crossmodal.gallery import store_page
 
     opened = _open_store(store)
+    _check_page(out, opened.root, force)
     _write_html(out, lambda: store_page(opened))
 
 
@@ -776,6 +799,7 @@ def search(
     format_: FormatOption = None,
     preview: PreviewOption = False,
     html: HtmlOption = None,
+    force: ForceOption = False,
     model: ModelsOption = None,
     device: DeviceOption = None,
 ) -> None:
@@ -792,6 +816,7 @@ def search(
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
     opened = _open_store(store)
+    _check_page(html, opened.root, force)
     engine = search_engine(opened, model, device)
     try:
         if batch is not None:
@@ -893,6 +918,7 @@ def recommend(
     format_: FormatOption = None,
     preview: PreviewOption = False,
     html: HtmlOption = None,
+    force: ForceOption = False,
     model: ModelsOption = None,
     device: DeviceOption = None,
 ) -> None:
@@ -902,6 +928,7 @@ def recommend(
 
     fmt = output_format(format_, json_output)
     opened = _open_store(store)
+    _check_page(html, opened.root, force)
     engine = search_engine(opened, model, device)
     try:
         seen = read_history(history) if history else []

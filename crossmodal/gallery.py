@@ -17,6 +17,7 @@ from typing import Any
 
 from .catalog import Catalog, Item, catalog_path
 from .fsutil import atomic_write_with
+from .outputs import PAGE_MARK
 from .query import Hit
 from .store import Store
 
@@ -104,7 +105,7 @@ def _card(item: Item, extra: str = "", passage: dict[str, Any] | None = None) ->
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<!doctype html><html><head><meta charset='utf-8'>{PAGE_MARK}"
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from cli import render
 from cli.main import app
+from crossmodal.outputs import PAGE_MARK
 from crossmodal.store import Store
 from tests.conftest import write_image, write_text
 
@@ -52,7 +53,7 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("fmt", ["table", "json", "paths", "tsv"])
 def test_html_page_of_a_name_that_is_not_utf8(odd_store: Path, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / "results.html"
-    out.write_text("old page")
+    out.write_text(f"<!doctype html>{PAGE_MARK}<p>an earlier page of ours")  # replaced as is
     args = ["search", "red", "--type", "image", "--store", str(odd_store), "-k", "10"]
     result = runner.invoke(app, [*args, "--html", str(out), "--format", fmt])
     assert result.exit_code == 0, result.output
