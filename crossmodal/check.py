@@ -223,7 +223,7 @@ def _index_damage(
     if not path.is_file():
         return f"index file {path.name} is missing"
     try:
-        index = load_index(path, dim)
+        index = load_index(path, dim, recheck=True)
     except StoreError as exc:
         return str(exc)
     members = catalog.index_members(space)

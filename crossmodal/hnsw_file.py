@@ -12,6 +12,9 @@ element a uint32 byte size and its upper-level link lists (size_links_per_elemen
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import struct
 from pathlib import Path
 
@@ -139,3 +142,36 @@ def _upper_levels(
             path, lists.view(np.uint8).reshape(len(lists), size_links), max_m, count, "upper"
         )
     return levels
+
+
+def _stamp(path: Path) -> list[int]:
+    """What changes whenever a file's bytes can have: inode, size and change time."""
+    info = os.stat(path)
+    return [info.st_ino, info.st_size, info.st_ctime_ns]
+
+
+def check_index_file_once(
+    path: Path, dim: int, elements: int | None = None, record: Path | None = None
+) -> None:
+    """check_index_file, skipped for a file whose stamp `record` (a small JSON cache file)
+    holds from an earlier check: any write to the file changes its change time, so a file
+    damaged since is checked again. Without a writable `record` every load checks."""
+    stamp = [dim, elements, *_stamp(path)]
+    known: dict[str, list[int | None]] = {}
+    if record is not None:
+        with contextlib.suppress(OSError, ValueError):
+            known = json.loads(record.read_text())
+        if isinstance(known, dict) and known.get(path.name) == stamp:
+            return
+    check_index_file(path, dim, elements)
+    if record is not None and record.parent.is_dir():
+        from .fsutil import atomic_write_with
+
+        fresh = {
+            name: value
+            for name, value in (known if isinstance(known, dict) else {}).items()
+            if (path.parent / name).exists()
+        }
+        fresh[path.name] = stamp
+        with contextlib.suppress(OSError):
+            atomic_write_with(record, lambda tmp: tmp.write_text(json.dumps(fresh)))

@@ -23,7 +23,7 @@ import numpy as np
 from .catalog import Catalog, IndexState
 from .errors import StoreError
 from .fsutil import atomic_write_with
-from .hnsw_file import check_index_file
+from .hnsw_file import check_index_file_once
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -85,12 +85,17 @@ def _publish(  # type: ignore[no-untyped-def]
             stray.unlink()
 
 
-def load_index(path: Path, dim: int, capacity: int = 0, elements: int | None = None):  # type: ignore[no-untyped-def]
+def load_index(  # type: ignore[no-untyped-def]
+    path: Path, dim: int, capacity: int = 0, elements: int | None = None, recheck: bool = False
+):
     """The index file loaded by hnswlib, after checking its structure (hnswlib trusts its file:
     a garbled header crashed the process). StoreError when it is damaged."""
     import hnswlib
 
-    check_index_file(path, dim, elements)
+    # Checked once per state of the file (the stamps live in the store's cache folder);
+    # `recheck` (crossmodal check) always reads the whole structure again.
+    record = None if recheck else path.parent.parent / "cache" / "index-checks.json"
+    check_index_file_once(path, dim, elements, record)
     index = hnswlib.Index(space="ip", dim=dim)
     try:
         index.load_index(str(path), max_elements=capacity)

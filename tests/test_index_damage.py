@@ -134,3 +134,24 @@ def test_search_falls_back_and_update_rebuilds(sound: Path, tmp_path: Path, fiel
     catalog.close()
     check_index_file(index_file(folder / "indexes", "s", state.generation), DIM, N)
     assert np.isfinite(N)
+
+
+def test_a_file_is_checked_once_per_state(sound: Path, tmp_path: Path) -> None:
+    """The check's stamp (inode, size, change time) is cached; a later write to the file, even
+    one that keeps its size and mtime, changes its change time and brings the check back."""
+    import os
+
+    from crossmodal.hnsw_file import check_index_file_once
+
+    path = tmp_path / "s.hnsw"
+    path.write_bytes(index_file(sound / "indexes", "s", 1).read_bytes())
+    record = tmp_path / "checks.json"
+    check_index_file_once(path, DIM, N, record)
+    assert "s.hnsw" in record.read_text()
+    before = os.stat(path)
+    raw = bytearray(path.read_bytes())
+    raw[52:56] = b"\xa7\x13\xfe\x59"  # the entry point
+    path.write_bytes(bytes(raw))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size and mtime
+    with pytest.raises(StoreError, match="entry point"):
+        check_index_file_once(path, DIM, N, record)
