@@ -49,3 +49,31 @@ def test_missing_root_is_reported_not_raised(tmp_path: Path) -> None:
     errors: list[tuple[str, str]] = []
     assert list(scan([tmp_path / "nope"], on_error=lambda p, r: errors.append((p, r)))) == []
     assert errors and "No such file" in errors[0][1]
+
+
+def test_a_store_inside_the_collection_is_never_indexed(tmp_path: Path) -> None:
+    """`update ~` with the default store in ~/.local/share/crossmodal, or a store named
+    anything: its catalog, WAL, lock and indexes are skipped, and cron runs stay clean."""
+    from crossmodal.pipeline import update
+    from crossmodal.store import Store
+
+    from .conftest import write_image, write_text
+
+    home = tmp_path / "home_like"
+    write_image(home / "photos" / "red.png", "red")
+    write_text(home / "notes" / "sea.txt", "a note about the sea")
+    store = Store.open_or_create(home / "my archive", encoder_set="fake")  # any name
+    first = update(store, [home])
+    assert first.failed == 0 and first.ingest.added == 2, first.to_dict()
+    second = update(store, [home])  # the WAL, lock and index files exist now
+    assert second.exit_code == 0 and second.ingest.added == 0 and second.ingest.unchanged == 2
+    direct = update(store, [home / "my archive" / "catalog.sqlite"])
+    assert direct.ingest.scanned == 0
+    from crossmodal.catalog import Catalog
+
+    catalog = Catalog(store.catalog_path)
+    try:
+        paths = [item.path for item in catalog.items()]
+    finally:
+        catalog.close()
+    assert not any("my archive" in path for path in paths)

@@ -18,6 +18,22 @@ class ScannedFile:
     dev: int = 0
 
 
+def is_store_folder(folder: str) -> bool:
+    """A crossmodal store (any name, at any depth: the default one lies inside ~): its
+    settings.json beside its catalog or lock. Its own files are never indexed."""
+    settings = os.path.join(folder, "settings.json")
+    if not os.path.isfile(settings) or not (
+        os.path.exists(os.path.join(folder, "catalog.sqlite"))
+        or os.path.exists(os.path.join(folder, "write.lock"))
+    ):
+        return False
+    try:
+        with open(settings, "rb") as handle:
+            return b'"schema_version"' in handle.read(65_536)
+    except OSError:
+        return False
+
+
 def _skip_name(name: str) -> bool:
     """Hidden files and folders (".git", ".DS_Store", editor temp files) are not media."""
     return name.startswith(".")
@@ -53,6 +69,8 @@ def scan(
         if key in seen_dirs:
             return
         seen_dirs.add(key)
+        if is_store_folder(directory):
+            return  # a store inside the collection (or the collection's own store)
         try:
             with os.scandir(directory) as entries:
                 children = sorted(entries, key=lambda entry: entry.name)
@@ -87,5 +105,5 @@ def scan(
             continue
         if statmod.S_ISDIR(info.st_mode):
             yield from walk(os.path.realpath(absolute))
-        else:
+        elif not is_store_folder(os.path.dirname(os.path.realpath(absolute))):
             yield from visit_file(os.path.realpath(absolute), info)
