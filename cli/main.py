@@ -164,7 +164,7 @@ def _write_html(target: Path | None, make: Callable[[], str]) -> None:
         write_page(target.expanduser(), make())
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    render.stderr.print(f"wrote {target}", markup=False)
+    render.stderr.print(render.shown(f"wrote {target}"), markup=False)
 
 
 def _preview(requested: bool, fmt: str) -> str | None:
@@ -184,7 +184,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CrossmodalError as exc:
-            render.stderr.print(f"crossmodal: error: {exc}", markup=False)
+            render.stderr.print(render.shown(f"crossmodal: error: {exc}"), markup=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             render.stderr.print("crossmodal: interrupted", markup=False)
@@ -200,7 +200,9 @@ def handle_errors(func: F) -> F:
         except OSError as exc:  # disk full, read-only file system, I/O error: not a bug
             where = f": {exc.filename}" if exc.filename else ""
             render.stderr.print(
-                f"crossmodal: error: {exc.strerror or exc}{where} (nothing committed was lost)",
+                render.shown(
+                    f"crossmodal: error: {exc.strerror or exc}{where} (nothing committed was lost)"
+                ),
                 markup=False,
             )
             raise typer.Exit(1) from None
@@ -214,8 +216,10 @@ def handle_errors(func: F) -> F:
             if os.environ.get("CROSSMODAL_DEBUG"):
                 raise
             render.stderr.print(
-                f"crossmodal: internal error: {type(exc).__name__}: {exc} "
-                "(set CROSSMODAL_DEBUG=1 for a traceback)",
+                render.shown(
+                    f"crossmodal: internal error: {type(exc).__name__}: {exc} "
+                    "(set CROSSMODAL_DEBUG=1 for a traceback)"
+                ),
                 markup=False,
             )
             raise typer.Exit(1) from None
@@ -300,7 +304,7 @@ WaitOption = Annotated[
 
 def _print_failures(failures: list[tuple[str, str]]) -> None:
     for path, reason in failures:
-        render.stderr.print(f"  failed: {path}: {reason}", markup=False)
+        render.stderr.print(render.shown(f"  failed: {path}: {reason}"), markup=False)
 
 
 def _append_log(log: Path | None, line: str, failures: Sequence[tuple[str, str]] = ()) -> None:
@@ -319,7 +323,8 @@ def _append_log(log: Path | None, line: str, failures: Sequence[tuple[str, str]]
                 handle.write(f"{stamp}   failed: {one_line(path)}: {one_line(reason)}\n")
     except OSError as exc:
         render.stderr.print(
-            f"crossmodal: warning: cannot write log {log}: {exc.strerror}", markup=False
+            render.shown(f"crossmodal: warning: cannot write log {log}: {exc.strerror}"),
+            markup=False,
         )
 
 
@@ -948,7 +953,7 @@ def recommend(
     seeds = {"parts": [{"modality": "text", "value": f"recommend: {len(hits)} results"}]}
     render.print_hits(fmt, "recommended", {"profile": profile}, hits, _preview(preview, fmt))
     for raw in profile["history_unknown"]:
-        render.stderr.print(f"  not in store (ignored): {raw}", markup=False)
+        render.stderr.print(render.shown(f"  not in store (ignored): {raw}"), markup=False)
     _write_html(html, lambda: results_page(seeds, hits))
 
 

@@ -66,13 +66,18 @@ def _tsv_field(path: str) -> bytes:
 
 
 def shown(text: str) -> str:
-    """Text a UTF-8 terminal can show: a name that is not UTF-8 (held with surrogate escapes)
-    in the catalog's readable form (`caf\\xff.png`)."""
+    """Text that is safe and readable on a terminal: a name that is not UTF-8 (held with
+    surrogate escapes) in the catalog's readable form (`caf\\xff.png`), and control characters
+    escaped (`\\x1b`, `\\n`), so a file name, tag or document cannot move the cursor, clear the
+    screen, set the window title or forge a link. Every string that came from a file goes
+    through here before a terminal; JSON, tsv and paths keep the exact bytes."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    return text
+        text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    from crossmodal.outputs import one_line
+
+    return one_line(text)
 
 
 def print_hits(
@@ -145,7 +150,7 @@ def _score_cell(score: float) -> Text:
 def _path_cell(hit: Hit) -> Text:
     """The path, a clickable file:// link in terminals that support hyperlinks."""
     uri = Path(hit.item.fs_path).resolve().as_uri() if hit.item.fs_path.startswith("/") else None
-    return Text(display_path(hit.item.path), style=Style(link=uri) if uri else "")
+    return Text(shown(display_path(hit.item.path)), style=Style(link=uri) if uri else "")
 
 
 def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
@@ -183,11 +188,12 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
             Text(hit.item.modality or "?"),
             _path_cell(hit),
             Text(short_spaces),
-            Text(_detail(hit)),
+            Text(shown(_detail(hit))),
         ]
         if explained:
             because = hit.because or ""
-            cells.append(Text(because if not because.startswith("/") else display_path(because)))
+            because = because if not because.startswith("/") else display_path(because)
+            cells.append(Text(shown(because)))
         table.add_row(*cells)
     stdout.print(table)
 
@@ -206,10 +212,10 @@ def _protocol_previews(title: str, hits: list[Hit], protocol: str) -> None:
     under it."""
     from . import preview
 
-    stdout.print(title, markup=False)
+    stdout.print(shown(title), markup=False)
     for rank, hit in enumerate(hits, 1):
         line = Text(f"{rank:>3} ") + _score_cell(hit.score) + Text(f" {hit.item.modality} ")
-        stdout.print(line + _path_cell(hit) + Text(f"  {_detail(hit)}", style="dim"))
+        stdout.print(line + _path_cell(hit) + Text(f"  {shown(_detail(hit))}", style="dim"))
         if hit.item.modality != "image":
             continue
         image = preview.thumbnail(hit.item.fs_path, PREVIEW_CELLS * 8, PREVIEW_CELLS * 8)
@@ -238,17 +244,17 @@ def stats_table(report: dict[str, Any]) -> None:
         "folders      " + (", ".join(report["roots"]) or "none"),
     ]
     for line in lines:
-        stdout.print(line, markup=False)
+        stdout.print(shown(line), markup=False)
     table = Table(title="spaces", title_justify="left")
     for column in ("space", "vectors", "indexed", "index size"):
         table.add_column(column, justify="left" if column == "space" else "right")
     for space, row in report["spaces"].items():
         size = row["index_bytes"]
-        shown = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
-        table.add_row(space, str(row["vectors"]), str(row["indexed"]), shown)
+        size_text = f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+        table.add_row(space, str(row["vectors"]), str(row["indexed"]), size_text)
     stdout.print(table)
     for failure in report["failures"][:20]:
-        stderr.print(f"  failed: {failure['path']}: {failure['reason']}", markup=False)
+        stderr.print(shown(f"  failed: {failure['path']}: {failure['reason']}"), markup=False)
 
 
 def models_table(rows: list[dict[str, Any]], store: str | None, show_all: bool) -> None:
@@ -306,4 +312,4 @@ def eval_table(report: dict[str, Any], verbose: bool = False) -> None:
                 rank = row["first_relevant_rank"]
                 where = f"first relevant at {rank}" if rank else "no relevant result"
                 top = ", ".join(display_path(p) for p in row["top"])
-                stdout.print(f"  {row['id']}: {where}; top: {top}", markup=False)
+                stdout.print(shown(f"  {row['id']}: {where}; top: {top}"), markup=False)

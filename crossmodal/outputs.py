@@ -66,6 +66,11 @@ def check_output(target: Path, store_root: Path | None, kind: str, force: bool =
         )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def one_line(text: str) -> str:
-    """An event's text on one line: a file name with a newline cannot forge a log line."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    """An event's text on one line, control characters escaped: a file name with a newline
+    cannot forge a log line, nor one with ESC reach the terminal that tails the log."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)

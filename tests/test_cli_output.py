@@ -260,3 +260,46 @@ def test_batch_still_accepts_json(odd_store: Path) -> None:
     args = ["search", "--batch", "-", "--store", str(odd_store), "--json"]
     result = runner.invoke(app, args, input='{"text": "red"}\n')
     assert result.exit_code == 0 and json.loads(result.stdout)["results"]
+
+
+def test_escape_sequences_from_files_never_reach_the_terminal(
+    fake_store: Store, collection: Path
+) -> None:
+    """A file name, a tag and a document holding ESC ]8 (a spoofed link), ESC [2J (clear the
+    screen) and ESC ]0 (window title): tables, stats and update's failure lines show them
+    escaped; paths output keeps the exact bytes."""
+    import numpy as np
+    import soundfile as sf
+
+    from .conftest import write_image
+
+    evil = "\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\\x1b[2J\x1b]0;owned\x07"
+    named = evil.replace("/", "")  # a file name cannot hold "/"
+    photos = collection / "photos"
+    write_image(photos / f"red{named}.png", "red")
+    (collection / "notes" / "evil.txt").write_text(
+        f"{evil} a red note about red. " * 1 + "red " * 600
+    )
+    tone = (0.2 * np.sin(np.arange(22050) / 5)).astype(np.float32)
+    with sf.SoundFile(collection / "sounds" / "tagged.flac", "w", 22050, 1, format="FLAC") as f:
+        f.title = f"red song {evil}"
+        f.write(tone)
+    (photos / f"broken{named}.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    store = ["--store", str(fake_store.root)]
+    updated = runner.invoke(app, ["update", str(collection), *store])
+    assert updated.exit_code == 3, updated.output
+    outputs = [updated.output]
+    for args in (
+        ["search", "red", "--type", "all", "--format", "table", "-k", "20"],
+        ["stats"],
+        ["recommend", "--prefer", "red", "--format", "table"],
+    ):
+        result = runner.invoke(app, [*args, *store])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    for text in outputs:
+        assert "\x1b" not in text and "\x07" not in text, text
+    assert "broken\\x1b]8;;http:evil.example\\x1b\\click" in updated.output  # the failure line
+    assert "\\x1b" in outputs[1]  # the table shows the escapes (of the name, tag, snippet)
+    found = runner.invoke(app, ["search", "red", "--type", "all", "--format", "paths", *store])
+    assert f"red{named}.png".encode() in found.stdout_bytes  # the exact name, for scripts
