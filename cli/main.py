@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 import sys
@@ -860,34 +859,38 @@ def search(
 
 
 def _run_batch(engine: Any, source: str) -> None:
-    """One JSON request per line in, one JSON result per line out; a bad line gets an error
-    object and the batch goes on."""
+    """One JSON request per line in, one JSON result per line out; a bad line (not JSON, too
+    long, nested too deep, a wrong type, a number out of range, text that is not Unicode) gets
+    an error object and the batch goes on."""
+    from crossmodal.batch import batch_lines, batch_request
     from crossmodal.errors import UserError
     from crossmodal.query import query_from_request
 
     if source == "-":
         stream = sys.stdin.buffer
     else:
+        from crossmodal.fsutil import refuse_special
+
+        refuse_special(Path(source), "batch file")
         try:
             stream = open(source, "rb")  # noqa: SIM115  (decoded per line: one bad line, one error)
         except OSError as exc:
             raise UserError(f"cannot read batch file {source}: {exc.strerror}") from exc
     with stream:
-        for number, raw in enumerate(stream, 1):
-            if not raw.strip():
-                continue
+        for number, raw in batch_lines(stream):
             request_id: Any = number
             try:
-                request = json.loads(raw.decode("utf-8"))
-                if isinstance(request, dict):
-                    request_id = request.get("id", number)
+                request = batch_request(raw)
+                request_id = request.get("id", number)
                 hits = engine.search(query_from_request(request))
                 payload = {
                     "id": request_id,
                     "results": [h.to_dict(r) for r, h in enumerate(hits, 1)],
                 }
-            except (CrossmodalError, ValueError) as exc:
+            except CrossmodalError as exc:
                 payload = {"id": request_id, "error": str(exc)}
+            except Exception as exc:  # one line's failure is that line's, never the batch's
+                payload = {"id": request_id, "error": f"{type(exc).__name__}: {exc}"}
             render.print_json(payload)
 
 

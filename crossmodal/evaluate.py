@@ -49,10 +49,9 @@ def load_queries(path: Path) -> list[LabelledQuery]:
     base = path.resolve().parent
     resolve = lambda p: str((base / p).resolve()) if p else None  # noqa: E731
     queries = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UserError(f"cannot read queries file {path}: {exc.strerror}") from exc
+    from .fsutil import read_input_text
+
+    lines = read_input_text(path, "queries file").splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -72,7 +71,9 @@ def load_queries(path: Path) -> list[LabelledQuery]:
                     negative=parts.get("not"),
                 )
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except RecursionError as exc:
+            raise UserError(f"{path}:{number}: bad labelled query (nested too deep)") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"{path}:{number}: bad labelled query ({exc})") from exc
     return queries
 

@@ -57,3 +57,48 @@ def content_hash(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def refuse_special(path: Path, what: str) -> None:
+    """UserError unless `path` (after symlinks) is a regular file: opening a FIFO would block,
+    a device (/dev/zero) would never end, a socket cannot be read."""
+    import stat as statmod
+
+    from .errors import UserError
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        raise UserError(f"cannot read {what} {path}: no such file") from exc
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if statmod.S_ISDIR(info.st_mode):
+        raise UserError(f"{what} {path} is a folder, not a file")
+    if not statmod.S_ISREG(info.st_mode):
+        kind = "a FIFO" if statmod.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise UserError(f"{what} {path} is {kind}, not a regular file")
+
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # a history, labels or list file read whole
+
+
+def read_input_text(path: Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """A small UTF-8 file the user names (history, labelled queries), read whole: a regular
+    file under `max_bytes`, else a one-line UserError (never a block on a FIFO or a read of
+    /dev/zero until memory runs out)."""
+    from .errors import UserError
+
+    refuse_special(path, what)
+    if os.stat(path).st_size > max_bytes:
+        raise UserError(f"{what} {path} is over {max_bytes >> 20} MB")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(raw) > max_bytes:
+        raise UserError(f"{what} {path} is over {max_bytes >> 20} MB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from exc

@@ -24,6 +24,7 @@ query's modality. Reported scores stay plain cosines.
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -35,7 +36,7 @@ import numpy as np
 from .catalog import Catalog, Item
 from .encoders import EncoderSet, l2_normalize
 from .errors import MediaError, StoreError, UserError
-from .fsutil import content_hash
+from .fsutil import content_hash, refuse_special
 from .fusion import (
     attention_scores,
     competition_ranks,
@@ -224,6 +225,7 @@ def file_modality(path: Path) -> str:
         raise UserError(f"query file not found: {path}")
     if path.is_dir():
         raise UserError(f"query path is a folder, not a media file: {path}")
+    refuse_special(path, "query file")  # a FIFO would block the open, a device never end
     try:
         sniffed = sniff_modality(path)
     except OSError as exc:
@@ -243,6 +245,32 @@ def _document_text(path: Path) -> str:
         return load_text(path)
     except MediaError as exc:
         raise UserError(f"cannot use query file {path}: {exc}") from exc
+
+
+MAX_K = 10_000  # results per query: a larger k is a typo or an attack on memory
+
+
+def _brief(value: Any) -> str:
+    """A value as a short repr for an error line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_query_file(candidate: Path) -> bool:
+    """Whether a positional QUERY names a file (a FIFO or device too: refused as such later);
+    a text too long to be a path is text."""
+    try:
+        return candidate.exists() and not candidate.is_dir()
+    except (OSError, ValueError):  # ENAMETOOLONG, embedded NUL
+        return False
 
 
 def split_weight(raw: str) -> tuple[str, float | None]:
@@ -297,7 +325,7 @@ def build_query(
     parts: list[QueryPart] = []
     if positional is not None:
         candidate = Path(positional).expanduser()
-        if candidate.is_file():
+        if _is_query_file(candidate):
             modality = file_modality(candidate)
             value = str(candidate.resolve()) if modality != "text" else _document_text(candidate)
             parts.append(QueryPart(modality, value, weights[modality]))
@@ -322,17 +350,24 @@ def build_query(
     for part in parts:
         if part.modality == "text" and not part.value.strip():
             raise UserError("empty text query")
+        if part.modality == "text" and not _valid_unicode(part.value):
+            raise UserError(
+                "query text is not valid Unicode (a lone surrogate or bytes that are not UTF-8)"
+            )
+    for name, value in (("--min-score", min_score), ("--min-z", min_z)):
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"{name} must be a finite number")
     if not any(part.weight > 0 for part in parts):
         raise UserError("nothing to search for: give a query text or a media file")
-    if k < 1:
-        raise UserError("-k must be at least 1")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise UserError(f"-k must be a whole number from 1 to {MAX_K:,}")
     fusion = fusion or DEFAULT_FUSION
     if fusion not in FUSION_MODES:
         raise UserError(f"unknown --fusion '{fusion}' (choose from {', '.join(FUSION_MODES)})")
     hubness = hubness or DEFAULT_HUBNESS
     if hubness not in HUBNESS_MODES:
         raise UserError(f"unknown --hubness '{hubness}' (choose from {', '.join(HUBNESS_MODES)})")
-    if min_relative is not None and not 0.0 < min_relative <= 1.0:
+    if min_relative is not None and not (math.isfinite(min_relative) and 0.0 < min_relative <= 1.0):
         raise UserError(
             "--min-relative must be in (0, 1], e.g. 0.8 keeps results within 80 % of the best"
         )
@@ -365,8 +400,10 @@ def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
 def parse_date(raw: str, flag: str) -> float:
     """'2024-06-01' or '2024-06-01T18:30' (local time) -> epoch seconds."""
     try:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
         return datetime.fromisoformat(raw).timestamp()
-    except ValueError as exc:
+    except (ValueError, OverflowError, OSError) as exc:
         raise UserError(
             f"{flag} takes a date like 2024-06-01 or 2024-06-01T18:30, not '{raw}'"
         ) from exc
@@ -393,7 +430,7 @@ def parse_size(raw: str, flag: str) -> int:
         value = float(number)
     except ValueError as exc:
         raise UserError(f"{flag} takes a size like 500k or 10MB, not '{raw}'") from exc
-    if unit not in _SIZE_UNITS or value < 0:
+    if unit not in _SIZE_UNITS or not math.isfinite(value) or not 0 <= value < 2**62:
         raise UserError(f"{flag} takes a size like 500k or 10MB, not '{raw}'")
     return int(value * _SIZE_UNITS[unit])
 
@@ -408,6 +445,9 @@ def parse_filters(
     min_duration: float | None = None,
     max_duration: float | None = None,
 ) -> Filters:
+    for name, value in (("--min-duration", min_duration), ("--max-duration", max_duration)):
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"{name} must be a finite number of seconds")
     folders = []
     for raw in under or []:
         folder = Path(raw).expanduser()
@@ -446,15 +486,20 @@ def query_from_request(request: Any, default_k: int = 10) -> Query:
         value = request.get(name)
         if value is None:
             return None
-        try:
-            return float(value)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"bad {name}: {value!r}") from exc
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{name} must be a number, not {_brief(value)}")
+        if not math.isfinite(value):
+            raise UserError(f"{name} must be a finite number")
+        return float(value)
 
-    try:
-        k = int(request.get("k", default_k))
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"bad k: {exc}") from exc
+    k = request.get("k", default_k)
+    if isinstance(k, float) and math.isfinite(k) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise UserError(f"k must be a whole number, not {_brief(k)}")
+    for name in ("after", "before", "type", "fusion", "hubness"):
+        if request.get(name) is not None and not isinstance(request.get(name), str):
+            raise UserError(f"{name} must be a string, not {_brief(request.get(name))}")
     filters = parse_filters(
         under=as_list(request.get("under")),
         globs=as_list(request.get("glob")),

@@ -50,12 +50,9 @@ def read_history(path: Path) -> list[tuple[str, float | None]]:
     """(path, timestamp or None) per line, most recent last; blank lines and '#' comments are
     ignored. A line may carry a tab-separated time after the path: ISO 8601 (2024-06-01 or
     2024-06-01T18:30) or Unix seconds."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError as exc:
-        raise UserError(f"history file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read history file {path}: {exc}") from exc
+    from .fsutil import read_input_text
+
+    lines = read_input_text(path, "history file").splitlines()
     entries: list[tuple[str, float | None]] = []
     for number, line in enumerate(lines, 1):
         fields = line.split("\t")

@@ -64,7 +64,7 @@ def test_batch_search_one_line_per_request(store: Path, collection: Path, tmp_pa
     assert lines[0]["results"][0]["path"].endswith("c.webp")
     assert lines[1]["results"][0]["path"].endswith("red.txt")
     assert "error" in lines[2] and "empty text" in lines[3]["error"]
-    assert "bad k" in lines[4]["error"] and "strings" in lines[5]["error"]
+    assert "k must be a whole number" in lines[4]["error"] and "strings" in lines[5]["error"]
     stdin = runner.invoke(
         app, ["search", "--batch", "-", "--store", str(store)], input='{"text": "red picture"}\n'
     )

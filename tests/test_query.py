@@ -73,7 +73,7 @@ def test_min_score_and_k(engine: SearchEngine) -> None:
         ({"positional": "   "}, "empty text"),
         ({"images": ["/no/such.png"]}, "not found"),
         ({"positional": "x", "type": "video"}, "unknown --type"),
-        ({"positional": "x", "k": 0}, "at least 1"),
+        ({"positional": "x", "k": 0}, "from 1 to"),
         ({"negatives": ["only negative"]}, "nothing to search"),
     ],
 )
@@ -221,5 +221,5 @@ def test_batch_requests_take_the_new_keys(collection: Path) -> None:
     assert query.fusion == "score" and query.min_z == 1.0
     assert query.filters.globs == ("*.jpg",) and query.filters.max_size == 2 * 1024**2
     assert [p.weight for p in query.parts] == [2.0, -1.0]
-    with pytest.raises(UserError, match="bad min_z"):
+    with pytest.raises(UserError, match="min_z must be a number"):
         query_from_request({"text": "x", "min_z": "high"})
