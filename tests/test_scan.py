@@ -77,3 +77,26 @@ def test_a_store_inside_the_collection_is_never_indexed(tmp_path: Path) -> None:
     finally:
         catalog.close()
     assert not any("my archive" in path for path in paths)
+
+
+def test_a_tree_1200_folders_deep_is_walked(tmp_path: Path) -> None:
+    """The walk keeps its own stack: 1,200 nested folders (over Python's recursion limit)."""
+    from crossmodal.media.scan import scan
+
+    folder = tmp_path / "deep"
+    current = os.open(tmp_path, os.O_RDONLY)
+    os.mkdir("deep", dir_fd=current)
+    os.close(current)
+    here = os.open(folder, os.O_RDONLY)
+    for _ in range(1200):  # 2,400 characters of path: over the recursion limit, under PATH_MAX
+        os.mkdir("d", dir_fd=here)
+        inner = os.open("d", os.O_RDONLY, dir_fd=here)
+        os.close(here)
+        here = inner
+    fd = os.open("note.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=here)
+    os.write(fd, b"a note at the bottom")
+    os.close(fd)
+    os.close(here)
+    errors: list[tuple[str, str]] = []
+    found = list(scan([folder], on_error=lambda p, r: errors.append((p, r))))
+    assert not errors and [Path(f.path).name for f in found] == ["note.txt"]

@@ -84,8 +84,10 @@ def _sidecar_text(path: Path) -> str | None:
         sidecar = path.with_suffix(suffix)
         if sidecar.is_file():
             try:
-                text = sidecar.read_text(encoding="utf-8", errors="strict")[:20_000]
-            except (OSError, UnicodeDecodeError):
+                with open(sidecar, "rb") as handle:  # capped: a sidecar can be a 20 GB file
+                    raw = handle.read(80_000)
+                text = raw.decode("utf-8", errors="ignore")[:20_000]
+            except OSError:
                 continue
             if suffix == ".lrc":
                 text = _LRC_TIMESTAMP.sub(" ", text)

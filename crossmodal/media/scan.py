@@ -57,29 +57,41 @@ def scan(
         if statmod.S_ISREG(info.st_mode):
             yield ScannedFile(path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev)
 
-    def walk(directory: str) -> Iterator[ScannedFile]:
+    def children_of(directory: str) -> list[os.DirEntry[str]] | None:
+        """A folder's entries in name order, or None when it is skipped (seen before, gone,
+        unreadable, a store)."""
         try:
             info = os.stat(directory)
         except FileNotFoundError:
-            return  # removed while we walked: it is simply gone
+            return None  # removed while we walked: it is simply gone
         except OSError as exc:
             report(directory, exc.strerror or str(exc))
-            return
+            return None
         key = (info.st_dev, info.st_ino)
         if key in seen_dirs:
-            return
+            return None
         seen_dirs.add(key)
         if is_store_folder(directory):
-            return  # a store inside the collection (or the collection's own store)
+            return None  # a store inside the collection (or the collection's own store)
         try:
             with os.scandir(directory) as entries:
-                children = sorted(entries, key=lambda entry: entry.name)
+                return sorted(entries, key=lambda entry: entry.name)
         except FileNotFoundError:
-            return
+            return None
         except OSError as exc:
             report(directory, exc.strerror or str(exc))
-            return
-        for entry in children:
+            return None
+
+    def walk(directory: str) -> Iterator[ScannedFile]:
+        """Depth first in name order, with an explicit stack: a tree thousands of folders deep
+        costs no recursion."""
+        first = children_of(directory)
+        stack = [iter(first)] if first is not None else []
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+                continue
             if _skip_name(entry.name):
                 continue
             try:
@@ -92,7 +104,9 @@ def scan(
                 report(entry.path, exc.strerror or str(exc))
                 continue
             if statmod.S_ISDIR(entry_info.st_mode):
-                yield from walk(entry.path)
+                inner = children_of(entry.path)
+                if inner is not None:
+                    stack.append(iter(inner))
             else:
                 yield from visit_file(entry.path, entry_info)
 
