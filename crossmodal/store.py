@@ -36,9 +36,28 @@ def default_store_dir() -> Path:
     """`CROSSMODAL_STORE`, else `$XDG_DATA_HOME/crossmodal`, else `~/.local/share/crossmodal`."""
     env = os.environ.get("CROSSMODAL_STORE")
     if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg).expanduser() / "crossmodal"
+        return _utf8_path(Path(env).expanduser())
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if not xdg:
+        try:
+            xdg = str(Path.home() / ".local" / "share")
+        except (RuntimeError, KeyError) as exc:  # HOME unset and no passwd entry
+            raise StoreError(
+                "no home folder for the default store: pass --store DIR or set CROSSMODAL_STORE"
+            ) from exc
+    return _utf8_path(Path(xdg).expanduser() / "crossmodal")
+
+
+def _utf8_path(root: Path) -> Path:
+    """A store path must be valid UTF-8: hnswlib cannot write an index under any other."""
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        shown = os.fsencode(root).decode("utf-8", "backslashreplace")
+        raise StoreError(
+            f"store path {shown} is not valid UTF-8; choose a folder whose name is"
+        ) from exc
+    return root
 
 
 @dataclass
@@ -71,12 +90,14 @@ class Settings:
     def from_json(cls, raw: bytes, source: Path) -> Settings:
         try:
             data = json.loads(raw)
-            version = int(data.pop("schema_version"))
+            version = data.pop("schema_version")
+            if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+                raise ValueError(f"schema_version must be a whole number, not {version!r}")
             encoder_set = str(data.pop("encoder_set"))
             models = data.pop("models", None) or [{"name": encoder_set}]
             if not all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in models):
                 raise ValueError("models must be a list of objects with a name")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise StoreError(f"{source} is not a crossmodal settings file ({exc})") from exc
         return cls(encoder_set=encoder_set, schema_version=version, extra=data, models=models)
 
@@ -142,7 +163,7 @@ class Store:
     @classmethod
     def open(cls, root: Path | str | None = None) -> Store:
         """Open an existing store; a missing or foreign folder is a StoreError, never created."""
-        root = Path(root).expanduser() if root is not None else default_store_dir()
+        root = _utf8_path(Path(root).expanduser()) if root is not None else default_store_dir()
         settings_path = root / "settings.json"
         if not settings_path.is_file():
             if root.exists() and not root.is_dir():
@@ -166,7 +187,7 @@ class Store:
         cls, root: Path | str | None = None, encoder_set: str | None = None
     ) -> Store:
         """Open the store, creating the folder and settings if it does not exist yet."""
-        root = Path(root).expanduser() if root is not None else default_store_dir()
+        root = _utf8_path(Path(root).expanduser()) if root is not None else default_store_dir()
         if (root / "settings.json").is_file():
             store = cls.open(root)
             if encoder_set and encoder_set != store.settings.encoder_set:

@@ -100,3 +100,21 @@ def test_a_tree_1200_folders_deep_is_walked(tmp_path: Path) -> None:
     errors: list[tuple[str, str]] = []
     found = list(scan([folder], on_error=lambda p, r: errors.append((p, r))))
     assert not errors and [Path(f.path).name for f in found] == ["note.txt"]
+
+
+def test_a_file_dated_2400_is_indexed_and_the_run_goes_on(tmp_path: Path) -> None:
+    from crossmodal.pipeline import update
+    from crossmodal.store import Store
+
+    from .conftest import write_image, write_text
+
+    root = tmp_path / "media"
+    future = write_text(root / "future.txt", "a note from the far future")
+    write_image(root / "red.png", "red")
+    year_2400 = 13_569_465_600 * 10**9  # 2400-01-01 in ns: over SQLite's 64-bit integers
+    os.utime(future, ns=(year_2400, year_2400))
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    first = update(store, [root])
+    assert first.exit_code == 0 and first.ingest.added == 2, first.to_dict()
+    again = update(store, [root])
+    assert again.ingest.unchanged == 2

@@ -100,3 +100,35 @@ def test_rollback_keeps_earlier_data(tmp_path: Path) -> None:
         catalog.insert_item(path="/b", size=1, mtime_ns=1, status="ok")
         raise RuntimeError("crash mid-batch")
     assert [item.path for item in catalog.items()] == ["/a"]
+
+
+def test_environment_and_settings_oddities_are_one_line_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 class 6: no home folder, a store path that is not UTF-8, a settings version of
+    1e400 or a string: each a StoreError with its reason, nothing created."""
+    import os
+
+    from crossmodal.errors import StoreError
+    from crossmodal.store import Store, default_store_dir
+
+    monkeypatch.delenv("CROSSMODAL_STORE", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    with pytest.raises(StoreError, match="no home folder"):
+        default_store_dir()
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/st\xff"))
+    with pytest.raises(StoreError, match="not valid UTF-8"):
+        Store.open_or_create(odd, encoder_set="fake")
+    assert not os.path.exists(odd)
+    store = Store.open_or_create(tmp_path / "s", encoder_set="fake")
+    for version in ("1e400", '"two"', "-1", "true"):
+        (store.root / "settings.json").write_text(
+            f'{{"encoder_set": "fake", "schema_version": {version}}}'
+        )
+        with pytest.raises(StoreError, match="not a crossmodal settings file"):
+            Store.open(store.root)

@@ -34,6 +34,15 @@ def is_store_folder(folder: str) -> bool:
         return False
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(nanoseconds: int) -> int:
+    """A file time as SQLite can hold it: a time past 2262 (touch -d 2400-01-01) is clamped,
+    not a reason for the whole run to fail; change detection still has the size and ctime."""
+    return min(max(nanoseconds, _INT64[0]), _INT64[1])
+
+
 def _skip_name(name: str) -> bool:
     """Hidden files and folders (".git", ".DS_Store", editor temp files) are not media."""
     return name.startswith(".")
@@ -55,7 +64,9 @@ def scan(
 
     def visit_file(path: str, info: os.stat_result) -> Iterator[ScannedFile]:
         if statmod.S_ISREG(info.st_mode):
-            yield ScannedFile(path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev)
+            yield ScannedFile(
+                path, info.st_size, _int64(info.st_mtime_ns), _int64(info.st_ctime_ns), info.st_dev
+            )
 
     def children_of(directory: str) -> list[os.DirEntry[str]] | None:
         """A folder's entries in name order, or None when it is skipped (seen before, gone,
