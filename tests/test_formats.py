@@ -363,3 +363,33 @@ def test_epub_chapter_names_are_url_decoded(tmp_path: Path) -> None:
         )
         archive.writestr("chapter 1.xhtml", "<html><body><p>the cat chapter</p></body></html>")
     assert "the cat chapter" in probe_text(path)[1]
+
+
+def test_an_id3_cover_picture_is_not_counted_as_sound(tmp_path: Path) -> None:
+    """Issue 16 class 12: an MP3 without a Xing header behind a 20 MB ID3 cover; libsndfile
+    estimates it from the file size (thousands of seconds), the duration comes from the frames."""
+    import av
+    import numpy as np
+    import soundfile as sf
+    from mutagen.id3 import APIC, ID3, TIT2
+
+    path = tmp_path / "song.mp3"
+    sound = (0.2 * np.sin(np.arange(int(7.3 * 22050)) / 5)).astype(np.float32)
+    with av.open(str(path), "w", format="mp3", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("libmp3lame", rate=22050, layout="mono")
+        resampler = av.AudioResampler(stream.codec_context.format.name, "mono", 22050)
+        frame = av.AudioFrame.from_ndarray(sound.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = 22050
+        for chunk in resampler.resample(frame):
+            for packet in stream.encode(chunk):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text="Cover test"))
+    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="c", data=os.urandom(20_000_000)))
+    tags.save(path)
+    estimate = sf.info(str(path))
+    assert estimate.frames / estimate.samplerate > 1000  # what libsndfile believes
+    meta, side = probe_audio(path)
+    assert abs(meta["duration"] - 7.3) < 0.2 and side.startswith("Cover test")

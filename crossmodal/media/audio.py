@@ -126,6 +126,23 @@ def with_transcript(side: str | None, old: str | None, new: str) -> str | None:
     return text or None
 
 
+def _duration(path: Path, info: Any) -> float:
+    """Seconds of sound. libsndfile estimates an MP3 without a Xing header from the file size,
+    counting an ID3 cover picture as sound (a 50 MB cover before 7.4 s read as 12,567 s):
+    for MP3 the length comes from mutagen, which reads the frames behind the tag."""
+    seconds = info.frames / info.samplerate
+    if str(info.format).upper() == "MP3":
+        try:
+            from mutagen.mp3 import MP3
+
+            length = float(MP3(str(path)).info.length)
+        except Exception:
+            return seconds
+        if 0 < length < seconds:
+            return length
+    return seconds
+
+
 def probe_audio(path: Path) -> tuple[dict[str, Any], str | None]:
     if _through_ffmpeg(path):
         from .av_audio import probe_av
@@ -140,7 +157,7 @@ def probe_audio(path: Path) -> tuple[dict[str, Any], str | None]:
         raise MediaError("audio file has no samples")
     meta: dict[str, Any] = {
         "format": info.format,
-        "duration": round(info.frames / info.samplerate, 3),
+        "duration": round(_duration(path, info), 3),
         "sample_rate": info.samplerate,
         "channels": info.channels,
     }
