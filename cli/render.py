@@ -162,7 +162,7 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
         return
     fused_order = any(a.score < b.score for a, b in zip(hits, hits[1:], strict=False))
     if fused_order:  # lists merged or CSLS-ranked: the order is not the best cosine's
-        title += "  (ordered by fusion and hubness reduction; score = best cosine)"
+        title += "  (ranked by 'fused', the fusion's value; cosine = best similarity)"
     if preview in ("kitty", "iterm", "sixel"):
         _protocol_previews(title, hits, preview)
         return
@@ -170,7 +170,9 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
     table.add_column("#", justify="right")
     if preview == "blocks":
         table.add_column("preview", no_wrap=True)
-    table.add_column("score", justify="left", no_wrap=True)
+    if fused_order:
+        table.add_column("fused", justify="right", no_wrap=True)
+    table.add_column("cosine" if fused_order else "score", justify="left", no_wrap=True)
     table.add_column("type")
     table.add_column("path", overflow="fold")
     table.add_column("spaces", style="dim")
@@ -183,6 +185,8 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
         cells: list[Text] = [Text(str(rank))]  # Text, never markup: "[/x]" in a name is no tag
         if preview == "blocks":
             cells.append(_block_thumbnail(hit))
+        if fused_order:
+            cells.append(Text(f"{hit.fused:.4g}"))
         cells += [
             _score_cell(hit.score),
             Text(hit.item.modality or "?"),

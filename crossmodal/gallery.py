@@ -123,10 +123,13 @@ def results_page(query: dict[str, Any], hits: list[Hit]) -> str:
             parts.append(f"<div>{part['modality']}: {html.escape(shown(value))}{weight}</div>")
             parts.append(_media(value, part["modality"]))
     cards = []
+    fused_order = any(a.score < b.score for a, b in zip(hits, hits[1:], strict=False))
     for rank, hit in enumerate(hits, 1):
         width = max(0, min(100, round(hit.score * 100)))
+        # The list is ranked by `fused`; the cosine is shown beside it, labelled.
+        ranked_by = f"fused {hit.fused:.4g} · " if fused_order else ""
         head = (
-            f'<div><span class="score">#{rank} {hit.score:.3f}</span> '
+            f'<div><span class="score">#{rank} {ranked_by}cosine {hit.score:.3f}</span> '
             f'<span class="meta">{html.escape(", ".join(hit.spaces))}</span></div>'
             f'<div class="bar" style="width:{width}%"></div>'
         )

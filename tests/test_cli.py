@@ -152,10 +152,17 @@ def test_table_says_when_the_order_is_the_fusions(store: Path, collection: Path)
         + ["--format", "table"],
     )
     assert fused.exit_code == 0 and single.exit_code == 0
-    assert "ordered by fusion" not in single.output  # one list: ordered by its score
+    assert "ranked by 'fused'" not in single.output  # one list: ordered by its score
     payload = json.loads(runner.invoke(app, [*args, "--store", str(store), "--json"]).stdout)
     scores = [r["score"] for r in payload["results"]]
-    assert ("ordered by fusion" in fused.output) == (scores != sorted(scores, reverse=True))
+    reordered = scores != sorted(scores, reverse=True)
+    assert ("ranked by 'fused'" in fused.output) == reordered
+    header = next(line for line in fused.output.splitlines() if "┃" in line and "#" in line)
+    assert ("fused" in header) == reordered  # the ordering value has its own column
+    values = [r["fused"] for r in payload["results"]]
+    assert values == sorted(values, reverse=True)  # the list is ordered by what is shown
+    if reordered:
+        assert f"{values[0]:.4g}" in fused.output
 
 
 def test_index_and_embed_are_idempotent(store: Path) -> None:
