@@ -825,6 +825,7 @@ def search(
     try:
         if batch is not None:
             _run_batch(engine, batch)
+            _print_notes(engine)
             return
         parsed = build_query(
             query,
@@ -847,6 +848,7 @@ def search(
             ),
         )
         hits = engine.search(parsed)
+        _print_notes(engine)
     finally:
         engine.close()
     title = " + ".join(
@@ -856,6 +858,13 @@ def search(
     )
     render.print_hits(fmt, title, {"query": parsed.describe()}, hits, _preview(preview, fmt))
     _write_html(html, lambda: results_page(parsed.describe(), hits))
+
+
+def _print_notes(engine: Any) -> None:
+    """Why a search saw fewer vectors than the store holds, or searched more slowly (a damaged
+    index searched exactly, vectors not indexed yet): never an unexplained short list."""
+    for note in engine.warnings:
+        render.stderr.print(render.shown(f"crossmodal: note: {note}"), markup=False)
 
 
 def _run_batch(engine: Any, source: str) -> None:
@@ -951,6 +960,7 @@ def recommend(
             avoid=avoid,
             **({} if diversity is None else {"diversity": diversity}),
         )
+        _print_notes(engine)
     finally:
         engine.close()
     seeds = {"parts": [{"modality": "text", "value": f"recommend: {len(hits)} results"}]}

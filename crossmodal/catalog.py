@@ -573,6 +573,11 @@ class Catalog:
         rows = self.conn.execute("SELECT space, count(*) AS n FROM vectors GROUP BY space")
         return {row["space"]: row["n"] for row in rows}
 
+    def vector_count(self, space: str) -> int:
+        """Vectors stored for a space (through the (space, key) index: no row is read)."""
+        row = self.conn.execute("SELECT count(*) FROM vectors WHERE space = ?", (space,)).fetchone()
+        return int(row[0])
+
     def live_vector_ids(self, space: str) -> set[int]:
         """Vectors that some item with status ok still points at (by content hash or text side)."""
         rows = self.conn.execute(

@@ -30,6 +30,8 @@ EF_CONSTRUCTION = 200
 EF_SEARCH_MIN = 128
 REBUILD_DELETED_SHARE = 0.25
 EXACT_SEARCH_MAX = 5000
+# Vectors never indexed that a search still reads exactly (beyond: a note says to index).
+EXACT_UNINDEXED_MAX = 20_000
 ADD_CHUNK = 8192  # vectors read from the catalog per add_items call: bounds memory on big spaces
 
 
@@ -204,18 +206,33 @@ class SpaceSearcher:
         self._index = None
         with catalog.read_snapshot():
             state = catalog.index_state(space)
+            stored = catalog.vector_count(space)
+            indexed = 0 if state is None else state.n_labels
             self.size = 0 if state is None else state.n_labels - state.n_deleted
-            if state is None:
-                return
-            if self.size > EXACT_SEARCH_MAX:
+            if state is not None and self.size > EXACT_SEARCH_MAX:
+                if stored > indexed:  # embedded since the last index run: not in the graph
+                    self.degraded = (
+                        f"{stored - indexed} vectors are not indexed yet and are not searched; "
+                        "run crossmodal index"
+                    )
                 try:
                     path = index_file(index_dir, space, state.generation)
                     self._index = load_index(path, dim, elements=state.n_labels)
                     return
                 except StoreError as exc:
                     self.degraded = f"{exc}; searching exactly"
-            members = catalog.index_members(space)
-            alive = sorted(v for v, dead in members.items() if not dead)
+            if stored - indexed > EXACT_UNINDEXED_MAX:
+                # Too many never indexed to read on every query: the indexed ones, and a note.
+                self.degraded = (
+                    f"{stored - indexed} vectors are not indexed yet and are not searched; "
+                    "run crossmodal index"
+                )
+                members = catalog.index_members(space)
+                alive = sorted(v for v, dead in members.items() if not dead)
+            else:
+                # Exactly, over every live vector: also those embedded but not indexed yet (a
+                # search after `embed` without `index` finds them instead of answering nothing).
+                alive = sorted(catalog.live_vector_ids(space))
             labels, matrix, _ = catalog.load_vectors(space, ids=alive)
         self._exact = (labels, matrix)
         self.size = len(labels)

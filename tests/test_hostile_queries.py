@@ -130,3 +130,13 @@ def test_labels_nested_too_deep_are_one_line(indexed: Store, tmp_path: Path) -> 
     labels.write_text("[" * 100_000 + "\n")
     result = runner.invoke(app, ["eval", str(labels), "--store", str(indexed.root)])
     assert result.exit_code == 1 and "bad labelled query" in result.stderr, result.output
+
+
+def test_a_search_after_embed_without_index_answers(fake_store: Store, collection: Path) -> None:
+    from crossmodal.pipeline import embed, ingest
+
+    ingest(fake_store, [collection])
+    embed(fake_store)  # no index run
+    result = runner.invoke(app, ["search", "red", "--store", str(fake_store.root), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"]  # found exactly, not an unexplained []

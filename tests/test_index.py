@@ -124,3 +124,29 @@ def test_a_damaged_index_file_degrades_search_to_exact(
     searcher = SpaceSearcher(catalog, "s", 16, index_dir)
     labels, sims = searcher.query(matrix[7], 3)
     assert searcher.degraded and labels[0] == 8 and sims[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_vectors_embedded_but_not_indexed_are_still_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 class 8: after `embed` without `index` a search found nothing and said nothing.
+    A small space is searched exactly over every live vector; a large one says what to run."""
+    catalog, matrix = _catalog_with(tmp_path, 300)
+    path = tmp_path / "indexes"
+    never = SpaceSearcher(catalog, "s", 16, path)  # never indexed
+    labels, sims = never.query(matrix[7], 3)
+    assert labels[0] == 8 and sims[0] == pytest.approx(1.0, abs=1e-4) and never.degraded is None
+    update_space(catalog, "s", 16, path)
+    with catalog.transaction():  # 20 more embedded after the index run
+        for i in range(300, 320):
+            catalog.insert_item(
+                path=f"/f{i}", size=1, mtime_ns=1, status="ok", content_hash=f"h{i}", modality="text"
+            )
+        catalog.add_vectors("s", [f"h{i}" for i in range(300, 320)], matrix[:20] * -1)
+    labels, _ = SpaceSearcher(catalog, "s", 16, path).query(-matrix[3], 1)
+    assert labels[0] == 304  # the new vector (-matrix[3]) is found before the next index run
+    monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)  # as if the space were large
+    large = SpaceSearcher(catalog, "s", 16, path)
+    assert large.degraded == (
+        "20 vectors are not indexed yet and are not searched; run crossmodal index"
+    )
