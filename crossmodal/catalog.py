@@ -220,6 +220,22 @@ class IndexState:
     generation: int = 0
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A reading connection. A WAL catalog on read-only media (a backup, a NAS share, a CD)
+    cannot create its -shm file, so SQLite refuses it; such a copy is opened as immutable,
+    which reads the file as it is and writes nothing beside it."""
+    uri = Path(path).absolute().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if os.access(Path(path).parent, os.W_OK) and os.access(path, os.W_OK):
+            raise  # writable: the error is real, not the medium
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+
 class Catalog:
     """Thin, typed access to the SQLite file. Writers wrap batches in `transaction()`."""
 
@@ -231,8 +247,7 @@ class Catalog:
             )
         try:
             if readonly:
-                uri = f"file:{self.path}?mode=ro"
-                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+                self.conn = _read_only(self.path)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None)
                 self.conn.execute("PRAGMA journal_mode=WAL")
@@ -259,7 +274,7 @@ class Catalog:
             # An older store opened for reading: migrate it once through a writing connection.
             self.conn.close()
             Catalog(self.path).close()
-            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            self.conn = _read_only(self.path)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA busy_timeout=10000")
             version = self.schema_version

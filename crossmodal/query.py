@@ -576,8 +576,12 @@ class SearchEngine:
 
     @property
     def warnings(self) -> list[str]:
-        """Why a space answered more slowly than usual (e.g. a damaged index file)."""
-        return [f"{s.space}: {s.degraded}" for s in self._searchers.values() if s.degraded]
+        """Why a space answered more slowly than usual (e.g. a damaged index file), or why
+        repeated queries will not be faster (the store is read-only: no query cache)."""
+        notes = [f"{s.space}: {s.degraded}" for s in self._searchers.values() if s.degraded]
+        if self.query_cache is not None and self.query_cache.off_reason:
+            notes.append(f"query cache is off ({self.query_cache.off_reason})")
+        return notes
 
     def ensure_searchable(self) -> None:
         if self._searchable:

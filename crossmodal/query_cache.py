@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -79,6 +80,7 @@ class QueryCache:
         self.max_entries = max_entries
         self._conn: sqlite3.Connection | None = None
         self._broken = False
+        self.off_reason: str | None = None  # why the cache could not be written, once known
         self.hits = 0
         self.misses = 0
 
@@ -94,8 +96,14 @@ class QueryCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")
             conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError):
+        except (sqlite3.Error, OSError) as exc:
             self._broken = True
+            if create:
+                self.off_reason = (
+                    "the store is read-only"
+                    if not os.access(self.path.parent.parent, os.W_OK)
+                    else str(getattr(exc, "strerror", None) or exc)
+                )
             return None
         self._conn = conn
         return conn

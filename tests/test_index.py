@@ -140,7 +140,12 @@ def test_vectors_embedded_but_not_indexed_are_still_found(
     with catalog.transaction():  # 20 more embedded after the index run
         for i in range(300, 320):
             catalog.insert_item(
-                path=f"/f{i}", size=1, mtime_ns=1, status="ok", content_hash=f"h{i}", modality="text"
+                path=f"/f{i}",
+                size=1,
+                mtime_ns=1,
+                status="ok",
+                content_hash=f"h{i}",
+                modality="text",
             )
         catalog.add_vectors("s", [f"h{i}" for i in range(300, 320)], matrix[:20] * -1)
     labels, _ = SpaceSearcher(catalog, "s", 16, path).query(-matrix[3], 1)
