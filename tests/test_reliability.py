@@ -478,8 +478,8 @@ def test_plain_check_beside_a_publishing_writer_sees_one_generation(
     real_load = check_mod.load_index
     published = []
 
-    def load_then_publish(path: Path, dim: int, capacity: int = 0):  # type: ignore[no-untyped-def]
-        loaded = real_load(path, dim, capacity)
+    def load_then_publish(path: Path, dim: int, capacity: int = 0, **options):  # type: ignore[no-untyped-def]
+        loaded = real_load(path, dim, capacity, **options)
         if path.name.startswith("fake-visual") and not published:  # published meanwhile
             writer = Catalog(fake_store.catalog_path)
             published.append(update_space(writer, "fake-visual", 3, fake_store.index_dir))
