@@ -979,11 +979,22 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+def _hide_library_warnings() -> None:
+    """stderr carries crossmodal's own lines only: a library's warning (Pillow's "Corrupt EXIF
+    data", torch's unpickler notice) is not shown, so a --quiet cron run stays quiet; where it
+    matters, ingest records it as the file's note. CROSSMODAL_DEBUG=1 shows them."""
+    import warnings
+
+    if not os.environ.get("CROSSMODAL_DEBUG"):
+        warnings.showwarning = lambda *args, **kwargs: None
+
+
 def run() -> None:
     """Console-script entry point."""
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _hide_library_warnings()
     app()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -150,12 +151,20 @@ def _probe(path: str, modality: str, ocr: bool = False) -> tuple[dict[str, Any],
     fails on a hostile file in a way of its own (RecursionError, zlib.error, IndexError...)
     fails that file, with the error's name as its reason: one file never stops a run."""
     try:
-        if modality == "image":
-            return probe_image(Path(path)), None
-        if modality == "audio":
-            return probe_audio(Path(path))
-        meta, _ = probe_text(Path(path), ocr=ocr)
-        return meta, None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if modality == "image":
+                meta, side = probe_image(Path(path)), None
+            elif modality == "audio":
+                meta, side = probe_audio(Path(path))
+            else:
+                meta, side = probe_text(Path(path), ocr=ocr)[0], None
+        # A decoder's warning (corrupt EXIF, a damaged frame it skipped) becomes the file's
+        # note in the catalog, not a line on stderr.
+        said = list(dict.fromkeys(" ".join(str(w.message).split())[:200] for w in caught))
+        if said:
+            meta["warnings"] = said[:3]
+        return meta, side
     except (MediaError, OSError):
         raise
     except Exception as exc:

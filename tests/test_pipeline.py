@@ -115,3 +115,35 @@ def test_a_replaced_file_with_the_same_size_and_mtime_is_seen(
     replacement.rename(target)
     summary = update(fake_store, [collection])
     assert summary.ingest.changed == 1 and summary.ingest.unchanged == 7
+
+
+def test_library_warnings_become_notes_not_stderr(fake_store: Store, collection: Path) -> None:
+    """Issue 16 class 6: Pillow warns about a JPEG's broken EXIF; the run stays quiet and the
+    warning is the file's note in the catalog."""
+    import io
+    import struct
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    image = Image.new("RGB", (32, 32), "red")
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x010E, 2, 1000, 26)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=b"Exif\x00\x00" + tiff + b"\x00\x00\x00\x00short")
+    (collection / "photos" / "broken_exif.jpg").write_bytes(buffer.getvalue())
+    code = (
+        "import sys; from cli.main import run; "
+        f"sys.argv = ['crossmodal', 'update', {str(collection)!r}, '--store', "
+        f"{str(fake_store.root)!r}, '--quiet']; import tests.conftest; run()"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and done.stdout == ""  # quiet means quiet
+    catalog = Catalog(fake_store.catalog_path)
+    try:
+        item = catalog.item_by_path(str((collection / "photos" / "broken_exif.jpg").resolve()))
+    finally:
+        catalog.close()
+    assert item.status == "ok" and any("Tag data" in w for w in item.meta["warnings"])
