@@ -165,8 +165,10 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def read_subtitles(path: Path, kind: str) -> Document:
-    """Cue text without numbers, timings or styling, as running text; each cue labels the
-    passages that start in it with its time ("@ 1:20")."""
+    """Cue text without numbers, timings or styling. Each minute of cues is a part of its own
+    (passages never straddle one: a passage is a minute of speech or less, so one sentence is
+    not diluted by ten minutes of others), and each cue labels the passages that start in it
+    with its time ("@ 1:20")."""
     doc = Document(meta={"format": kind})
     raw, cut = read_capped(path, MAX_SUBTITLE_BYTES)
     if cut:
@@ -174,15 +176,18 @@ def read_subtitles(path: Path, kind: str) -> Document:
     text = decode_bytes(raw)
     lines: list[str] = []
     label: str | None = None
+    minute = previous = -1
     for line in [*text.splitlines(), "00:00:00.000 -->"]:  # a last timing flushes the last cue
         line = line.strip()
         timing = _CUE_TIME.match(line)
         if timing:
-            if lines and not doc.add(" ".join(lines), label, separate=False):
+            if lines and not doc.add(" ".join(lines), label, separate=minute != previous):
                 break
+            if lines:
+                previous = minute
             seconds = int(timing.group(1) or 0) * 3600 + int(timing.group(2)) * 60
             seconds += int(timing.group(3))
-            lines, label = [], f"@ {seconds // 60}:{seconds % 60:02d}"
+            lines, label, minute = [], f"@ {seconds // 60}:{seconds % 60:02d}", seconds // 60
             continue
         if not line or line.isdigit() or line.upper().startswith(("WEBVTT", "NOTE", "STYLE")):
             continue
