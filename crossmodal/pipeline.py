@@ -26,7 +26,7 @@ from .media.documents.pdf import SCANNED_REASON, render_pages
 from .media.image import load_image, probe_image
 from .media.scan import ScannedFile, scan
 from .media.sniff import sniff_modality
-from .media.text import load_text, probe_text
+from .media.text import MAX_TEXT_BYTES, load_text, probe_text
 from .models import add_model, drop_retired, store_encoder
 from .store import Store
 
@@ -459,8 +459,10 @@ def _ingest_one(
             if existing is not None and existing.status != "deleted":
                 catalog.mark_deleted([existing.id])
             return
-        modality, _ = sniffed
-        digest = content_hash(found.path)
+        modality, fmt = sniffed
+        # Plain text is read to its first MAX_TEXT_BYTES: so much names its content.
+        plain = modality == "text" and (fmt == "utf-8" or fmt.startswith("text:"))
+        digest = content_hash(found.path, MAX_TEXT_BYTES if plain else None)
         meta, side = _probe(found.path, modality, ocr)
     except FileNotFoundError:
         # Deleted between the scan and now: it is simply gone, not a failure.

@@ -124,3 +124,40 @@ def test_a_file_dated_2400_is_indexed_and_the_run_goes_on(tmp_path: Path) -> Non
     assert first.exit_code == 0 and first.ingest.added == 2, first.to_dict()
     again = update(store, [root])
     assert again.ingest.unchanged == 2
+
+
+def test_a_huge_sparse_text_file_is_not_read_whole(tmp_path: Path) -> None:
+    """Issue 16 class 5: a 20 GB sparse memo.txt (beside memo.wav, a sidecar) is named by its
+    first megabyte and size, the only part crossmodal reads; the sidecar is read capped too."""
+    import hashlib
+
+    import numpy as np
+    import soundfile as sf
+
+    from crossmodal.catalog import Catalog
+    from crossmodal.media.text import MAX_TEXT_BYTES
+    from crossmodal.pipeline import update
+    from crossmodal.store import Store
+
+    root = tmp_path / "media"
+    root.mkdir()
+    sf.write(root / "memo.wav", (0.1 * np.sin(np.arange(8000) / 3)).astype(np.float32), 8000)
+    memo = root / "memo.txt"
+    with open(memo, "wb") as handle:
+        handle.write(b"notes about the harbour " * 50_000)  # 1.2 MB of text, then a hole
+        handle.truncate(20 * 1024**3)  # 20 GB, almost all of it a hole
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    summary = update(store, [root])
+    assert summary.exit_code == 0 and summary.ingest.added == 2
+    catalog = Catalog(store.catalog_path)
+    try:
+        item = catalog.item_by_path(str(memo.resolve()))
+        audio = catalog.item_by_path(str((root / "memo.wav").resolve()))
+    finally:
+        catalog.close()
+    expected = hashlib.blake2b(digest_size=20)
+    expected.update(b"head:%d:" % (20 * 1024**3))
+    with open(memo, "rb") as handle:
+        expected.update(handle.read(MAX_TEXT_BYTES))
+    assert item.content_hash == expected.hexdigest() and item.status == "ok"
+    assert "notes about the harbour" in audio.text_side  # the sidecar, read capped
