@@ -161,3 +161,26 @@ def test_a_huge_sparse_text_file_is_not_read_whole(tmp_path: Path) -> None:
         expected.update(handle.read(MAX_TEXT_BYTES))
     assert item.content_hash == expected.hexdigest() and item.status == "ok"
     assert "notes about the harbour" in audio.text_side  # the sidecar, read capped
+
+
+def test_fifos_sockets_and_device_links_inside_a_folder_never_block(tmp_path: Path) -> None:
+    """Kept tested (issue 16): a scan stats entries and never opens a FIFO, a socket or a
+    device; only regular files are considered."""
+    import socket
+
+    from crossmodal.media.scan import scan
+
+    from .conftest import write_text
+
+    root = tmp_path / "media"
+    write_text(root / "note.txt", "a note")
+    os.mkfifo(root / "pipe.txt")
+    (root / "zero.txt").symlink_to("/dev/zero")
+    (root / "null.wav").symlink_to("/dev/null")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(root / "sock.txt"))
+    try:
+        found = [Path(f.path).name for f in scan([root])]
+    finally:
+        listener.close()
+    assert found == ["note.txt"]
