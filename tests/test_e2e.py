@@ -302,10 +302,16 @@ def test_speech_is_transcribed_and_searchable_and_noise_is_not(store: Path) -> N
         "search", "a leaking pipe", "--type", "audio", "--store", str(store), "--json"
     )
     assert json.loads(leak.stdout)["results"][0]["path"].endswith("memo_06.flac"), leak.stdout
-    memo = str(SAMPLE / "audio/memo_03.flac")
-    for kind, expected in (("image", "cat_chelsea.png"), ("text", "cat_chelsea.txt")):
-        found = crossmodal("search", memo, "--type", kind, "--store", str(store), "--json")
-        assert json.loads(found.stdout)["results"][0]["path"].endswith(expected), found.stdout
+    memo = str(SAMPLE / "audio/memo_03.flac")  # "The cat slept on the sofa all afternoon..."
+    found = crossmodal("search", memo, "--type", "image", "--store", str(store), "--json")
+    first = Path(json.loads(found.stdout)["results"][0]["path"]).name
+    assert first in ("cat_chelsea.png", "IMG_0001.HEIC"), found.stdout  # the photo or its copy
+    found = crossmodal("search", memo, "--type", "text", "--store", str(store), "--json")
+    hits = json.loads(found.stdout)["results"]
+    # The subtitles that hold the memo's very sentence (at 1:20), then the cat's caption.
+    assert {Path(h["path"]).name for h in hits[:3]} == {"memos.srt", "memos.vtt", "cat_chelsea.txt"}
+    subtitle = next(h for h in hits if h["path"].endswith("memos.srt"))
+    assert subtitle["passage"]["where"] == "@ 1:20" and "cat slept" in subtitle["passage"]["text"]
 
 
 def test_ocr_reads_words_in_pictures_and_skips_photos(store: Path) -> None:
