@@ -56,13 +56,10 @@ def check_output(target: Path, store_root: Path | None, kind: str, force: bool =
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
     if stat.S_ISREG(info.st_mode) and not force and not _ours(target, kind):
-        what = "an HTML page" if kind == "page" else "a log"
+        what, verb = ("an HTML page", "replace") if kind == "page" else ("a log", "append to")
         raise UserError(
             f"{target} exists and is not {what} crossmodal wrote; "
-            "pass --force to replace it, or choose a new name"
-            if kind == "page"
-            else f"{target} exists and is not {what} crossmodal wrote; "
-            "pass --force to append to it, or choose a new name"
+            f"pass --force to {verb} it, or choose a new name"
         )
 
 

@@ -146,7 +146,9 @@ class UpdateSummary:
 RETRY_PREFIX = "cannot read"
 
 
-def _probe(path: str, modality: str, ocr: bool = False) -> tuple[dict[str, Any], str | None]:
+def _probe(
+    path: str, modality: str, ocr: bool = False, fmt: str | None = None
+) -> tuple[dict[str, Any], str | None]:
     """(metadata, text side) after checking that the file decodes. A decoding library that
     fails on a hostile file in a way of its own (RecursionError, zlib.error, IndexError...)
     fails that file, with the error's name as its reason: one file never stops a run."""
@@ -158,7 +160,7 @@ def _probe(path: str, modality: str, ocr: bool = False) -> tuple[dict[str, Any],
             elif modality == "audio":
                 meta, side = probe_audio(Path(path))
             else:
-                meta, side = probe_text(Path(path), ocr=ocr)[0], None
+                meta, side = probe_text(Path(path), ocr=ocr, fmt=fmt)[0], None
         # A decoder's warning (corrupt EXIF, a damaged frame it skipped) becomes the file's
         # note in the catalog, not a line on stderr.
         said = list(dict.fromkeys(" ".join(str(w.message).split())[:200] for w in caught))
@@ -463,7 +465,7 @@ def _ingest_one(
         # Plain text is read to its first MAX_TEXT_BYTES: so much names its content.
         plain = modality == "text" and (fmt == "utf-8" or fmt.startswith("text:"))
         digest = content_hash(found.path, MAX_TEXT_BYTES if plain else None)
-        meta, side = _probe(found.path, modality, ocr)
+        meta, side = _probe(found.path, modality, ocr, fmt)
     except FileNotFoundError:
         # Deleted between the scan and now: it is simply gone, not a failure.
         summary.vanished += 1

@@ -133,17 +133,25 @@ def encode_audio(
         stream = out.add_stream(codec, rate=out_rate, layout=layout)
         if codec == "wmav2":
             stream.bit_rate = 64000
-        fmt_name = stream.codec_context.format.name
-        resampler = av.AudioResampler(format=fmt_name, layout=layout, rate=out_rate)
-        frame = av.AudioFrame.from_ndarray(
-            data.astype(np.float32).reshape(1, -1), format="flt", layout="mono"
-        )
-        frame.sample_rate = rate
-        for chunk in resampler.resample(frame):
-            for packet in stream.encode(chunk):
-                out.mux(packet)
-        for packet in stream.encode(None):
+        _mux_sound(out, stream, data, rate, layout)
+
+
+def _mux_sound(out, stream, data: np.ndarray, rate: int, layout: str = "mono") -> None:  # type: ignore[no-untyped-def]
+    """Resample mono float samples to `stream`'s format and rate, encode and mux them."""
+    resampler = av.AudioResampler(
+        format=stream.codec_context.format.name,
+        layout=layout,
+        rate=stream.codec_context.sample_rate,
+    )
+    frame = av.AudioFrame.from_ndarray(
+        data.astype(np.float32).reshape(1, -1), format="flt", layout="mono"
+    )
+    frame.sample_rate = rate
+    for chunk in resampler.resample(frame):
+        for packet in stream.encode(chunk):
             out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
 
 
 def build_sounds() -> None:
@@ -186,14 +194,7 @@ def build_videos() -> None:
                     out.mux(packet)
             for packet in video.encode(None):
                 out.mux(packet)
-            resampler = av.AudioResampler(format="fltp", layout="mono", rate=44100)
-            frame = av.AudioFrame.from_ndarray(sound[: rate * 2].reshape(1, -1), "flt", "mono")
-            frame.sample_rate = rate
-            for chunk in resampler.resample(frame):
-                for packet in audio.encode(chunk):
-                    out.mux(packet)
-            for packet in audio.encode(None):
-                out.mux(packet)
+            _mux_sound(out, audio, sound[: rate * 2], rate)
 
 
 def _rst_paragraphs(name: str) -> list[str]:

@@ -14,18 +14,19 @@ def _catalog_with(tmp_path: Path, n: int, dim: int = 16) -> tuple[Catalog, np.nd
     matrix = centres[rng.integers(0, 8, n)] + 0.3 * rng.normal(size=(n, dim))
     matrix = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
     catalog = Catalog(tmp_path / "c.sqlite")
-    with catalog.transaction():
-        for i in range(n):
-            catalog.insert_item(
-                path=f"/f{i}",
-                size=1,
-                mtime_ns=1,
-                status="ok",
-                content_hash=f"h{i}",
-                modality="text",
-            )
-        catalog.add_vectors("s", [f"h{i}" for i in range(n)], matrix)
+    _add_items(catalog, 0, matrix)
     return catalog, matrix
+
+
+def _add_items(catalog: Catalog, first: int, matrix: np.ndarray) -> None:
+    """Items h{first}... with these vectors in space "s", in one transaction."""
+    keys = [f"h{i}" for i in range(first, first + len(matrix))]
+    with catalog.transaction():
+        for i, key in enumerate(keys, first):
+            catalog.insert_item(
+                path=f"/f{i}", size=1, mtime_ns=1, status="ok", content_hash=key, modality="text"
+            )
+        catalog.add_vectors("s", keys, matrix)
 
 
 @pytest.mark.parametrize("exact_max", [0, 10_000])
@@ -137,17 +138,7 @@ def test_vectors_embedded_but_not_indexed_are_still_found(
     labels, sims = never.query(matrix[7], 3)
     assert labels[0] == 8 and sims[0] == pytest.approx(1.0, abs=1e-4) and never.degraded is None
     update_space(catalog, "s", 16, path)
-    with catalog.transaction():  # 20 more embedded after the index run
-        for i in range(300, 320):
-            catalog.insert_item(
-                path=f"/f{i}",
-                size=1,
-                mtime_ns=1,
-                status="ok",
-                content_hash=f"h{i}",
-                modality="text",
-            )
-        catalog.add_vectors("s", [f"h{i}" for i in range(300, 320)], matrix[:20] * -1)
+    _add_items(catalog, 300, matrix[:20] * -1)  # 20 more embedded after the index run
     labels, _ = SpaceSearcher(catalog, "s", 16, path).query(-matrix[3], 1)
     assert labels[0] == 304  # the new vector (-matrix[3]) is found before the next index run
     monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)  # as if the space were large

@@ -41,14 +41,17 @@ def _kind(path: Path) -> str | None:
     return found[1] if found and found[0] == "image" else None
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+def _sniffed(path: Path) -> str | None:
+    try:
+        return _kind(path)
+    except OSError as exc:
+        raise MediaError(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _open(path: Path, kind: str | None):  # type: ignore[no-untyped-def]
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        kind = _kind(path)
-    except OSError as exc:
-        raise MediaError(f"cannot read: {exc.strerror or exc}") from exc
     if kind == "heif" or (kind == "avif" and not _pillow_avif()):
         _register_heif()
     try:
@@ -96,20 +99,14 @@ def image_exif_date(image) -> str | None:  # type: ignore[no-untyped-def]
         return None
 
 
-def is_raw(path: Path) -> bool:
-    try:
-        return _kind(path) == "raw"
-    except OSError:
-        return False
-
-
 def probe_image(path: Path) -> dict[str, Any]:
     """Metadata for the catalog, after checking that the image decodes."""
-    if is_raw(path):
+    kind = _sniffed(path)
+    if kind == "raw":
         from .raw import probe_raw
 
         return probe_raw(path, MAX_PIXELS)
-    image = _open(path)
+    image = _open(path, kind)
     try:
         meta: dict[str, Any] = {
             "format": image.format,
@@ -138,11 +135,12 @@ def load_image(path: Path, min_side: int = 224):  # type: ignore[no-untyped-def]
     """Decode to an RGB PIL image, oriented by EXIF, using JPEG draft mode for big photos."""
     from PIL import ImageOps
 
-    if is_raw(path):
+    kind = _sniffed(path)
+    if kind == "raw":
         from .raw import raw_image
 
         return raw_image(path, min_side, MAX_PIXELS)
-    image = _open(path)
+    image = _open(path, kind)
     try:
         # Draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos.
         # For HEIF it picks an embedded thumbnail at least this big (phones store 320x240), a

@@ -27,8 +27,9 @@ def _format(path: Path) -> str:
     return found[1]
 
 
-def document_of(path: Path) -> Document:
-    return read_document(path, _format(path))
+def document_of(path: Path, fmt: str | None = None) -> Document:
+    """The document at `path`; `fmt` when the caller sniffed it already (ingest does)."""
+    return read_document(path, fmt or _format(path))
 
 
 def load_text(path: Path) -> str:
@@ -38,10 +39,10 @@ def load_text(path: Path) -> str:
     return doc.text
 
 
-def probe_text(path: Path, ocr: bool = False) -> tuple[dict[str, Any], str]:
+def probe_text(path: Path, ocr: bool = False, fmt: str | None = None) -> tuple[dict[str, Any], str]:
     """Catalog metadata of a text item and its text. A scanned PDF with no text layer is kept
     (with no text) only when `ocr` will read its pages; otherwise it fails with the reason."""
-    doc = document_of(path)
+    doc = document_of(path, fmt)
     if not (ocr and doc.meta.get("scanned_pages")):
         doc.require_text()
     doc.meta.pop("empty_reason", None)

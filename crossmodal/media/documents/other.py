@@ -79,18 +79,25 @@ def read_rtf(path: Path) -> Document:
     return doc
 
 
-def _header(message: Any, name: str) -> str | None:
-    """A header decoded from RFC 2047 words, whitespace folded; None when absent or broken."""
+def _decoded(value: Any) -> str | None:
+    """A header value decoded from RFC 2047 words, whitespace folded; None when absent or
+    malformed (left out: the rest of the mail is read)."""
     from email.header import decode_header, make_header
 
+    if value is None:
+        return None
     try:
-        value = message.get(name)
-        if value is None:
-            return None
         text = str(make_header(decode_header(str(value))))
-    except Exception:  # a malformed header: left out, the rest of the mail is read
+    except Exception:
         return None
     return " ".join(text.split())[:300] or None
+
+
+def _header(message: Any, name: str) -> str | None:
+    try:
+        return _decoded(message.get(name))
+    except Exception:  # the mail package's own parser can fail on a broken header
+        return None
 
 
 def read_mail(path: Path) -> Document:
@@ -123,8 +130,7 @@ def read_mail(path: Path) -> Document:
         except Exception:  # a malformed Content-Disposition: treat the part as an attachment
             filename, attached = None, True
         if attached:
-            name = str(make_header_safe(filename)) if filename else "unnamed"
-            attachments.append(" ".join(name.split())[:200])
+            attachments.append((_decoded(filename) or "unnamed")[:200])
             continue
         kind = part.get_content_type()
         if kind in ("text/plain", "text/html") and not bodies:
@@ -138,15 +144,6 @@ def read_mail(path: Path) -> Document:
         head.append("Attachments: " + ", ".join(attachments[:100]))
     doc.add("\n".join(head) + "\n\n" + (bodies[0] if bodies else ""))
     return doc
-
-
-def make_header_safe(value: str) -> str:
-    from email.header import decode_header, make_header
-
-    try:
-        return str(make_header(decode_header(value)))
-    except Exception:
-        return value
 
 
 def _codec(charset: str | None) -> str | None:
