@@ -98,16 +98,14 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
 
 
 def _check_catalog(catalog: Catalog, report: CheckReport) -> None:
-    result = catalog.conn.execute("PRAGMA quick_check").fetchone()[0]
+    result = catalog.quick_check()
     if result != "ok":
         report.problems.append(Finding("catalog", f"SQLite reports damage: {result}"))
     if catalog.schema_version != SCHEMA_VERSION:
         report.problems.append(
             Finding("catalog", f"schema {catalog.schema_version}, expected {SCHEMA_VERSION}")
         )
-    bad = catalog.conn.execute(
-        "SELECT count(*) FROM items WHERE status = 'ok' AND content_hash IS NULL"
-    ).fetchone()[0]
+    bad = catalog.unhashed_live_items()
     if bad:
         report.problems.append(Finding("catalog", f"{bad} indexed items have no content hash"))
 
@@ -147,8 +145,7 @@ def _check_vectors(
     """Every stored vector has its space's dimension, finite values and unit length."""
     for space, dim in dims.items():
         damaged: list[int] = []
-        rows = catalog.conn.execute("SELECT id, vector FROM vectors WHERE space = ?", (space,))
-        for vector_id, blob in rows:
+        for vector_id, blob in catalog.vector_blobs(space):
             if len(blob) != 4 * dim:
                 damaged.append(vector_id)
                 continue
@@ -163,9 +160,7 @@ def _check_vectors(
         )
         if repair:
             with catalog.transaction():
-                catalog.conn.executemany(
-                    "DELETE FROM vectors WHERE id = ?", [(v,) for v in damaged]
-                )
+                catalog.delete_vectors(damaged)
             finding.repaired = True
             finding.message += "; dropped, the next update re-embeds them"
         report.problems.append(finding)

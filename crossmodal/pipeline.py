@@ -51,13 +51,7 @@ def _carry_words(
     a moved, touched or copied file must not cost another transcription or OCR pass."""
     donor = existing if existing is not None and existing.content_hash == digest else None
     if donor is None or not any(marker in donor.meta for _, marker in DERIVED):
-        row = catalog.conn.execute(
-            "SELECT id FROM items WHERE content_hash = ? AND status = 'ok' "
-            "AND (meta LIKE '%\"transcriber\"%' OR meta LIKE '%\"ocr\"%' "
-            "OR meta LIKE '%\"passages\"%') LIMIT 1",
-            (digest,),
-        ).fetchone()
-        donor = catalog.items_by_ids([row[0]]).get(row[0]) if row else donor
+        donor = catalog.derived_donor(digest) or donor
     if donor is None:
         return meta, side
     meta = dict(meta)
@@ -309,8 +303,7 @@ def ingest(
 
         moved_rows: set[int] = set()
         done = 0
-        catalog.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with catalog.steps(COMMIT_EVERY) as steps:
             for path, reason in scan_errors:
                 existing = catalog.item_by_path(path)
                 _fail(
@@ -332,29 +325,19 @@ def ingest(
                 else:
                     if existing is not None and existing.path_bytes != raw:
                         # The entry belonged to the other spelling: hand it over, re-read.
-                        catalog.conn.execute(
-                            "UPDATE items SET path_bytes = ?, size = -1 WHERE id = ?",
-                            (raw, existing.id),
-                        )
+                        catalog.update_item(existing.id, touch=False, path_bytes=raw, size=-1)
                         existing = replace(existing, path_bytes=raw, size=-1)
                     _ingest_one(
                         catalog, found, existing, vanished_by_hash, moved_rows, summary, ocr
                     )
                 done += 1
-                if done % COMMIT_EVERY == 0:
-                    catalog.conn.execute("COMMIT")
-                    catalog.conn.execute("BEGIN IMMEDIATE")
+                if steps.step():
                     progress("ingest", done, len(files))
             gone = [item.id for item in vanished.values() if item.id not in moved_rows]
             catalog.mark_deleted(gone)
             summary.deleted = len(gone)
             for root, count in root_counts.items():
                 catalog.record_root_scan(root, count)
-            catalog.conn.execute("COMMIT")
-        except BaseException:
-            if catalog.conn.in_transaction:
-                catalog.conn.execute("ROLLBACK")
-            raise
         progress("ingest", done, len(files))
     finally:
         catalog.close()
@@ -435,10 +418,7 @@ def _ingest_one(
     ):
         summary.unchanged += 1
         if existing.ctime_ns is None:  # catalogued before ctimes and devices were recorded
-            catalog.conn.execute(
-                "UPDATE items SET ctime_ns = ?, dev = ? WHERE id = ?",
-                (found.ctime_ns, found.dev, existing.id),
-            )
+            catalog.update_item(existing.id, touch=False, ctime_ns=found.ctime_ns, dev=found.dev)
         return
     base = {
         "path": found.path,
@@ -504,9 +484,7 @@ def _ingest_one(
             moved_rows.add(moved_from.id)
             summary.moved += 1
             return
-        if catalog.conn.execute(
-            "SELECT 1 FROM items WHERE content_hash = ? AND status = 'ok' LIMIT 1", (digest,)
-        ).fetchone():
+        if catalog.has_live_content(digest):
             summary.duplicates += 1
         summary.added += 1
     else:
@@ -850,10 +828,7 @@ def _note_no_vector(catalog: Catalog, jobs: list[_Job], spaces: list[str]) -> No
     with catalog.transaction():
         for job in jobs:
             column = "text_key" if job.modality == "text_side" else "content_hash"
-            rows = catalog.conn.execute(
-                f"SELECT id FROM items WHERE {column} = ? AND status = 'ok'", (job.key,)
-            ).fetchall()
-            for item in catalog.items_by_ids([row[0] for row in rows]).values():
+            for item in catalog.items_with(column, job.key):
                 marked = sorted(set(item.meta.get("no_vector", [])) | set(spaces))
                 catalog.update_item(item.id, meta={**item.meta, "no_vector": marked})
 
@@ -878,10 +853,7 @@ def _add_passages(
                 catalog.add_passages(space, job.key, spans[row], matrix)
                 stored = len(spans[row])
         # Marks the document as split (0: it fits one passage), so it is never split again.
-        catalog.conn.execute(
-            "UPDATE items SET meta = json_set(meta, '$.passages', ?) WHERE content_hash = ?",
-            (stored, job.key),
-        )
+        catalog.set_meta_field(job.key, "passages", stored)
 
 
 def _save_words(
@@ -903,10 +875,7 @@ def _save_words(
     marker = "transcriber" if kind == "transcribe" else "ocr"
     with catalog.transaction():
         for job, text in zip(jobs, words, strict=True):
-            rows = catalog.conn.execute(
-                "SELECT id FROM items WHERE content_hash = ? AND status = 'ok'", (job.key,)
-            ).fetchall()
-            for item in catalog.items_by_ids([row[0] for row in rows]).values():
+            for item in catalog.items_with("content_hash", job.key):
                 side = with_transcript(item.text_side, item.meta.get(field_name), text)
                 meta = {**item.meta, field_name: text, marker: model_id}
                 catalog.update_item(
@@ -937,10 +906,7 @@ def _read_pictures(encoder: EncoderSet, values: list[Any]) -> list[str]:
 def _drop_image_text(catalog: Catalog) -> None:
     """OCR was turned off: pictures and scanned PDFs lose the words read from them (their
     vectors are purged with other unreferenced vectors)."""
-    rows = catalog.conn.execute(
-        """SELECT id FROM items WHERE modality IN ('image', 'text') AND meta LIKE '%"ocr"%'"""
-    ).fetchall()
-    items = catalog.items_by_ids([row[0] for row in rows]).values()
+    items = catalog.items_with_meta("ocr", modalities=("image", "text"))
     with catalog.transaction():
         for item in items:
             if "ocr" not in item.meta:

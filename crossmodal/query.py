@@ -586,9 +586,7 @@ class SearchEngine:
     def ensure_searchable(self) -> None:
         if self._searchable:
             return
-        self._searchable = bool(
-            self.catalog.conn.execute("SELECT 1 FROM items WHERE status = 'ok' LIMIT 1").fetchone()
-        )
+        self._searchable = self.catalog.has_live_items()
         if not self._searchable:
             raise StoreError(
                 f"store {self.store.root} has no indexed items yet; run crossmodal update PATH"

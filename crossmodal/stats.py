@@ -33,16 +33,8 @@ def store_stats(store: Store) -> dict[str, Any]:
                     "indexed": (state.n_labels - state.n_deleted) if state else 0,
                     "index_bytes": path.stat().st_size if path and path.is_file() else 0,
                 }
-            derived = catalog.conn.execute(
-                """SELECT
-                  sum(coalesce(json_extract(meta, '$.transcript'), '') != ''),
-                  sum(coalesce(json_extract(meta, '$.ocr_text'), '') != ''),
-                  (SELECT count(*) FROM passages)
-                FROM items WHERE status = 'ok'"""
-            ).fetchone()
-            last = catalog.conn.execute(
-                "SELECT finished FROM runs WHERE kind = 'update' ORDER BY id DESC LIMIT 1"
-            ).fetchone()
+            derived = catalog.derived_counts()
+            last = catalog.last_run("update")
             roots = catalog.roots()
             failures = [(item.path, item.error) for item in catalog.failures()]
     finally:
@@ -59,9 +51,9 @@ def store_stats(store: Store) -> dict[str, Any]:
         "failures": [{"path": path, "reason": reason} for path, reason in failures],
         "spaces": spaces,
         "read": {
-            "transcripts": int(derived[0] or 0),
-            "pictures_with_words": int(derived[1] or 0),
-            "passages": int(derived[2] or 0),
+            "transcripts": derived[0],
+            "pictures_with_words": derived[1],
+            "passages": derived[2],
         },
-        "last_update": _iso(last[0] if last else None),
+        "last_update": _iso(last),
     }
