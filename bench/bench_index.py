@@ -20,7 +20,7 @@ import time
 import hnswlib
 import numpy as np
 
-from crossmodal.index import EF_CONSTRUCTION, EF_SEARCH_MIN, M
+from crossmodal.spaces.hnsw import EF_CONSTRUCTION, EF_SEARCH_MIN, M
 
 QUERIES = 200
 K = 10

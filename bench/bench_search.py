@@ -52,7 +52,7 @@ WORDS = [
 def build_store(store_dir: Path, items: int) -> float:
     """A builtin store with `items` image items in builtin-semantic; returns build seconds."""
     from crossmodal.catalog import Catalog
-    from crossmodal.index import update_space
+    from crossmodal.spaces.hnsw import update_space
     from crossmodal.store import Store
 
     started = time.perf_counter()

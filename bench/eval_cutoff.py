@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from crossmodal.evaluate import load_queries
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 OFF_TOPIC = [

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from crossmodal.evaluate import evaluate, load_queries
-from crossmodal.query import FUSION_MODES, SearchEngine
+from crossmodal.query import FUSION_MODES
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from crossmodal.fusion import intra_list_similarity
-from crossmodal.query import SearchEngine
 from crossmodal.recommend import recommend
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -110,7 +110,7 @@ def diversity_of_lists(engine: SearchEngine, k: int, diversity: float) -> float:
         modality = "image" if "/images/" in like else "audio"
         space = "builtin-visual" if modality == "image" else "builtin-audio"
         found, _ = _recommend(engine, [like], modality, k, diversity)
-        vectors = engine.item_vectors([hit.item for hit in found], space)
+        vectors = engine.space(space).vectors_of(hit.item for hit in found)
         matrix = np.stack([vectors[hit.item.id] for hit in found if hit.item.id in vectors])
         scores.append(intra_list_similarity(matrix))
     return float(np.mean(scores))

@@ -34,7 +34,7 @@ def main() -> None:
     from crossmodal.encoders import builtin
     from crossmodal.evaluate import evaluate, load_queries
     from crossmodal.pipeline import update
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
     from crossmodal.store import Store
 
     variant = sys.argv[1]

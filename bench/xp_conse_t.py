@@ -27,7 +27,7 @@ def main() -> None:
     from crossmodal.evaluate import evaluate, load_queries
     from crossmodal.hubness import refresh_hubness
     from crossmodal.media.image import load_image
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
     from crossmodal.store import Store
 
     folder = Path(tempfile.mkdtemp(prefix="crossmodal-conse-t-"))

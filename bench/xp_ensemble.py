@@ -90,7 +90,7 @@ def main() -> None:
     from crossmodal.evaluate import evaluate, load_queries
     from crossmodal.media.image import load_image
     from crossmodal.pipeline import update
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
     from crossmodal.store import Store
 
     sample = Path(__file__).resolve().parent.parent / "sample_data"

@@ -20,7 +20,7 @@ def main() -> None:
     from crossmodal.catalog import Catalog
     from crossmodal.evaluate import evaluate, load_queries
     from crossmodal.hubness import refresh_hubness
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
     from crossmodal.store import Store
 
     folder = Path(tempfile.mkdtemp(prefix="crossmodal-hubness-"))

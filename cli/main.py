@@ -115,7 +115,7 @@ def model_options(
 
 def search_engine(store: Any, models: list[str] | None, device: str | None) -> Any:
     from crossmodal.models import store_encoder
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
 
     if not models and device is None:
         return SearchEngine(store)

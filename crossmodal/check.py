@@ -18,7 +18,8 @@ import numpy as np
 from .catalog import SCHEMA_VERSION, Catalog
 from .errors import StoreEmptyError, StoreError
 from .hubness import refresh_hubness
-from .index import (
+from .models import store_encoder
+from .spaces.hnsw import (
     ADD_CHUNK,
     index_file,
     load_index,
@@ -26,7 +27,6 @@ from .index import (
     stray_index_files,
     update_space,
 )
-from .models import store_encoder
 from .store import Store
 
 NORM_TOLERANCE = 1e-3

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .query import Query, SearchEngine, build_query
+from .query import Query, build_query
+from .search import SearchEngine
 
 KS = (1, 5, 10)
 

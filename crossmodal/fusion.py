@@ -19,6 +19,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 
 RRF_K = 60
+ATTENTION_TEMPERATURE = 0.5  # in standard deviations of a list's scores (0.25-1 measure alike)
 
 
 def competition_ranks(scores: Sequence[float], decimals: int = 6) -> list[int]:
@@ -95,6 +96,44 @@ def attention_scores(
     (a convex combination, so scores stay on the similarities' scale)."""
     weights = attention_weights(similarities, part_weights, temperature)
     return (weights * np.nan_to_num(similarities)).sum(axis=1)
+
+
+def weighted_mean(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per row, the weighted mean of the known (non-NaN) columns; NaN where none is known."""
+    known = ~np.isnan(z)
+    totals = (known * weights).sum(axis=1)
+    means = np.nansum(z * weights, axis=1) / np.maximum(totals, 1e-12)
+    return np.where(totals > 0, means, np.nan)
+
+
+def fuse_score(
+    z: np.ndarray, weights: np.ndarray, parts: Sequence[int], part_weights: np.ndarray
+) -> np.ndarray:
+    """Score fusion of a (candidates, lists) matrix of standardised similarities (NaN: the
+    candidate has no vector in that list's space): the weighted mean over the known lists."""
+    return np.nan_to_num(weighted_mean(z, weights), nan=0.0)
+
+
+def fuse_attention(
+    z: np.ndarray,
+    weights: np.ndarray,
+    parts: Sequence[int],
+    part_weights: np.ndarray,
+    temperature: float = ATTENTION_TEMPERATURE,
+) -> np.ndarray:
+    """Attention fusion: a part's z is the weighted mean over its lists (`parts[column]` names
+    the part of each column, `part_weights` is indexed by the sorted distinct parts); then each
+    candidate weights the parts by its own softmax over them."""
+    order = sorted(set(parts))
+    per_part = np.full((z.shape[0], len(order)), np.nan)
+    for index, part in enumerate(order):
+        columns = [c for c, owner in enumerate(parts) if owner == part]
+        per_part[:, index] = weighted_mean(z[:, columns], weights[columns])
+    return attention_scores(per_part, part_weights, temperature)
+
+
+# Fusion of standardised similarities, by mode: f(z, list weights, list parts, part weights).
+Z_FUSION = {"score": fuse_score, "attention": fuse_attention}
 
 
 def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float) -> list[int]:

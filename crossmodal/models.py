@@ -14,7 +14,6 @@ from .catalog import Catalog
 from .encoders.base import EncoderSet
 from .encoders.composite import CompositeEncoderSet
 from .encoders.registry import (
-    BUILTIN_PREFIXES,
     ModelOptions,
     available_encoder_sets,
     create_encoder_set,
@@ -23,7 +22,7 @@ from .encoders.registry import (
     split_name,
 )
 from .errors import CrossmodalError, StoreEmptyError, UserError
-from .index import stray_index_files
+from .spaces.hnsw import stray_index_files
 from .store import DEFAULT_ENCODER_SET, Store
 
 
@@ -111,11 +110,8 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
         )
         options = fresh
     encoder_set = create_encoder_set(name, options, store.cache_dir)
-    if hasattr(encoder_set, "weights_path"):
-        encoder_set.weights_path()  # a one-line error now when the weights are not here
-    load = getattr(encoder_set, "load", None)
-    if callable(load):
-        load()  # a file that does not load is refused before the store records anything
+    encoder_set.weights_path()  # a one-line error now when the weights are not here
+    encoder_set.load()  # a file that does not load is refused before the store records anything
     spaces = dict(encoder_set.spaces)
     taken = {
         space for m in store.settings.models if m["name"] != name for space in _spaces(store, m)
@@ -125,15 +121,7 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
         raise UserError(
             f"model {name} makes space {clash[0]}, which another model of this store has"
         )
-    record: dict[str, Any] = {"name": name}
-    if getattr(encoder_set, "checkpoint", None):
-        record["checkpoint"] = str(encoder_set.checkpoint)  # type: ignore[attr-defined]
-    if getattr(encoder_set, "config_file", None):
-        record["config"] = str(encoder_set.config_file)  # type: ignore[attr-defined]
-    fingerprint = _current_fingerprint(encoder_set)
-    if fingerprint is not None:
-        record["fingerprint"] = fingerprint
-    record["spaces"] = sorted(spaces)
+    record = _new_record(name, encoder_set, spaces)
     if existing is not None:
         # The old weights' spaces stay until the new ones are embedded (embed drops them).
         retired = set(existing.get("spaces", [])) | set(existing.get("retired", []))
@@ -150,6 +138,20 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
     if models != store.settings.models:
         store.set_models(models)
     return encoder_set
+
+
+def _new_record(name: str, encoder_set: EncoderSet, spaces: dict[str, Any]) -> dict[str, Any]:
+    """What the store records of a model: its weights files, their fingerprint, its spaces."""
+    record: dict[str, Any] = {"name": name}
+    if encoder_set.checkpoint:
+        record["checkpoint"] = str(encoder_set.checkpoint)
+    if encoder_set.config_file:
+        record["config"] = str(encoder_set.config_file)
+    fingerprint = _current_fingerprint(encoder_set)
+    if fingerprint is not None:
+        record["fingerprint"] = fingerprint
+    record["spaces"] = sorted(spaces)
+    return record
 
 
 def _spaces(store: Store, record: dict[str, Any]) -> list[str]:
@@ -173,16 +175,12 @@ def drop_retired(store: Store) -> list[str]:
 
 
 def _current_fingerprint(encoder_set: EncoderSet) -> str | None:
-    """What the model's vectors depend on now. Plug-ins may only have a `fingerprint`
-    attribute; builtin's fingerprint describes its code, not files, and is not tracked here."""
-    current = getattr(encoder_set, "current_fingerprint", None)
-    if callable(current):
-        return current()
-    prefix, _ = split_name(encoder_set.name)
-    if prefix in BUILTIN_PREFIXES or encoder_set.name in available_encoder_sets():
+    """What the model's vectors depend on now, as the store records it. Sets registered by
+    exact name are not tracked: builtin's fingerprint describes its code, not files, and
+    in-process sets (tests' fakes) have no files to change."""
+    if encoder_set.name in available_encoder_sets():
         return None
-    value = getattr(encoder_set, "fingerprint", None)
-    return str(value) if value is not None else None
+    return encoder_set.current_fingerprint()
 
 
 def remove_model(store: Store, name: str) -> list[str]:
@@ -232,8 +230,7 @@ def drop_spaces(store: Store, spaces: list[str], catalog: Catalog | None = None)
 def _forget_no_vector(catalog: Catalog, spaces: set[str]) -> None:
     """Items noted as not encodable by a dropped space lose the note: a model added again (on
     another device, say) tries them afresh."""
-    rows = catalog.conn.execute("SELECT id FROM items WHERE meta LIKE '%no_vector%'").fetchall()
-    for item in catalog.items_by_ids([row[0] for row in rows]).values():
+    for item in catalog.items_with_meta("no_vector"):
         kept = [space for space in item.meta.get("no_vector", []) if space not in spaces]
         if kept != item.meta.get("no_vector", []):
             meta = {k: v for k, v in item.meta.items() if k != "no_vector"}
@@ -303,8 +300,7 @@ def list_models(store: Store | None = None, show_all: bool = False) -> list[dict
 
 
 def _weights(encoder_set: EncoderSet) -> tuple[bool, str]:
-    probe = getattr(encoder_set, "weights_present", None)
-    return probe() if callable(probe) else (True, "")
+    return encoder_set.weights_present()
 
 
 def _add_openclip(add: Any, show_all: bool) -> None:

@@ -16,9 +16,12 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .encoders.base import EncoderSet
 
 MAX_ENTRIES = 2000
 FILE_NAME = "queries.sqlite"
@@ -34,9 +37,10 @@ CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
 """
 
 
-def encoder_identity(encoder: Any) -> str:
-    """What a cached vector depends on: the set's fingerprint (or name) and its spaces."""
-    base = getattr(encoder, "fingerprint", None) or encoder.name
+def encoder_identity(encoder: EncoderSet) -> str:
+    """What a cached vector depends on: the set's fingerprint (its name by default) and its
+    spaces."""
+    base = encoder.fingerprint or encoder.name
     spaces = ",".join(f"{name}:{spec.dim}" for name, spec in sorted(encoder.spaces.items()))
     return f"{base}|{spaces}"
 

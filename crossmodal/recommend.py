@@ -25,7 +25,8 @@ import numpy as np
 from .catalog import Item
 from .errors import UserError
 from .fusion import attention_weights, mmr
-from .query import Hit, Query, QueryPart, SearchEngine, parse_date, resolve_types
+from .query import Hit, Query, QueryPart, parse_date, resolve_types
+from .search import SearchEngine
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
 HISTORY_HALF_LIFE_DAYS = 30.0  # with timestamps: a month-old item counts half
@@ -97,13 +98,13 @@ def _item_seed(engine: SearchEngine, kind: str, item: Item, weight: float) -> Se
     vectors = {
         space: vector
         for space in engine.encoder.spaces
-        if (vector := engine.item_vectors([item], space).get(item.id)) is not None
+        if (vector := engine.space(space).vectors_of([item]).get(item.id)) is not None
     }
     return Seed(kind, item.path, weight, vectors, item)
 
 
 def _text_seed(engine: SearchEngine, kind: str, text: str, weight: float) -> Seed:
-    vectors = engine.embed_part(QueryPart("text", text))
+    vectors = engine.parts.embed(QueryPart("text", text))
     return Seed(kind, f"{kind}: {text}", weight, vectors, None)
 
 
@@ -156,7 +157,7 @@ def recommend(
     given = {seed.item.path for seed in positives + negatives if seed.item is not None}
     hits = _candidates(engine, positives, query, given)
     spaces = sorted({space for seed in positives + negatives for space in seed.vectors})
-    vectors = {space: engine.item_vectors([hit.item for hit in hits], space) for space in spaces}
+    vectors = {space: engine.space(space).vectors_of(hit.item for hit in hits) for space in spaces}
     hits = [hit for hit in hits if not _near_copy(engine, hit.item, positives + negatives, vectors)]
     if not hits:
         return [], _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
@@ -190,10 +191,10 @@ def _candidates(
     for seed in seeds:
         for space, vector in seed.vectors.items():
             source = seed.item.modality if seed.item is not None else "text"
-            for item, sim, _ in engine.space_hits(space, vector, wide, exclude, source):
-                hit = merged.setdefault(item.id, Hit(item, score=sim))
-                hit.scores[space] = max(sim, hit.scores.get(space, -1.0))
-                hit.score = max(hit.score, sim)
+            for found in engine.candidates(space, vector, wide, exclude, source):
+                hit = merged.setdefault(found.item.id, Hit(found.item, score=found.cosine))
+                hit.scores[space] = max(found.cosine, hit.scores.get(space, -1.0))
+                hit.score = max(hit.score, found.cosine)
     return list(merged.values())
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .catalog import Catalog
-from .index import index_file
+from .spaces.hnsw import index_file
 from .store import Store
 
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 from PIL import Image
 
-from crossmodal.encoders import SpaceSpec, l2_normalize, register_encoder_set
+from crossmodal.encoders import (
+    EncoderSet,
+    SpaceSpec,
+    l2_normalize,
+    register_encoder_set,
+    unregister_encoder_set,
+)
 from crossmodal.store import Store
 
 FAKE_DIM = 64
+RegisterFake = Callable[[str, Callable[[], Any]], None]  # the register_fake fixture
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 
 
@@ -27,7 +36,7 @@ def words_vector(text: str) -> np.ndarray:
     return vector
 
 
-class FakeEncoderSet:
+class FakeEncoderSet(EncoderSet):
     """Maps images to the word of their dominant colour, so text->image search is checkable."""
 
     name = "fake"
@@ -97,7 +106,27 @@ class FakeEncoderSet:
         return [self.WRITTEN if im.width >= 3 * im.height else "" for im in images]
 
 
+# Session-wide: most tests open stores whose model is "fake". Sets a single test registers go
+# through the register_fake fixture, which takes them away again.
 register_encoder_set("fake", FakeEncoderSet)
+
+
+@pytest.fixture
+def register_fake() -> Iterator[RegisterFake]:
+    """register(name, factory) for this test only: at its end each name gets back the factory
+    it had before (or is unregistered), and the instances built meanwhile are dropped."""
+    replaced: dict[str, Callable[[], Any] | None] = {}
+
+    def register(name: str, factory: Callable[[], Any]) -> None:
+        previous = register_encoder_set(name, factory)
+        replaced.setdefault(name, previous)
+
+    yield register
+    for name, previous in replaced.items():
+        if previous is None:
+            unregister_encoder_set(name)
+        else:
+            register_encoder_set(name, previous)
 
 
 def write_image(path: Path, colour: str = "red", size: tuple[int, int] = (64, 48)) -> Path:

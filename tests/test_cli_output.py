@@ -119,7 +119,8 @@ def test_table_prints_markup_like_text_literally(odd_store: Path, wide: None) ->
 
 
 def test_protocol_previews_print_markup_like_text_literally(odd_store: Path) -> None:
-    from crossmodal.query import SearchEngine, build_query
+    from crossmodal.query import build_query
+    from crossmodal.search import SearchEngine
 
     hits = SearchEngine(Store.open(odd_store)).search(build_query("waves", type="text", k=1))
     console = Console(file=io.StringIO(), width=200)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -20,8 +21,8 @@ import soundfile as sf
 from PIL import Image
 from typer.testing import CliRunner
 
+import crossmodal.pipeline.ingest  # noqa: F401 - the stage module, for its scan
 from cli.main import app
-from crossmodal import pipeline
 from crossmodal.catalog import Catalog
 from crossmodal.check import check
 from crossmodal.pipeline import embed, ingest, update
@@ -30,6 +31,7 @@ from crossmodal.store import Store
 from .conftest import write_image, write_text
 from .privileges import run_unprivileged
 
+INGEST_STAGE = sys.modules["crossmodal.pipeline.ingest"]  # `pipeline.ingest` is the function
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST: dict[str, dict[str, str]] = json.loads((CORPUS / "manifest.json").read_text())
 
@@ -215,7 +217,7 @@ def test_unreadable_folder_keeps_its_items_and_a_fixed_file_is_retried(open_tmp:
 def test_file_deleted_between_scan_and_ingest_is_gone_not_failed(
     fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_scan = pipeline.scan
+    real_scan = INGEST_STAGE.scan
     victim = collection / "notes" / "sea.md"
 
     def scan_then_delete(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -223,7 +225,7 @@ def test_file_deleted_between_scan_and_ingest_is_gone_not_failed(
         victim.unlink()
         yield from found
 
-    monkeypatch.setattr(pipeline, "scan", scan_then_delete)
+    monkeypatch.setattr(INGEST_STAGE, "scan", scan_then_delete)
     summary = ingest(fake_store, [collection])
     assert summary.vanished == 1 and summary.failed == 0 and summary.added == 7
 
@@ -232,7 +234,7 @@ def test_folder_removed_mid_scan_is_gone_not_failed(
     fake_store: Store, collection: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     update(fake_store, [collection])
-    real_scan = pipeline.scan
+    real_scan = INGEST_STAGE.scan
 
     def scan_removing_a_folder(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for number, found in enumerate(real_scan(*args, **kwargs)):
@@ -240,7 +242,7 @@ def test_folder_removed_mid_scan_is_gone_not_failed(
                 shutil.rmtree(collection / "sounds")
             yield found
 
-    monkeypatch.setattr(pipeline, "scan", scan_removing_a_folder)
+    monkeypatch.setattr(INGEST_STAGE, "scan", scan_removing_a_folder)
     summary = ingest(fake_store, [collection])
     assert summary.failed == 0 and summary.deleted == 2
 

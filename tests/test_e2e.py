@@ -116,7 +116,7 @@ def test_batch_answers_each_line(store: Path) -> None:
 
 def test_labelled_queries_beat_chance_by_far(store: Path) -> None:
     from crossmodal.evaluate import evaluate, load_queries
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
     from crossmodal.store import Store
 
     report = evaluate(SearchEngine(Store.open(store)), load_queries(SAMPLE / "queries.jsonl"))
@@ -385,7 +385,7 @@ def test_a_second_model_beside_builtin_keeps_quality(store: Path, tmp_path: Path
 
     from crossmodal.evaluate import evaluate, load_queries
     from crossmodal.models import store_encoder
-    from crossmodal.query import SearchEngine
+    from crossmodal.search import SearchEngine
     from crossmodal.store import Store
 
     copy = tmp_path / "store"

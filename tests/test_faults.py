@@ -24,7 +24,8 @@ from crossmodal.catalog import Catalog
 from crossmodal.check import check
 from crossmodal.errors import StoreEmptyError, StoreError
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 from .conftest import COLOURS, write_image, write_text, write_tone

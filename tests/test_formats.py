@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from crossmodal.encoders.builtin import passage_spans
 from crossmodal.errors import MediaError
 from crossmodal.media.audio import load_audio, probe_audio
 from crossmodal.media.documents import locate, read_document
 from crossmodal.media.documents.archive import SafeZip
 from crossmodal.media.image import load_image, probe_image
 from crossmodal.media.sniff import sniff_head, sniff_modality
-from crossmodal.media.text import probe_text
+from crossmodal.media.text import passage_spans, probe_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = ROOT / "sample_data" / "phone"

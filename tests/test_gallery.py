@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from crossmodal.gallery import results_page, store_page
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 from tests.conftest import write_text
 

@@ -12,7 +12,8 @@ from crossmodal.catalog import Catalog
 from crossmodal.errors import UserError
 from crossmodal.hubness import csls_penalty, neighbour_count, sample_sources, space_penalties
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query, query_from_request
+from crossmodal.query import Query, build_query, query_from_request
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 from tests.conftest import write_image, write_text
 
@@ -58,14 +59,18 @@ def test_csls_applies_to_cross_modal_and_mixed_lists_only(hub_store: Store) -> N
     engine = SearchEngine(hub_store)
     space = "fake-semantic"
     text_to_media = build_query("x", k=1)  # images and audio (their words): mixed
-    assert engine.reduces_hubness(space, "text", text_to_media)
-    assert engine.reduces_hubness(space, "text", build_query("x", type="image"))
-    assert not engine.reduces_hubness(space, "text", build_query("x", type="text"))
-    assert not engine.reduces_hubness(space, "text", build_query("x", type="audio"))
-    assert not engine.reduces_hubness(space, "image", build_query("x", type="image"))
-    assert engine.reduces_hubness(space, "image", build_query("x", type="text"))
-    assert not engine.reduces_hubness("fake-visual", "image", build_query("x", type="text"))
-    assert not engine.reduces_hubness(space, "text", build_query("x", hubness="none"))
+
+    def penalises(name: str, source: str, query: Query) -> bool:
+        return engine.space(name).penalises(source, query.types, query.hubness)
+
+    assert penalises(space, "text", text_to_media)
+    assert penalises(space, "text", build_query("x", type="image"))
+    assert not penalises(space, "text", build_query("x", type="text"))
+    assert not penalises(space, "text", build_query("x", type="audio"))
+    assert not penalises(space, "image", build_query("x", type="image"))
+    assert penalises(space, "image", build_query("x", type="text"))
+    assert not penalises("fake-visual", "image", build_query("x", type="text"))
+    assert not penalises(space, "text", build_query("x", hubness="none"))
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossmodal import index as index_mod
 from crossmodal.catalog import Catalog
-from crossmodal.index import SpaceSearcher, index_file, update_space
+from crossmodal.spaces import hnsw as index_mod
+from crossmodal.spaces.hnsw import HnswBackend, index_file, update_space
 
 
 def _catalog_with(tmp_path: Path, n: int, dim: int = 16) -> tuple[Catalog, np.ndarray]:
@@ -39,7 +39,7 @@ def test_index_matches_brute_force_and_tracks_deletions(
     report = update_space(catalog, "s", 16, path)
     assert report.rebuilt and report.size == 300 and index_file(path, "s", 1).is_file()
     query = matrix[5]
-    labels, sims = SpaceSearcher(catalog, "s", 16, path).query(query, 10)
+    labels, sims = HnswBackend(catalog, "s", 16, path).search(query, 10)
     brute = np.argsort(-(matrix @ query))[:10] + 1  # vector ids start at 1
     assert len(set(labels.tolist()) & set(brute.tolist())) >= 9
     assert sims[0] == pytest.approx(1.0, abs=1e-4)
@@ -49,7 +49,7 @@ def test_index_matches_brute_force_and_tracks_deletions(
         catalog.mark_deleted(list(range(1, 11)))
     report = update_space(catalog, "s", 16, path)
     assert not report.rebuilt and report.deleted == 10 and report.size == 290
-    labels, _ = SpaceSearcher(catalog, "s", 16, path).query(matrix[0], 50)
+    labels, _ = HnswBackend(catalog, "s", 16, path).search(matrix[0], 50)
     assert not set(labels.tolist()) & set(range(1, 11))
 
     # Restore one: unmarked, not re-embedded.
@@ -103,12 +103,12 @@ def test_a_crash_before_the_commit_leaves_the_published_index_in_use(
     monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)
     assert catalog.index_state("s").generation == 1  # type: ignore[union-attr]
     assert index_file(index_dir, "s", 2).is_file()  # the orphan
-    labels, _ = SpaceSearcher(catalog, "s", 16, index_dir).query(matrix[0], 5)
+    labels, _ = HnswBackend(catalog, "s", 16, index_dir).search(matrix[0], 5)
     assert 1 in labels.tolist()  # the committed state still has item 1
 
     report = update_space(catalog, "s", 16, index_dir)
     assert report.deleted == 3 and catalog.index_state("s").generation == 2  # type: ignore[union-attr]
-    labels, _ = SpaceSearcher(catalog, "s", 16, index_dir).query(matrix[0], 5)
+    labels, _ = HnswBackend(catalog, "s", 16, index_dir).search(matrix[0], 5)
     assert not {1, 2, 3} & set(labels.tolist())
     update_space(catalog, "s", 16, index_dir)
     assert sorted(p.name for p in index_dir.iterdir()) == ["s.g1.hnsw", "s.g2.hnsw"]
@@ -122,8 +122,8 @@ def test_a_damaged_index_file_degrades_search_to_exact(
     index_dir = tmp_path / "indexes"
     update_space(catalog, "s", 16, index_dir)
     _current_file(catalog, index_dir).write_bytes(b"\x00" * 10)
-    searcher = SpaceSearcher(catalog, "s", 16, index_dir)
-    labels, sims = searcher.query(matrix[7], 3)
+    searcher = HnswBackend(catalog, "s", 16, index_dir)
+    labels, sims = searcher.search(matrix[7], 3)
     assert searcher.degraded and labels[0] == 8 and sims[0] == pytest.approx(1.0, abs=1e-5)
 
 
@@ -134,15 +134,15 @@ def test_vectors_embedded_but_not_indexed_are_still_found(
     A small space is searched exactly over every live vector; a large one says what to run."""
     catalog, matrix = _catalog_with(tmp_path, 300)
     path = tmp_path / "indexes"
-    never = SpaceSearcher(catalog, "s", 16, path)  # never indexed
-    labels, sims = never.query(matrix[7], 3)
+    never = HnswBackend(catalog, "s", 16, path)  # never indexed
+    labels, sims = never.search(matrix[7], 3)
     assert labels[0] == 8 and sims[0] == pytest.approx(1.0, abs=1e-4) and never.degraded is None
     update_space(catalog, "s", 16, path)
     _add_items(catalog, 300, matrix[:20] * -1)  # 20 more embedded after the index run
-    labels, _ = SpaceSearcher(catalog, "s", 16, path).query(-matrix[3], 1)
+    labels, _ = HnswBackend(catalog, "s", 16, path).search(-matrix[3], 1)
     assert labels[0] == 304  # the new vector (-matrix[3]) is found before the next index run
     monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)  # as if the space were large
-    large = SpaceSearcher(catalog, "s", 16, path)
+    large = HnswBackend(catalog, "s", 16, path)
     assert large.degraded == (
         "20 vectors are not indexed yet and are not searched; run crossmodal index"
     )

@@ -15,7 +15,7 @@ import pytest
 from crossmodal.catalog import Catalog
 from crossmodal.errors import StoreError
 from crossmodal.hnsw_file import check_index_file
-from crossmodal.index import index_file, update_space
+from crossmodal.spaces.hnsw import index_file, update_space
 
 from .test_index import _catalog_with
 
@@ -101,11 +101,11 @@ import sys
 from pathlib import Path
 import numpy as np
 from crossmodal.catalog import Catalog
-from crossmodal.index import SpaceSearcher, update_space
+from crossmodal.spaces.hnsw import HnswBackend, update_space
 folder = Path(sys.argv[1])
 catalog = Catalog(folder / "c.sqlite")
-searcher = SpaceSearcher(catalog, "s", 16, folder / "indexes")
-labels, sims = searcher.query(np.ones(16, dtype=np.float32) / 4, 5)
+searcher = HnswBackend(catalog, "s", 16, folder / "indexes")
+labels, sims = searcher.search(np.ones(16, dtype=np.float32) / 4, 5)
 print("degraded" if searcher.degraded else "sound", len(labels))
 report = update_space(catalog, "s", 16, folder / "indexes")
 print("rebuilt" if report.rebuilt else "kept", report.size)

@@ -19,13 +19,15 @@ from typer.testing import CliRunner
 from cli.main import app
 from crossmodal import pipeline
 from crossmodal.encoders import openclip as oc
+from crossmodal.encoders.plugin import PluginEncoderSet
 from crossmodal.encoders.registry import ModelOptions, create_encoder_set, plugin_entry_points
 from crossmodal.errors import EncoderError, UserError
 from crossmodal.models import add_model, list_models, remove_model, store_encoder
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
-from .conftest import COLOURS
+from .conftest import COLOURS, RegisterFake
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {
@@ -398,6 +400,11 @@ def test_entry_point_plugin_is_listed_and_used(
     assert "letters" in plugin_entry_points()
     encoder = create_encoder_set("letters:abc")
     assert list(encoder.spaces) == ["letters-abc"]
+    # A plain object from a plug-in is wrapped once, with the whole EncoderSet interface.
+    assert isinstance(encoder, PluginEncoderSet) and encoder.members == [encoder]
+    assert encoder.transcriber is None and encoder.reader is None and encoder.documents is None
+    assert encoder.fingerprint == encoder.current_fingerprint() == "letters/1/abc"
+    assert encoder.audio_sample_rate == 16000 and encoder.batch_size is None
     rows = {row["name"]: row for row in list_models()}
     assert "letters-plugin" in rows["letters:…"]["where"]
     media = _media(tmp_path / "media")
@@ -440,12 +447,13 @@ def test_help_models_and_plugin_listing_import_no_torch(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "TORCH=False" in helped.stderr and "--model" in helped.stdout
 
 
-def test_check_finishes_a_removal_killed_half_way(tmp_path: Path) -> None:
+def test_check_finishes_a_removal_killed_half_way(
+    tmp_path: Path, register_fake: RegisterFake
+) -> None:
     """`models remove` records the removal first; vectors left behind by a kill are found by
     check and dropped by check --repair. An unknown model name writes nothing."""
     from crossmodal.catalog import Catalog
     from crossmodal.check import check
-    from crossmodal.encoders import register_encoder_set
 
     from .conftest import FakeEncoderSet
 
@@ -464,7 +472,7 @@ def test_check_finishes_a_removal_killed_half_way(tmp_path: Path) -> None:
             found = super().encode(modality, inputs)
             return {"other-visual": found["fake-visual"]} if modality == "image" else {}
 
-    register_encoder_set("other", Other)
+    register_fake("other", Other)
     media = _media(tmp_path / "media")
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
     pipeline.update(store, [media])
@@ -511,12 +519,13 @@ class WordsOnly:
         return {"words-text": l2_normalize(np.stack([words_vector(t) + 0.01 for t in inputs]))}
 
 
-def test_a_text_only_model_does_not_lift_the_few_pictures_it_can_read(tmp_path: Path) -> None:
+def test_a_text_only_model_does_not_lift_the_few_pictures_it_can_read(
+    tmp_path: Path, register_fake: RegisterFake
+) -> None:
     """Fusion compares each item over the lists able to rank it: the one picture whose words a
     text-only space holds must not outrank the picture every image list puts first."""
-    from crossmodal.encoders import register_encoder_set
 
-    register_encoder_set("words", WordsOnly)
+    register_fake("words", WordsOnly)
     media = _media(tmp_path / "media")
     Image.new("RGB", (150, 40), COLOURS["green"]).save(media / "banner.png")  # OCR: words
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
@@ -680,11 +689,12 @@ class Fragile(WordsOnly):
         return {"fragile-text": matrix}
 
 
-def test_an_added_model_that_fails_an_item_does_not_fail_it_for_the_store(tmp_path: Path) -> None:
+def test_an_added_model_that_fails_an_item_does_not_fail_it_for_the_store(
+    tmp_path: Path, register_fake: RegisterFake
+) -> None:
     from crossmodal.catalog import Catalog
-    from crossmodal.encoders import register_encoder_set
 
-    register_encoder_set("fragile", Fragile)
+    register_fake("fragile", Fragile)
     media = _media(tmp_path / "media")
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
     pipeline.update(store, [media])
@@ -807,11 +817,10 @@ def test_a_missing_hugging_face_tokenizer_is_named(
     assert "timm/ViT-B-16-SigLIP" in siglip.hub_parts()
 
 
-def test_recommend_on_a_store_with_two_models(tmp_path: Path) -> None:
-    from crossmodal.encoders import register_encoder_set
+def test_recommend_on_a_store_with_two_models(tmp_path: Path, register_fake: RegisterFake) -> None:
     from crossmodal.recommend import recommend
 
-    register_encoder_set("words", WordsOnly)
+    register_fake("words", WordsOnly)
     media = _media(tmp_path / "media")
     (media / "salad.txt").write_text("a green salad with tomato and basil")
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
@@ -958,13 +967,12 @@ def test_a_plugin_whose_fingerprint_changes_is_re_embedded(
 
 
 def test_fusion_ignores_vectors_not_indexed_yet_and_never_exceeds_one_list(
-    tmp_path: Path,
+    tmp_path: Path, register_fake: RegisterFake
 ) -> None:
     """A model embedded but not indexed yet (embed without index, a killed update) does not
     change rankings; an item a list returned always counts that list in its divisor."""
-    from crossmodal.encoders import register_encoder_set
 
-    register_encoder_set("words", WordsOnly)
+    register_fake("words", WordsOnly)
     media = _media(tmp_path / "media")
     Image.new("RGB", (150, 40), COLOURS["green"]).save(media / "banner.png")
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
@@ -989,10 +997,11 @@ def test_fusion_ignores_vectors_not_indexed_yet_and_never_exceeds_one_list(
     assert ranking()[0] == "red.png"
 
 
-def test_settings_are_reread_when_the_lock_is_taken(tmp_path: Path) -> None:
-    from crossmodal.encoders import register_encoder_set
+def test_settings_are_reread_when_the_lock_is_taken(
+    tmp_path: Path, register_fake: RegisterFake
+) -> None:
 
-    register_encoder_set("words", WordsOnly)
+    register_fake("words", WordsOnly)
     media = _media(tmp_path / "media")
     Store.open_or_create(tmp_path / "store", encoder_set="fake")
     first, second = Store.open(tmp_path / "store"), Store.open(tmp_path / "store")
@@ -1004,12 +1013,11 @@ def test_settings_are_reread_when_the_lock_is_taken(tmp_path: Path) -> None:
         assert first.settings.model_names() == ["fake"]
 
 
-def test_remove_drops_retired_spaces_too(tmp_path: Path) -> None:
+def test_remove_drops_retired_spaces_too(tmp_path: Path, register_fake: RegisterFake) -> None:
     from crossmodal.catalog import Catalog
     from crossmodal.check import check
-    from crossmodal.encoders import register_encoder_set
 
-    register_encoder_set("words", WordsOnly)
+    register_fake("words", WordsOnly)
     media = _media(tmp_path / "media")
     store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
     pipeline.update(store, [media], model="words")

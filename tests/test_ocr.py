@@ -13,7 +13,8 @@ from cli.main import app
 from crossmodal.catalog import Catalog
 from crossmodal.errors import UserError
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 from tests.conftest import FakeEncoderSet, write_image
 

@@ -12,9 +12,10 @@ import pytest
 from crossmodal.catalog import Catalog
 from crossmodal.check import check
 from crossmodal.encoders import l2_normalize
-from crossmodal.encoders.builtin import TEXT_CHUNK_CHARS, TEXT_MAX_CHUNKS, passage_spans
+from crossmodal.media.text import TEXT_CHUNK_CHARS, TEXT_MAX_CHUNKS, passage_spans
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 from tests.conftest import words_vector, write_image, write_text
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from crossmodal.catalog import Catalog
 from crossmodal.encoders import load_encoder_set
-from crossmodal.index import index_file
 from crossmodal.pipeline import update
+from crossmodal.spaces.hnsw import index_file
 from crossmodal.store import Store
 
 from .conftest import write_image, write_text

@@ -14,7 +14,8 @@ from rich.console import Console
 
 from cli import preview, render
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)

@@ -6,7 +6,8 @@ import pytest
 
 from crossmodal.errors import StoreError, UserError
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query, parse_weights
+from crossmodal.query import build_query, parse_weights
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 
@@ -53,11 +54,11 @@ def test_audio_query_finds_similar_audio(engine: SearchEngine, collection: Path)
 
 def test_early_fusion_and_negative_parts(engine: SearchEngine) -> None:
     fused = build_query(None, texts=["red picture", "blue picture"], type="image", k=3)
-    vectors = engine.space_vectors(fused)
-    red = engine.embed_part(fused.parts[0])["fake-semantic"]
-    blue = engine.embed_part(fused.parts[1])["fake-semantic"]
+    vectors = {ql.space: ql.vector for ql in engine.early_lists(fused)}
+    red = engine.parts.embed(fused.parts[0])["fake-semantic"]
+    blue = engine.parts.embed(fused.parts[1])["fake-semantic"]
     expected = (red + blue) / np.linalg.norm(red + blue)
-    assert np.allclose(vectors["fake-semantic"][0], expected, atol=1e-6)
+    assert np.allclose(vectors["fake-semantic"], expected, atol=1e-6)
     steered = engine.search(build_query("picture", negatives=["red"], type="image", k=3))
     assert names(steered)[-1] == "a.png"
 

@@ -8,8 +8,9 @@ import numpy as np
 
 from crossmodal.encoders import load_encoder_set
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
 from crossmodal.query_cache import FILE_NAME, QueryCache, encoder_identity, text_cache_key
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 from .conftest import write_image

@@ -4,8 +4,8 @@ import pytest
 
 from crossmodal.errors import UserError
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine
 from crossmodal.recommend import read_history, recommend
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
 

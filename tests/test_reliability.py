@@ -21,9 +21,10 @@ from crossmodal import pipeline
 from crossmodal.catalog import Catalog
 from crossmodal.check import check
 from crossmodal.errors import StoreError
-from crossmodal.index import index_file
-from crossmodal.pipeline import relocate, update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.pipeline import maintain, relocate, update
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
+from crossmodal.spaces.hnsw import index_file
 from crossmodal.store import Store
 
 from .conftest import FakeEncoderSet, write_image, write_text
@@ -216,7 +217,7 @@ def test_deleted_items_are_purged_later(
     (collection / "notes" / "forest.txt").unlink()
     first = update(fake_store, [collection])
     assert first.ingest.deleted == 1 and first.purged_items == 0  # kept, restorable
-    monkeypatch.setattr(pipeline, "PURGE_AFTER_SECONDS", -1)
+    monkeypatch.setattr(maintain, "PURGE_AFTER_SECONDS", -1)
     second = update(fake_store, [collection])
     assert second.purged_items == 1 and second.purged_vectors == 1
     assert check(fake_store).ok
@@ -261,7 +262,7 @@ def test_disk_full_mid_update_loses_nothing(
 ) -> None:
     import errno
 
-    from crossmodal import index as index_mod
+    from crossmodal.spaces import hnsw as index_mod
 
     update(fake_store, [collection])
     before = check(fake_store)
@@ -285,10 +286,10 @@ def test_vector_ids_are_never_reused_after_a_purge(
 ) -> None:
     """The newest vector purged, then new content: its id must not alias the purged one, whose
     vector the index file still holds (found by review: search returned the wrong file)."""
-    from crossmodal import index as index_mod
+    from crossmodal.spaces import hnsw as index_mod
 
     monkeypatch.setattr(index_mod, "EXACT_SEARCH_MAX", 0)  # the HNSW path, as in large stores
-    monkeypatch.setattr(pipeline, "PURGE_AFTER_SECONDS", -1)
+    monkeypatch.setattr(maintain, "PURGE_AFTER_SECONDS", -1)
     update(fake_store, [collection])
     write_text(collection / "notes" / "cherry.txt", "cherry cherry cherry")
     update(fake_store, [collection])
@@ -315,7 +316,7 @@ def test_an_unreachable_file_keeps_its_vectors_until_it_returns(
     write_image(disk / "far.png", "blue")
     (collection / "far.png").symlink_to(disk / "far.png")
     update(fake_store, [collection])
-    monkeypatch.setattr(pipeline, "PURGE_AFTER_SECONDS", -1)
+    monkeypatch.setattr(maintain, "PURGE_AFTER_SECONDS", -1)
     disk.rename(tmp_path / "unmounted")
     night = update(fake_store, [collection])
     assert [reason for _, reason in night.ingest.failures] == ["dangling symbolic link"]
@@ -469,7 +470,7 @@ def test_plain_check_beside_a_publishing_writer_sees_one_generation(
     """A writer publishes the next index generation while `check` reads the current one: the
     check reads state, file and members of one committed snapshot and reports no damage."""
     from crossmodal import check as check_mod
-    from crossmodal.index import update_space
+    from crossmodal.spaces.hnsw import update_space
 
     update(fake_store, [collection])
     write_image(collection / "photos" / "d.png", "green")

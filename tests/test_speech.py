@@ -10,7 +10,8 @@ import pytest
 from crossmodal.catalog import Catalog
 from crossmodal.media.audio import with_transcript
 from crossmodal.pipeline import update
-from crossmodal.query import SearchEngine, build_query
+from crossmodal.query import build_query
+from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 from tests.conftest import FakeEncoderSet, write_text, write_tone
 

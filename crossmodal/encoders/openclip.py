@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EncoderError, UserError
-from .base import SpaceSpec, l2_normalize
+from .base import EncoderSet, SpaceSpec, l2_normalize
 from .weights import (
     downloads_allowed,
     file_sha256,
@@ -209,11 +209,9 @@ def _why(exc: Exception) -> str:
     )
 
 
-class OpenClipEncoderSet:
+class OpenClipEncoderSet(EncoderSet):
     """One open_clip model: text and image into one space. Built from a record without touching
     the weights; the model loads (and its fingerprint is checked) on first encode."""
-
-    audio_sample_rate = 22050
 
     def __init__(
         self,
@@ -293,6 +291,10 @@ class OpenClipEncoderSet:
         if self.tag is None:
             return bool(self.config.get("quick_gelu", False))
         return bool(pretrained_table().get_pretrained_cfg(self.arch, self.tag).get("quick_gelu"))
+
+    def pin_fingerprint(self, fingerprint: str) -> None:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint
 
     @property
     def fingerprint(self) -> str:

@@ -10,6 +10,9 @@ Names a user can type:
                             where factory(argument: str, options: ModelOptions) returns an
                             EncoderSet (name, spaces, fingerprint, encode); see README.
 
+A plug-in's set (or one registered here) may be a plain object: it is checked once where it is
+built and wrapped (plugin.as_encoder_set), so every set handed out has the EncoderSet interface.
+
 Sets are built once per process and are lazy: building one reads configs and file hashes at
 most; weights load on the first encode.
 """
@@ -25,12 +28,14 @@ from typing import Any
 
 from ..errors import EncoderError, UserError
 from .base import EncoderSet
+from .plugin import as_encoder_set
 from .weights import first_line
 
 ENTRY_POINT_GROUP = "crossmodal.encoders"
 BUILTIN_PREFIXES = ("builtin", "openclip", "st")
 
-_FACTORIES: dict[str, Callable[[], EncoderSet]] = {}
+Factory = Callable[[], Any]  # builds an EncoderSet, or a plain object with its core members
+_FACTORIES: dict[str, Factory] = {}
 _LOADED: dict[Any, EncoderSet] = {}
 
 
@@ -54,18 +59,32 @@ class ModelOptions:
             raise UserError(f"--batch-size must be at least 1, not {self.batch_size}")
 
 
-def register_encoder_set(name: str, factory: Callable[[], EncoderSet]) -> None:
-    """Make the exact name `name` loadable (tests register small fake sets here)."""
+def register_encoder_set(name: str, factory: Factory) -> Factory | None:
+    """Make the exact name `name` loadable (tests register small fake sets here). Returns the
+    factory it replaces, if any, so a caller can put it back."""
+    previous = _FACTORIES.get(name)
     _FACTORIES[name] = factory
-    for key in [
-        key for key in _LOADED if key == name or (isinstance(key, tuple) and key[0] == name)
-    ]:
-        _LOADED.pop(key, None)
+    _drop_loaded(name, exact=True)
+    return previous
+
+
+def unregister_encoder_set(name: str) -> None:
+    """Undo register_encoder_set: the name is no longer loadable, its instances are dropped."""
+    _FACTORIES.pop(name, None)
+    _drop_loaded(name, exact=True)
 
 
 def forget_encoder_set(name: str) -> None:
     """Drop this process's instances of a model (its weights changed on disk)."""
-    for key in [k for k in _LOADED if isinstance(k, tuple) and k[0] == name]:
+    _drop_loaded(name, exact=False)
+
+
+def _drop_loaded(name: str, exact: bool) -> None:
+    for key in [
+        key
+        for key in _LOADED
+        if (exact and key == name) or (isinstance(key, tuple) and key[0] == name)
+    ]:
         _LOADED.pop(key, None)
 
 
@@ -127,10 +146,10 @@ def create_encoder_set(
     if encoder_set is None:
         encoder_set = _build(name, options, checkpoint, config, fingerprint, cache_dir)
         _LOADED[key] = encoder_set
-    elif fingerprint and getattr(encoder_set, "_fingerprint", "absent") is None:
-        encoder_set._fingerprint = fingerprint  # type: ignore[attr-defined]  # checked on load
-    if cache_dir is not None and getattr(encoder_set, "cache_dir", "absent") is None:
-        encoder_set.cache_dir = cache_dir  # type: ignore[attr-defined]
+    if fingerprint:
+        encoder_set.pin_fingerprint(fingerprint)  # checked against the weights on load
+    if cache_dir is not None:
+        encoder_set.offer_cache_dir(cache_dir)
     return encoder_set
 
 
@@ -143,7 +162,7 @@ def _build(
     cache_dir: Path | None,
 ) -> EncoderSet:
     if name in _FACTORIES:
-        return _FACTORIES[name]()
+        return as_encoder_set(_FACTORIES[name]())
     prefix, argument = split_name(name)
     if (checkpoint or config) and prefix != "openclip":
         raise UserError("--checkpoint and --model-config apply to openclip models only")
@@ -180,16 +199,16 @@ def _build(
             " see crossmodal models)"
         )
     try:
-        encoder_set = factory(argument, options)
+        built = factory(argument, options)
         for attribute in ("name", "spaces", "encode"):
-            if not hasattr(encoder_set, attribute):
+            if not hasattr(built, attribute):
                 raise EncoderError(f"it returned an encoder set without '{attribute}'")
-        check_spaces(encoder_set.spaces, reserved=True)
+        check_spaces(built.spaces, reserved=True)
     except UserError:
         raise
     except Exception as exc:  # a plug-in's own failure: named, one line, never a traceback
         raise EncoderError(f"plug-in '{prefix}' ({name}) failed: {first_line(exc)}") from exc
-    return encoder_set
+    return as_encoder_set(built)
 
 
 SPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

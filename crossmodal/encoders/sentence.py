@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import EncoderError, UserError
-from .base import SpaceSpec, l2_normalize
-from .builtin import documents_by_passages, quiet_transformers
+from .base import DocumentVectors, EncoderSet, SpaceSpec, l2_normalize
+from .passages import documents_by_passages
 from .weights import (
     downloads_allowed,
     first_line,
     folder_sha256,
     hf_cache_dir,
     network_allowed,
+    quiet_transformers,
     refuse_changed_weights,
     resolve_device,
     safe_name,
@@ -100,10 +101,8 @@ def folder_dimension(folder: Path) -> int:
     return dim
 
 
-class SentenceEncoderSet:
+class SentenceEncoderSet(EncoderSet):
     """A sentence-transformers model: one text space."""
-
-    audio_sample_rate = 22050
 
     def __init__(
         self,
@@ -143,6 +142,10 @@ class SentenceEncoderSet:
     def current_fingerprint(self) -> str:
         weights = folder_sha256(self.folder, self.cache_dir)
         return hashlib.sha256(f"st|{weights}".encode()).hexdigest()[:16]
+
+    def pin_fingerprint(self, fingerprint: str) -> None:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint
 
     @property
     def fingerprint(self) -> str:
@@ -210,11 +213,7 @@ class SentenceEncoderSet:
         )
         return l2_normalize(np.asarray(vectors, dtype=np.float32))
 
-    def encode_documents(
-        self, texts: list[str]
-    ) -> tuple[
-        dict[str, np.ndarray], list[list[tuple[int, int, str]]], dict[str, list[np.ndarray]]
-    ]:
+    def encode_documents(self, texts: list[str]) -> DocumentVectors:
         return documents_by_passages(texts, self._encode_sentences, self.space_name)
 
     def encode(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:

@@ -45,6 +45,25 @@ def network_allowed() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def offline_env() -> None:
+    """Nothing here may wait on a network that is not there."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def quiet_transformers() -> None:
+    """The library never prints: no loading bars or notices from transformers."""
+    offline_env()
+    with contextlib.suppress(Exception):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+
 def refuse_changed_weights(name: str, recorded: str, now: str) -> None:
     """The store's vectors came from other weights than those on disk now: never mix them."""
     if now != recorded:

@@ -1,8 +1,10 @@
 """Text items: plain text in any encoding and documents (PDF, Office, EPUB, HTML, RTF, e-mail,
-subtitles), read by crossmodal.media.documents into text plus the parts it came from."""
+subtitles), read by crossmodal.media.documents into text plus the parts it came from, and split
+into passages a sentence encoder can read whole."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,20 @@ from ..errors import MediaError
 from .documents import Document, read_document
 from .documents.plain import MAX_TEXT_BYTES
 
-__all__ = ["MAX_TEXT_BYTES", "SNIPPET_CHARS", "document_of", "load_text", "probe_text"]
+__all__ = [
+    "MAX_TEXT_BYTES",
+    "SNIPPET_CHARS",
+    "TEXT_CHUNK_CHARS",
+    "TEXT_MAX_CHUNKS",
+    "document_of",
+    "load_text",
+    "passage_spans",
+    "probe_text",
+]
 
 SNIPPET_CHARS = 300
+TEXT_CHUNK_CHARS = 1000
+TEXT_MAX_CHUNKS = 32  # ~32,000 characters: longer documents are indexed by their beginning
 
 
 def _format(path: Path) -> str:
@@ -60,3 +73,27 @@ def probe_text(path: Path, ocr: bool = False, fmt: str | None = None) -> tuple[d
             filter(None, [meta.get("note"), f"{count} scanned page(s) without text (use --ocr)"])
         )
     return meta, text
+
+
+def passage_spans(text: str) -> list[tuple[int, int, str]]:
+    """Split a document into pieces MiniLM can read whole (it truncates at 256 word pieces):
+    (start, end, text) with character offsets into `text`, cut between words, at most
+    TEXT_MAX_CHUNKS pieces of about TEXT_CHUNK_CHARS (whitespace collapsed in the piece's text).
+    A piece never crosses a form feed: documents put one between pages, slides and chapters, so
+    each passage lies on one page and can say which."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    spans: list[tuple[int, int, str]] = []
+    first = 0
+    while first < len(words) and len(spans) < TEXT_MAX_CHUNKS:
+        last, length = first, words[first][1] - words[first][0]
+        while last + 1 < len(words):
+            if "\f" in text[words[last][1] : words[last + 1][0]]:
+                break
+            grown = length + 1 + words[last + 1][1] - words[last + 1][0]
+            if grown > TEXT_CHUNK_CHARS:
+                break
+            last, length = last + 1, grown
+        piece = " ".join(text[a:b] for a, b in words[first : last + 1])
+        spans.append((words[first][0], words[last][1], piece[:TEXT_CHUNK_CHARS]))
+        first = last + 1
+    return spans

@@ -1,0 +1,82 @@
+"""The pipeline's stages, each testable alone: `ingest` (plan roots -> scan -> reconcile ->
+commit), `embed` (plan jobs -> decode -> encode -> write), `maintain` (index, relocate, forget,
+purge). `update` composes them under the store's write lock: the command for cron. The library
+reports progress through callbacks and never prints."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..encoders import EncoderSet
+from ..encoders.registry import ModelOptions
+from ..store import Store
+from .embed import BATCH_SIZE, check_model_flags, embed
+from .ingest import check_roots, ingest
+from .maintain import forget, index, purge, relocate, set_ocr
+from .reading import NEEDS_OCR, RETRY_PREFIX, text_key
+from .summaries import EmbedSummary, IngestSummary, Progress, UpdateSummary, no_progress
+
+
+def update(
+    store: Store,
+    roots: list[Path] | None = None,
+    encoder: EncoderSet | None = None,
+    progress: Progress = no_progress,
+    wait_seconds: float = 0.0,
+    allow_empty: bool = False,
+    ocr: bool | None = None,
+    model: str | None = None,
+    options: ModelOptions | None = None,
+) -> UpdateSummary:
+    """ingest + embed + index + purge under the store's write lock.
+
+    Every stage commits as it goes, so a run killed at any point leaves a consistent store and the
+    next run carries on where it stopped. `ocr` turns reading text in images on or off for the
+    store from now on (None: as the store has it)."""
+    from ..catalog import Catalog
+    from ..encoders.plugin import as_encoder_set
+    from ..models import add_model, store_encoder
+
+    started = time.time()
+    clock = time.perf_counter()
+    with store.write_lock(wait_seconds):
+        store.remove_leftovers()
+        check_model_flags(model, options)
+        if model is not None:
+            add_model(store, model, options)
+        encoder = as_encoder_set(encoder) if encoder else store_encoder(store, options=options)
+        set_ocr(store, ocr, encoder)
+        ingested = ingest(store, roots, progress, allow_empty=allow_empty)
+        embedded = embed(store, encoder, progress)
+        reports = index(store, encoder, progress)
+        summary = UpdateSummary(ingested, embedded, reports, *purge(store))
+        summary.seconds = time.perf_counter() - clock
+        catalog = Catalog(store.catalog_path)
+        try:
+            with catalog.transaction():
+                catalog.record_run("update", started, summary.to_dict())
+        finally:
+            catalog.close()
+    return summary
+
+
+__all__ = [
+    "BATCH_SIZE",
+    "NEEDS_OCR",
+    "RETRY_PREFIX",
+    "EmbedSummary",
+    "IngestSummary",
+    "Progress",
+    "UpdateSummary",
+    "check_roots",
+    "embed",
+    "forget",
+    "index",
+    "ingest",
+    "purge",
+    "relocate",
+    "set_ocr",
+    "text_key",
+    "update",
+]
