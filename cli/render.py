@@ -7,14 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from crossmodal.query import Hit
+if TYPE_CHECKING:  # the library loads when a command runs, not for --help
+    from crossmodal.query import Hit
 
 
 class _Console(Console):

@@ -53,3 +53,20 @@ def batch_request(raw: bytes | UserError) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise UserError("each batch line must be a JSON object")
     return request
+
+
+def open_batch(source: str) -> IO[bytes]:
+    """The batch input: stdin for '-', else the file (never a FIFO or device: they block or
+    never end), read as bytes so each line is decoded on its own."""
+    import sys
+    from pathlib import Path
+
+    from .fsutil import refuse_special
+
+    if source == "-":
+        return sys.stdin.buffer
+    refuse_special(Path(source), "batch file")
+    try:
+        return open(source, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise UserError(f"cannot read batch file {source}: {exc.strerror}") from exc

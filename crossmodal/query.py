@@ -4,16 +4,14 @@ and fusion are in search.py."""
 
 from __future__ import annotations
 
-import fnmatch
 import math
-import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .catalog import Item
 from .errors import MediaError, UserError
+from .filters import Filters, parse_filters
 from .fsutil import refuse_special
 
 MODALITY_TYPES = ("image", "text", "audio")
@@ -42,68 +40,6 @@ class QueryPart:
         return {"modality": self.modality, "value": self.value, "weight": self.weight}
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Conditions on results, applied before k is cut (the search over-fetches as needed)."""
-
-    under: tuple[str, ...] = ()  # absolute folders
-    globs: tuple[str, ...] = ()  # fnmatch patterns on the path or the file name
-    after: float | None = None  # epoch seconds, on the EXIF date, else the file's mtime
-    before: float | None = None
-    min_size: int | None = None  # bytes
-    max_size: int | None = None
-    min_duration: float | None = None  # seconds (audio)
-    max_duration: float | None = None
-
-    def __bool__(self) -> bool:
-        return any(value not in (None, ()) for value in self.__dict__.values())
-
-    def accepts(self, item: Item) -> bool:
-        path = item.path
-        if self.under and not any(
-            path == u or path.startswith(u.rstrip("/") + "/") for u in self.under
-        ):
-            return False
-        if self.globs and not any(
-            fnmatch.fnmatch(path, g) or fnmatch.fnmatch(os.path.basename(path), g)
-            for g in self.globs
-        ):
-            return False
-        if self.after is not None or self.before is not None:
-            when = item_time(item)
-            if self.after is not None and when < self.after:
-                return False
-            if self.before is not None and when >= self.before:
-                return False
-        if self.min_size is not None and item.size < self.min_size:
-            return False
-        if self.max_size is not None and item.size > self.max_size:
-            return False
-        if self.min_duration is not None or self.max_duration is not None:
-            duration = (item.meta or {}).get("duration")
-            if duration is None:
-                return False  # only audio has a duration: a duration filter means audio
-            if self.min_duration is not None and duration < self.min_duration:
-                return False
-            if self.max_duration is not None and duration > self.max_duration:
-                return False
-        return True
-
-    def describe(self) -> dict[str, Any]:
-        return {name: value for name, value in self.__dict__.items() if value not in (None, ())}
-
-
-def item_time(item: Item) -> float:
-    """When a photo was taken (EXIF), else when the file was last modified."""
-    taken = (item.meta or {}).get("exif_date")
-    if taken:
-        try:
-            return datetime.fromisoformat(taken).timestamp()
-        except ValueError:
-            pass
-    return item.mtime_ns / 1e9
-
-
 @dataclass
 class Query:
     parts: list[QueryPart]
@@ -118,6 +54,14 @@ class Query:
 
     def accepts(self, item: Item) -> bool:
         return item.modality in self.types and (not self.filters or self.filters.accepts(item))
+
+    def title(self) -> str:
+        """One line naming the parts: "text:a cat + image:moon.png x0.5"."""
+        return " + ".join(
+            f"{p.modality}:{Path(p.value).name if p.modality != 'text' else p.value}"
+            + (f" x{p.weight:g}" if p.weight != 1 else "")
+            for p in self.parts
+        )
 
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {
@@ -278,19 +222,7 @@ def build_query(
     A part's own weight follows '::' ("sunset::2", "photo.jpg::0.5") and multiplies its
     modality's weight from `weights`; negative parts subtract (their weight is made negative)."""
     weights = {**DEFAULT_WEIGHTS, **(weights or {})}
-    parts: list[QueryPart] = []
-    if positional is not None:
-        candidate = Path(positional).expanduser()
-        if _is_query_file(candidate):
-            modality = file_modality(candidate)
-            value = str(candidate.resolve()) if modality != "text" else _document_text(candidate)
-            parts.append(QueryPart(modality, value, weights[modality]))
-        else:
-            text, own = split_weight(positional)
-            parts.append(QueryPart("text", text, weights["text"] * (1.0 if own is None else own)))
-    for raw in texts or []:
-        text, own = split_weight(raw)
-        parts.append(QueryPart("text", text, weights["text"] * (1.0 if own is None else own)))
+    parts = _positional_parts(positional, weights) + _text_parts(texts, weights, 1.0)
     for expected, paths, sign, flag in (
         ("image", images, 1.0, "--image"),
         ("audio", audios, 1.0, "--audio"),
@@ -300,9 +232,7 @@ def build_query(
         for raw in paths or []:
             part = _file_part(raw, expected, weights[expected], flag)
             parts.append(QueryPart(part.modality, part.value, sign * abs(part.weight)))
-    for raw in negatives or []:
-        text, own = split_weight(raw)
-        parts.append(QueryPart("text", text, -abs(weights["text"] * (1.0 if own is None else own))))
+    parts += _text_parts(negatives, weights, -1.0)
     for part in parts:
         if part.modality == "text" and not part.value.strip():
             raise UserError("empty text query")
@@ -315,6 +245,46 @@ def build_query(
             raise UserError(f"{name} must be a finite number")
     if not any(part.weight > 0 for part in parts):
         raise UserError("nothing to search for: give a query text or a media file")
+    fusion, hubness = _checked_options(k, fusion, hubness, min_relative)
+    return Query(
+        parts,
+        resolve_types(type, parts),
+        k,
+        min_score,
+        fusion,
+        min_relative,
+        min_z,
+        filters or Filters(),
+        hubness,
+    )
+
+
+def _positional_parts(positional: str | None, weights: dict[str, float]) -> list[QueryPart]:
+    """QUERY: a file names a part of its own modality (a document: its text), else text."""
+    if positional is None:
+        return []
+    candidate = Path(positional).expanduser()
+    if _is_query_file(candidate):
+        modality = file_modality(candidate)
+        value = str(candidate.resolve()) if modality != "text" else _document_text(candidate)
+        return [QueryPart(modality, value, weights[modality])]
+    return _text_parts([positional], weights, 1.0)
+
+
+def _text_parts(texts: list[str] | None, weights: dict[str, float], sign: float) -> list[QueryPart]:
+    """Text parts with their own '::W' weights; `sign` -1 makes them negative."""
+    parts = []
+    for raw in texts or []:
+        text, own = split_weight(raw)
+        weight = weights["text"] * (1.0 if own is None else own)
+        parts.append(QueryPart("text", text, weight if sign > 0 else -abs(weight)))
+    return parts
+
+
+def _checked_options(
+    k: Any, fusion: str | None, hubness: str | None, min_relative: float | None
+) -> tuple[str, str]:
+    """(fusion, hubness) with their defaults, after checking k and the cutoffs."""
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise UserError(f"-k must be a whole number from 1 to {MAX_K:,}")
     fusion = fusion or DEFAULT_FUSION
@@ -327,17 +297,7 @@ def build_query(
         raise UserError(
             "--min-relative must be in (0, 1], e.g. 0.8 keeps results within 80 % of the best"
         )
-    return Query(
-        parts,
-        resolve_types(type, parts),
-        k,
-        min_score,
-        fusion,
-        min_relative,
-        min_z,
-        filters or Filters(),
-        hubness,
-    )
+    return fusion, hubness
 
 
 def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
@@ -353,73 +313,27 @@ def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
     return (type,)
 
 
-def parse_date(raw: str, flag: str) -> float:
-    """'2024-06-01' or '2024-06-01T18:30' (local time) -> epoch seconds."""
-    try:
-        if not isinstance(raw, str):
-            raise ValueError(raw)
-        return datetime.fromisoformat(raw).timestamp()
-    except (ValueError, OverflowError, OSError) as exc:
-        raise UserError(
-            f"{flag} takes a date like 2024-06-01 or 2024-06-01T18:30, not '{raw}'"
-        ) from exc
+def _as_list(value: Any) -> list[str]:
+    """A request's part: a string or a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise UserError(f"query parts must be strings or lists of strings, not {value!r}")
 
 
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1024,
-    "kb": 1024,
-    "m": 1024**2,
-    "mb": 1024**2,
-    "g": 1024**3,
-    "gb": 1024**3,
-}
-
-
-def parse_size(raw: str, flag: str) -> int:
-    """'500k', '10MB', '1.5g' or plain bytes -> bytes (binary units)."""
-    text = raw.strip().lower()
-    number = text.rstrip("kmgb")
-    unit = text[len(number) :]
-    try:
-        value = float(number)
-    except ValueError as exc:
-        raise UserError(f"{flag} takes a size like 500k or 10MB, not '{raw}'") from exc
-    if unit not in _SIZE_UNITS or not math.isfinite(value) or not 0 <= value < 2**62:
-        raise UserError(f"{flag} takes a size like 500k or 10MB, not '{raw}'")
-    return int(value * _SIZE_UNITS[unit])
-
-
-def parse_filters(
-    under: list[str] | None = None,
-    globs: list[str] | None = None,
-    after: str | None = None,
-    before: str | None = None,
-    min_size: str | None = None,
-    max_size: str | None = None,
-    min_duration: float | None = None,
-    max_duration: float | None = None,
-) -> Filters:
-    for name, value in (("--min-duration", min_duration), ("--max-duration", max_duration)):
-        if value is not None and not math.isfinite(value):
-            raise UserError(f"{name} must be a finite number of seconds")
-    folders = []
-    for raw in under or []:
-        folder = Path(raw).expanduser()
-        if not folder.is_dir():
-            raise UserError(f"--under {raw}: no such folder")
-        folders.append(str(folder.resolve()))
-    return Filters(
-        under=tuple(folders),
-        globs=tuple(globs or ()),
-        after=None if after is None else parse_date(after, "--after"),
-        before=None if before is None else parse_date(before, "--before"),
-        min_size=None if min_size is None else parse_size(str(min_size), "--min-size"),
-        max_size=None if max_size is None else parse_size(str(max_size), "--max-size"),
-        min_duration=min_duration,
-        max_duration=max_duration,
-    )
+def _number(request: dict[str, Any], name: str) -> float | None:
+    """A request's finite number, or None when absent."""
+    value = request.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"{name} must be a number, not {_brief(value)}")
+    if not math.isfinite(value):
+        raise UserError(f"{name} must be a finite number")
+    return float(value)
 
 
 def query_from_request(request: Any, default_k: int = 10) -> Query:
@@ -428,25 +342,10 @@ def query_from_request(request: Any, default_k: int = 10) -> Query:
     "min_size", "max_size", "min_duration", "max_duration"}; strings or lists for the parts."""
     if not isinstance(request, dict):
         raise UserError("each batch line must be a JSON object")
-
-    def as_list(value: Any) -> list[str]:
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-        raise UserError(f"query parts must be strings or lists of strings, not {value!r}")
+    as_list = _as_list
 
     def number(name: str) -> float | None:
-        value = request.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"{name} must be a number, not {_brief(value)}")
-        if not math.isfinite(value):
-            raise UserError(f"{name} must be a finite number")
-        return float(value)
+        return _number(request, name)
 
     k = request.get("k", default_k)
     if isinstance(k, float) and math.isfinite(k) and k.is_integer():

@@ -24,8 +24,9 @@ import numpy as np
 
 from .catalog import Item
 from .errors import UserError
+from .filters import parse_date
 from .fusion import attention_weights, mmr
-from .query import Hit, Query, QueryPart, parse_date, resolve_types
+from .query import Hit, Query, QueryPart, resolve_types
 from .search import SearchEngine
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
@@ -126,29 +127,10 @@ def recommend(
     if not 0.0 <= diversity <= 1.0:
         raise UserError("--diversity must be between 0 and 1")
     entries = [(h, None) if isinstance(h, str) else h for h in history or []]
-    positives: list[Seed] = []
-    negatives: list[Seed] = []
-    unknown: list[str] = []
-    for raw in likes:
-        item = _resolve(engine, raw)
-        if item is None:
-            raise UserError(f"--like {raw} is not an indexed item of this store")
-        positives.append(_item_seed(engine, "like", item, 1.0))
-    for (raw, _), weight in zip(entries, history_weights(entries), strict=True):
-        item = _resolve(engine, raw)
-        if item is None:
-            unknown.append(raw)
-            continue
-        positives.append(_item_seed(engine, "history", item, weight))
     prefer = [text for text in prefer or [] if text.strip()]
-    positives += [_text_seed(engine, "prefer", text, 1.0) for text in prefer]
-    for raw in dislikes or []:
-        item = _resolve(engine, raw)
-        if item is None:
-            raise UserError(f"--dislike {raw} is not an indexed item of this store")
-        negatives.append(_item_seed(engine, "dislike", item, -NEGATIVE_WEIGHT))
     avoid = [text for text in avoid or [] if text.strip()]
-    negatives += [_text_seed(engine, "avoid", t, -NEGATIVE_WEIGHT) for t in avoid]
+    positives, unknown = _positive_seeds(engine, likes, entries, prefer)
+    negatives = _negative_seeds(engine, dislikes or [], avoid)
     positives = [seed for seed in positives if seed.vectors]
     if not positives:
         raise UserError("nothing to recommend from: give --like, --history or --prefer")
@@ -179,6 +161,43 @@ def recommend(
         order = _diversify(hits, order, scores, vectors, k, diversity)
     chosen = [hits[i] for i in order[:k]]
     return chosen, _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
+
+
+def _positive_seeds(
+    engine: SearchEngine,
+    likes: list[str],
+    entries: list[tuple[str, float | None]],
+    prefer: list[str],
+) -> tuple[list[Seed], list[str]]:
+    """Seeds of what is wanted (likes, history weighted by recency, --prefer texts), and the
+    history entries the store does not hold."""
+    positives: list[Seed] = []
+    unknown: list[str] = []
+    for raw in likes:
+        item = _resolve(engine, raw)
+        if item is None:
+            raise UserError(f"--like {raw} is not an indexed item of this store")
+        positives.append(_item_seed(engine, "like", item, 1.0))
+    for (raw, _), weight in zip(entries, history_weights(entries), strict=True):
+        item = _resolve(engine, raw)
+        if item is None:
+            unknown.append(raw)
+            continue
+        positives.append(_item_seed(engine, "history", item, weight))
+    positives += [_text_seed(engine, "prefer", text, 1.0) for text in prefer]
+    return positives, unknown
+
+
+def _negative_seeds(engine: SearchEngine, dislikes: list[str], avoid: list[str]) -> list[Seed]:
+    """Seeds of what is not wanted: disliked items and --avoid texts, with negative weight."""
+    negatives: list[Seed] = []
+    for raw in dislikes:
+        item = _resolve(engine, raw)
+        if item is None:
+            raise UserError(f"--dislike {raw} is not an indexed item of this store")
+        negatives.append(_item_seed(engine, "dislike", item, -NEGATIVE_WEIGHT))
+    negatives += [_text_seed(engine, "avoid", t, -NEGATIVE_WEIGHT) for t in avoid]
+    return negatives
 
 
 def _candidates(

@@ -160,6 +160,12 @@ class Store:
         )
 
     # -- open / create -------------------------------------------------------------------
+    @staticmethod
+    def exists(root: Path | str | None = None) -> bool:
+        """Whether `root` (default: the default store folder) holds a store."""
+        folder = Path(root).expanduser() if root is not None else default_store_dir()
+        return (folder / "settings.json").is_file()
+
     @classmethod
     def open(cls, root: Path | str | None = None) -> Store:
         """Open an existing store; a missing or foreign folder is a StoreError, never created."""

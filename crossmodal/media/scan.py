@@ -48,27 +48,26 @@ def _skip_name(name: str) -> bool:
     return name.startswith(".")
 
 
-def scan(
-    roots: list[Path], on_error: Callable[[str, str], None] | None = None
-) -> Iterator[ScannedFile]:
-    """Yield regular files under each root in a stable order.
+def _visit_file(path: str, info: os.stat_result) -> Iterator[ScannedFile]:
+    if statmod.S_ISREG(info.st_mode):
+        yield ScannedFile(
+            path, info.st_size, _int64(info.st_mtime_ns), _int64(info.st_ctime_ns), info.st_dev
+        )
 
-    Errors (permission denied, vanished folders) go to `on_error(path, reason)`; the walk goes on.
-    Symlinked folders are followed once: a folder already visited (by device and inode) is skipped.
-    """
-    seen_dirs: set[tuple[int, int]] = set()
 
-    def report(path: str, reason: str) -> None:
-        if on_error:
-            on_error(path, reason)
+class _Walk:
+    """One scan: the folders seen (by device and inode, so a symlinked folder is followed once)
+    and where errors go."""
 
-    def visit_file(path: str, info: os.stat_result) -> Iterator[ScannedFile]:
-        if statmod.S_ISREG(info.st_mode):
-            yield ScannedFile(
-                path, info.st_size, _int64(info.st_mtime_ns), _int64(info.st_ctime_ns), info.st_dev
-            )
+    def __init__(self, on_error: Callable[[str, str], None] | None) -> None:
+        self.seen_dirs: set[tuple[int, int]] = set()
+        self.on_error = on_error
 
-    def children_of(directory: str) -> list[os.DirEntry[str]] | None:
+    def report(self, path: str, reason: str) -> None:
+        if self.on_error:
+            self.on_error(path, reason)
+
+    def children_of(self, directory: str) -> list[os.DirEntry[str]] | None:
         """A folder's entries in name order, or None when it is skipped (seen before, gone,
         unreadable, a store)."""
         try:
@@ -76,12 +75,12 @@ def scan(
         except FileNotFoundError:
             return None  # removed while we walked: it is simply gone
         except OSError as exc:
-            report(directory, exc.strerror or str(exc))
+            self.report(directory, exc.strerror or str(exc))
             return None
         key = (info.st_dev, info.st_ino)
-        if key in seen_dirs:
+        if key in self.seen_dirs:
             return None
-        seen_dirs.add(key)
+        self.seen_dirs.add(key)
         if is_store_folder(directory):
             return None  # a store inside the collection (or the collection's own store)
         try:
@@ -90,45 +89,58 @@ def scan(
         except FileNotFoundError:
             return None
         except OSError as exc:
-            report(directory, exc.strerror or str(exc))
+            self.report(directory, exc.strerror or str(exc))
             return None
 
-    def walk(directory: str) -> Iterator[ScannedFile]:
+    def entry_info(self, entry: os.DirEntry[str]) -> os.stat_result | None:
+        """The entry's stat through links; None (reported when it is an error) otherwise."""
+        try:
+            return entry.stat(follow_symlinks=True)
+        except FileNotFoundError:
+            if entry.is_symlink():
+                self.report(entry.path, "dangling symbolic link")
+            return None  # otherwise removed since the folder was listed
+        except OSError as exc:
+            self.report(entry.path, exc.strerror or str(exc))
+            return None
+
+    def walk(self, directory: str) -> Iterator[ScannedFile]:
         """Depth first in name order, with an explicit stack: a tree thousands of folders deep
         costs no recursion."""
-        first = children_of(directory)
+        first = self.children_of(directory)
         stack = [iter(first)] if first is not None else []
         while stack:
             entry = next(stack[-1], None)
             if entry is None:
                 stack.pop()
                 continue
-            if _skip_name(entry.name):
+            if _skip_name(entry.name) or (info := self.entry_info(entry)) is None:
                 continue
-            try:
-                entry_info = entry.stat(follow_symlinks=True)
-            except FileNotFoundError:
-                if entry.is_symlink():
-                    report(entry.path, "dangling symbolic link")
-                continue  # otherwise removed since the folder was listed
-            except OSError as exc:
-                report(entry.path, exc.strerror or str(exc))
-                continue
-            if statmod.S_ISDIR(entry_info.st_mode):
-                inner = children_of(entry.path)
+            if statmod.S_ISDIR(info.st_mode):
+                inner = self.children_of(entry.path)
                 if inner is not None:
                     stack.append(iter(inner))
             else:
-                yield from visit_file(entry.path, entry_info)
+                yield from _visit_file(entry.path, info)
 
+
+def scan(
+    roots: list[Path], on_error: Callable[[str, str], None] | None = None
+) -> Iterator[ScannedFile]:
+    """Yield regular files under each root in a stable order.
+
+    Errors (permission denied, vanished folders) go to `on_error(path, reason)`; the walk goes on.
+    Symlinked folders are followed once: a folder already visited (by device and inode) is skipped.
+    """
+    walk = _Walk(on_error)
     for root in roots:
         absolute = os.path.abspath(os.path.expanduser(str(root)))
         try:
             info = os.stat(absolute)
         except OSError as exc:
-            report(absolute, exc.strerror or str(exc))
+            walk.report(absolute, exc.strerror or str(exc))
             continue
         if statmod.S_ISDIR(info.st_mode):
-            yield from walk(os.path.realpath(absolute))
+            yield from walk.walk(os.path.realpath(absolute))
         elif not is_store_folder(os.path.dirname(os.path.realpath(absolute))):
-            yield from visit_file(os.path.realpath(absolute), info)
+            yield from _visit_file(os.path.realpath(absolute), info)
