@@ -37,7 +37,11 @@ class Catalog(ItemRows, VectorRows, IndexRows, Connection):
         penalties = (
             self.hubness_penalties(space, penalty_source, list(owners)) if penalty_source else {}
         )
-        passages = self.passages_for_vector_ids(space, owners)
+        # Only documents have passages: a search for photos never reads the passage table.
+        documents = [
+            vid for vid, items in owners.items() if any(i.modality == "text" for i in items)
+        ]
+        passages = self.passages_for_vector_ids(space, documents) if documents else {}
         return {
             vid: (items, penalties.get(vid, 0.0), passages.get(vid))
             for vid, items in owners.items()
