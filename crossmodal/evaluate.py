@@ -141,7 +141,7 @@ def evaluate(
     hubness: str | None = None,
 ) -> dict[str, Any]:
     """Run every query over the whole pool of its target type; aggregate per kind and overall."""
-    counts = engine.catalog.counts().get("ok", {})
+    counts = engine.counts()
     per_query = []
     for labelled in queries:
         query = labelled.to_query(

@@ -219,7 +219,7 @@ class Store:
             **({} if diversity is None else {"diversity": diversity}),
         )
         seeds = [*profile["likes"], *profile["dislikes"]]
-        items = {path: self.engine.catalog.item_by_path(path) for path in seeds}
+        items = {path: self.engine.item(path) for path in seeds}
         modalities = {path: item.modality for path, item in items.items() if item and item.modality}
         return Recommendation(hits, profile, modalities)
 

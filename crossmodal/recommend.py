@@ -91,8 +91,7 @@ def history_weights(entries: list[tuple[str, float | None]]) -> list[float]:
 
 def _resolve(engine: SearchEngine, raw: str) -> Item | None:
     path = str(Path(raw).expanduser().resolve())
-    item = engine.catalog.item_by_path(path)
-    return item if item is not None and item.status == "ok" else None
+    return engine.item(path)
 
 
 def _item_seed(engine: SearchEngine, kind: str, item: Item, weight: float) -> Seed:

@@ -114,6 +114,15 @@ class SearchEngine:
                 f"store {self.store.root} has no indexed items yet; run crossmodal update PATH"
             )
 
+    def item(self, path: str) -> Item | None:
+        """The store's live item at `path` (as given: resolved by the caller), or None."""
+        item = self.catalog.item_by_path(path)
+        return item if item is not None and item.status == "ok" else None
+
+    def counts(self) -> dict[str, int]:
+        """{modality: live items}: the pools an evaluation ranks within."""
+        return self.catalog.counts().get("ok", {})
+
     def candidates(
         self, name: str, vector: np.ndarray, query: Query, exclude: set[str], source: str | None
     ) -> list[Candidate]:
