@@ -16,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import CrossmodalError, UserError
 from .filters import Filters, parse_filters
-from .pipeline.summaries import Progress, UpdateSummary, no_progress
 from .query import Hit, Query, build_query, query_from_request
 from .store import Store as StoreFolder
+
+if TYPE_CHECKING:  # the pipeline loads for an update only, not for a search
+    from .pipeline.summaries import Progress, UpdateSummary
 
 # build_query's keyword arguments that `Store.search` passes through.
 _QUERY_OPTIONS = (
@@ -122,7 +124,7 @@ class Store:
     def update(
         self,
         paths: Sequence[Path | str] | None = None,
-        progress: Progress = no_progress,
+        progress: Progress | None = None,
         wait: float = 0.0,
         allow_empty: bool = False,
         ocr: bool | None = None,
@@ -131,13 +133,14 @@ class Store:
     ) -> UpdateSummary:
         """ingest + embed + index + purge of `paths` (default: every folder the store indexes)."""
         from .pipeline import update
+        from .pipeline.summaries import no_progress
 
         self.close()  # a search engine opened before sees the new state on its next use
         roots = [Path(p) for p in paths] if paths else None
         return update(
             self.folder,
             roots,
-            progress=progress,
+            progress=progress or no_progress,
             wait_seconds=wait,
             allow_empty=allow_empty,
             ocr=ocr,
