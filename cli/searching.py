@@ -138,6 +138,7 @@ def search(
     library = open_library(store, model, device)
     _check_page(html, library.root, force)
     with library:
+        library.engine  # noqa: B018 - models and catalog first: their errors come before the query's
         if batch is not None:
             _run_batch(library, batch)
             _print_notes(library)
@@ -226,6 +227,7 @@ def recommend(
     library = open_library(store, model, device)
     _check_page(html, library.root, force)
     with library:
+        library.engine  # noqa: B018 - models and catalog first, as for search
         found = library.recommend(
             like or [],
             history=history,

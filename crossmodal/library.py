@@ -232,12 +232,13 @@ class Store:
         is not Unicode) gets an error object and the batch goes on."""
         from .batch import batch_lines, batch_request
 
+        engine = self.engine  # a store or model that cannot load fails the batch, not each line
         for number, raw in batch_lines(stream):
             request_id: Any = number
             try:
                 request = batch_request(raw)
                 request_id = request.get("id", number)
-                hits = self.engine.search(query_from_request(request))
+                hits = engine.search(query_from_request(request))
                 yield {"id": request_id, "results": [h.to_dict(r) for r, h in enumerate(hits, 1)]}
             except CrossmodalError as exc:
                 yield {"id": request_id, "error": str(exc)}

@@ -14,6 +14,7 @@ from .catalog import Catalog
 from .encoders.base import EncoderSet
 from .encoders.composite import CompositeEncoderSet
 from .encoders.registry import (
+    BUILTIN_PREFIXES,
     ModelOptions,
     available_encoder_sets,
     create_encoder_set,
@@ -175,12 +176,17 @@ def drop_retired(store: Store) -> list[str]:
 
 
 def _current_fingerprint(encoder_set: EncoderSet) -> str | None:
-    """What the model's vectors depend on now, as the store records it. Sets registered by
-    exact name are not tracked: builtin's fingerprint describes its code, not files, and
-    in-process sets (tests' fakes) have no files to change."""
-    if encoder_set.name in available_encoder_sets():
+    """What the model's vectors depend on now, as the store records it: what the set tracks
+    itself (openclip, st, a plug-in's current_fingerprint()), else a declared fingerprint for
+    sets the store does not know by name. builtin's fingerprint describes its code, not files,
+    and in-process sets registered by name (tests' fakes) have no files to change."""
+    current = encoder_set.current_fingerprint()
+    if current is not None:
+        return current
+    prefix, _ = split_name(encoder_set.name)
+    if prefix in BUILTIN_PREFIXES or encoder_set.name in available_encoder_sets():
         return None
-    return encoder_set.current_fingerprint()
+    return encoder_set.declared_fingerprint()
 
 
 def remove_model(store: Store, name: str) -> list[str]:

@@ -99,7 +99,9 @@ class SearchEngine:
         """Why a space answered more slowly than usual (e.g. a damaged index file), or why
         repeated queries will not be faster (the store is read-only: no query cache)."""
         notes = [
-            f"{s.name}: {s.backend.degraded}" for s in self._spaces.values() if s.backend.degraded
+            f"{s.name}: {s.backend.degraded}"
+            for s in self._spaces.values()
+            if s.searched and s.backend.degraded
         ]
         if self.query_cache is not None and self.query_cache.off_reason:
             notes.append(f"query cache is off ({self.query_cache.off_reason})")

@@ -232,3 +232,34 @@ def test_register_fake_left_nothing_behind() -> None:
     """Runs after the test above: its sets are gone and the session's fake set is back."""
     assert "contract-leak" not in available_encoder_sets()
     assert type(create_encoder_set("fake")) is FakeEncoderSet
+
+
+class Tracking(Plain):
+    """A set registered by name that tracks its weights file itself."""
+
+    def current_fingerprint(self) -> str:
+        return "weights-abc"
+
+
+class Declaring(Plain):
+    """A plug-in that declares a fingerprint but tracks no file."""
+
+    fingerprint = "declared-1"
+
+
+def test_what_a_store_records_as_a_sets_fingerprint(register_fake: RegisterFake) -> None:
+    """Tracked weights are recorded even for a set registered by name (changed weights must be
+    noticed); a declared fingerprint only for sets the store does not know by name; builtin's
+    and a plain in-process set's never."""
+    from crossmodal.models import _current_fingerprint
+
+    register_fake("tracking", lambda: Tracking("tracking"))
+    register_fake("declaring", lambda: Declaring("declaring"))
+    assert _current_fingerprint(create_encoder_set("tracking")) == "weights-abc"
+    registered = create_encoder_set("declaring")
+    assert registered.declared_fingerprint() == "declared-1"
+    assert _current_fingerprint(registered) is None  # known by name: not tracked
+    unknown = as_encoder_set(Declaring("elsewhere"))  # as an entry-point plug-in is named
+    assert _current_fingerprint(unknown) == "declared-1"
+    assert _current_fingerprint(as_encoder_set(Plain("elsewhere"))) is None
+    assert _current_fingerprint(create_encoder_set("builtin")) is None

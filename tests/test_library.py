@@ -12,7 +12,7 @@ import pytest
 
 import crossmodal
 from crossmodal import Hit, Recommendation, Store, UpdateSummary
-from crossmodal.errors import StoreError, UserError
+from crossmodal.errors import CrossmodalError, StoreError, UserError
 from crossmodal.store import Store as StoreFolder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,3 +119,38 @@ def test_importing_crossmodal_and_help_load_no_library_module() -> None:
     before, after = json.loads(done.stdout.strip().splitlines()[-1])
     assert before == [] and after == ["crossmodal.errors"]
     assert crossmodal.Store is Store
+
+
+def test_a_batch_whose_model_cannot_load_fails_once_with_exit_1(
+    library: Store, tmp_path: Path
+) -> None:
+    """The store's models load before the first line: an unknown --model is one error line and
+    exit 1, not an error object per request and exit 0."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    requests = tmp_path / "q.jsonl"
+    requests.write_text('{"text": "red"}\n{"text": "blue"}\n')
+    args = ["search", "--batch", str(requests), "--store", str(library.root)]
+    done = CliRunner().invoke(app, [*args, "--model", "nosuch"])
+    assert done.exit_code == 1 and done.stdout == ""
+    assert done.stderr.count("crossmodal: error:") == 1 and "nosuch" in done.stderr
+    assert CliRunner().invoke(app, args).stdout.count('"results"') == 2
+    # The same from Python: the first answer raises instead of one error object per line.
+    with Store.open(library.root, models=["nosuch"]) as broken, pytest.raises(CrossmodalError):
+        next(broken.batch(io.BytesIO(requests.read_bytes())))
+
+
+def test_notes_speak_only_of_spaces_a_search_read(library: Store, collection: Path) -> None:
+    """A damaged index of a space the query never searched is neither opened nor reported."""
+    from crossmodal.spaces.hnsw import index_file
+
+    state = library.engine.catalog.index_state("fake-audio")
+    index_file(library.folder.index_dir, "fake-audio", state.generation).write_bytes(b"\0" * 64)
+    liked = str(collection / "photos" / "a.png")
+    library.recommend(like=[liked], type="image", k=2)
+    library.search("red picture", type="image")
+    assert library.notes == []
+    opened = [s.name for s in library.engine._spaces.values() if s.backend._opened]
+    assert "fake-audio" not in opened

@@ -403,7 +403,8 @@ def test_entry_point_plugin_is_listed_and_used(
     # A plain object from a plug-in is wrapped once, with the whole EncoderSet interface.
     assert isinstance(encoder, PluginEncoderSet) and encoder.members == [encoder]
     assert encoder.transcriber is None and encoder.reader is None and encoder.documents is None
-    assert encoder.fingerprint == encoder.current_fingerprint() == "letters/1/abc"
+    assert encoder.fingerprint == encoder.declared_fingerprint() == "letters/1/abc"
+    assert encoder.current_fingerprint() is None  # it tracks no files; the store records the above
     assert encoder.audio_sample_rate == 16000 and encoder.batch_size is None
     rows = {row["name"]: row for row in list_models()}
     assert "letters-plugin" in rows["letters:…"]["where"]

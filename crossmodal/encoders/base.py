@@ -135,8 +135,14 @@ class EncoderSet(ABC):
 
     def current_fingerprint(self) -> str | None:
         """The fingerprint of the weights on disk now, which a store records and compares
-        when the model is added again (None: nothing to track)."""
-        return self.fingerprint
+        when the model is added again; None: the set tracks no weights files itself."""
+        return None
+
+    def declared_fingerprint(self) -> str | None:
+        """A fingerprint the set declares without tracking files (a plug-in's `fingerprint`):
+        the store records it for sets it does not know by name. None when only the default."""
+        overridden = type(self).fingerprint is not EncoderSet.fingerprint
+        return self.fingerprint if overridden else None
 
     def pin_fingerprint(self, fingerprint: str) -> None:  # noqa: B027 - optional hook
         """Take the fingerprint a store recorded, so loading refuses weights that changed since;

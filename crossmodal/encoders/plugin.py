@@ -105,11 +105,13 @@ class PluginEncoderSet(EncoderSet):
         return tuple(found) if has else (True, "")  # type: ignore[return-value]
 
     def current_fingerprint(self) -> str | None:
-        """Its own current_fingerprint(), else its `fingerprint`; a plug-in with neither has
-        nothing a store could track (its name is no fingerprint of its weights)."""
-        has, found = self._call("current_fingerprint")
-        if not has:
-            found = self._optional("fingerprint")
+        """Its own current_fingerprint(), if it has one."""
+        _, found = self._call("current_fingerprint")
+        return str(found) if found is not None else None
+
+    def declared_fingerprint(self) -> str | None:
+        """Its `fingerprint` attribute, if it has one (its name is no fingerprint)."""
+        found = self._optional("fingerprint")
         return str(found) if found is not None else None
 
     def pin_fingerprint(self, fingerprint: str) -> None:

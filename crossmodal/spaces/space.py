@@ -29,6 +29,7 @@ class Space:
     def __init__(self, spec: SpaceSpec, catalog: Catalog, backend: VectorBackend) -> None:
         self.spec, self.catalog, self.backend = spec, catalog, backend
         self.name = spec.name
+        self.searched = False  # whether a search read its backend (what notes speak of)
 
     def accepts(self, modality: str) -> bool:
         return self.spec.accepts(modality)
@@ -60,6 +61,7 @@ class Space:
         (MaxP); a photo or a sound is compared with whole documents only: many passages are many
         chances to match an image's few ImageNet classes by accident (image->text MRR 0.663 ->
         0.612 when passages were allowed, bench/RESULTS.md)."""
+        self.searched = True
         fetch = k * 4 + len(exclude) + 10
         while True:
             labels, sims = self.backend.search(vector, fetch)
