@@ -11,7 +11,7 @@ DEMO_STORE ?= /tmp/crossmodal-demo-store
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval lint format clean
+.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval lint format clean mutate
 
 # System tools, only where missing: espeak-ng (speech samples), ffmpeg (m4a/AAC), chromium (the
 # HTML pages' headless-browser test).
@@ -69,6 +69,40 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
+
+# Mutation testing (mutmut 3): one line per target, MUTANTS=FAST_TESTS. MUTANTS is a glob of
+# mutmut names (module.x_function, module.xǁClassǁmethod; module.* for the whole file, which must
+# be in pyproject's [tool.mutmut] only_mutate); FAST_TESTS the test files that must kill them.
+# mutmut runs each mutant against those of the listed tests that reach the mutated function.
+# Everything is written under mutants/ (git-ignored); `cd mutants && ../.venv/bin/mutmut show
+# NAME` prints a mutant's diff. Adding a module is one more line here (and in only_mutate).
+MUTATE_TARGETS := \
+	crossmodal.fusion.*=tests/test_fusion.py \
+	crossmodal.recommend.*=tests/test_recommend.py,tests/test_recommend_unit.py \
+	crossmodal.filters.*=tests/test_filters.py,tests/test_query.py \
+	crossmodal.catalog.vectors.*=tests/test_vectors.py
+mutate: install
+	@set -f; rm -rf mutants; mkdir -p mutants/tests mutants/tmp; \
+	cp -R crossmodal pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \
+	cp tests/__init__.py tests/conftest.py mutants/tests/; \
+	names=; for target in $(MUTATE_TARGETS); do \
+		names="$$names $${target%%=*}"; cp $$(echo "$${target#*=}" | tr , ' ') mutants/tests/; \
+	done; \
+	start=$$(date +%s); \
+	(cd mutants && TMPDIR=$$PWD/tmp $(abspath $(BIN))/mutmut run $$names) >mutants/run.log 2>&1 \
+		|| { tail -40 mutants/run.log; exit 1; }; \
+	echo "mutmut $$($(BIN)/mutmut --version | awk '{print $$NF}'), $$(( $$(date +%s) - start )) s (log: mutants/run.log)"; \
+	(cd mutants && $(abspath $(BIN))/mutmut results --all true) | awk -F': ' ' \
+		$$2 == "not checked" { next } \
+		{ key = $$1; sub(/^ +/, "", key); module = key; sub(/\.[^.]*$$/, "", module); \
+		  n[module]++; c[module, $$2]++; total++; all[$$2]++; \
+		  if ($$2 != "killed") left[++nleft] = $$2 ": " key } \
+		END { for (m in n) printf "%-22s killed %d / %d, survived %d, timeout %d, no tests %d\n", \
+		        m, c[m, "killed"], n[m], c[m, "survived"], c[m, "timeout"], c[m, "no tests"] | "sort"; \
+		      close("sort"); \
+		      printf "%-22s killed %d / %d (%.1f%%), survived %d\n", "all", all["killed"], total, \
+		        total ? 100 * all["killed"] / total : 0, all["survived"]; \
+		      for (i = 1; i <= nleft; i++) print "  " left[i] }'
 
 # Fault injection at scale: SOAK_KILLS kill -9 points (make test runs 30).
 SOAK_KILLS ?= 200

@@ -34,6 +34,8 @@ HISTORY_HALF_LIFE_DAYS = 30.0  # with timestamps: a month-old item counts half
 NEAR_DUPLICATE = 0.985
 SEED_TEMPERATURE = 0.5  # in standard deviations, as for fused queries
 NEGATIVE_WEIGHT = 1.0
+CANDIDATES_PER_K = 3
+MIN_CANDIDATES = 30
 # MMR trade-off by default: on sample_data's groups 0.3 kept the leave-one-out hit rate and lowered
 # intra-list similarity; 0.5 and above cost hits (bench/RESULTS.md).
 DEFAULT_DIVERSITY = 0.3
@@ -134,9 +136,9 @@ def recommend(
     if not positives:
         raise UserError("nothing to recommend from: give --like, --history or --prefer")
 
-    query = Query(parts=[], types=resolve_types(type or "all", []), k=k)
+    types = resolve_types(type or "all", [])
     given = {seed.item.path for seed in positives + negatives if seed.item is not None}
-    hits = _candidates(engine, positives, query, given)
+    hits = _candidates(engine, positives, types, k, given)
     spaces = sorted({space for seed in positives + negatives for space in seed.vectors})
     vectors = {space: engine.space(space).vectors_of(hit.item for hit in hits) for space in spaces}
     hits = [hit for hit in hits if not _near_copy(engine, hit.item, positives + negatives, vectors)]
@@ -200,11 +202,12 @@ def _negative_seeds(engine: SearchEngine, dislikes: list[str], avoid: list[str])
 
 
 def _candidates(
-    engine: SearchEngine, seeds: list[Seed], query: Query, exclude: set[str]
+    engine: SearchEngine, seeds: list[Seed], types: tuple[str, ...], k: int, exclude: set[str]
 ) -> list[Hit]:
-    """Everything any positive seed retrieves in any of its spaces (over-fetched: reranking and
-    the near-copy filter need room), with the best cosine per space."""
-    wide = Query(parts=[], types=query.types, k=max(query.k * 3, 30))
+    """Everything any positive seed retrieves in any of its spaces, with the best cosine per
+    space: CANDIDATES_PER_K x k per space at least (reranking and the near-copy filter need
+    room), never fewer than MIN_CANDIDATES (Space.search over-fetches beyond that)."""
+    wide = Query(parts=[], types=types, k=max(k * CANDIDATES_PER_K, MIN_CANDIDATES))
     merged: dict[int, Hit] = {}
     for seed in seeds:
         for space, vector in seed.vectors.items():

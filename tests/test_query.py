@@ -125,7 +125,12 @@ def test_part_weights_after_double_colon(collection: Path) -> None:
 
 def test_negative_image_steers_away(engine: SearchEngine, collection: Path) -> None:
     plain = engine.search(build_query(str(collection / "photos" / "a.png"), type="image", k=2))
-    assert names(plain)[0] in {"b.jpg", "c.webp"}
+    # The semantic space ties them ("a green picture" and "a blue picture" both share two of
+    # "a red picture"'s three words: equal cosines, equal ranks), so the visual space decides:
+    # the green's mean colour is a little closer to the red's (cosine 0.299 vs 0.285).
+    assert names(plain) == ["b.jpg", "c.webp"]
+    assert plain[0].scores["fake-semantic"] == plain[1].scores["fake-semantic"]
+    assert plain[0].scores["fake-visual"] > plain[1].scores["fake-visual"]
     steered = engine.search(
         build_query(
             str(collection / "photos" / "a.png"),
@@ -143,7 +148,11 @@ def test_every_fusion_mode_ranks_a_two_part_query(engine: SearchEngine, mode: st
     hits = engine.search(
         build_query(None, texts=["blue picture", "blue sea"], type="all", fusion=mode, k=4)
     )
-    assert names(hits)[0] in {"c.webp", "sea.md"} and len(hits) == 4
+    # c.webp's caption "a blue picture" shares two words with "blue picture" (cosine 0.82) and
+    # one with "blue sea" (0.41); sea.md matches "blue sea" (0.64 as a whole) but "blue picture"
+    # only by "blue" (0.21), below the red caption and the green photo there. So the photo is
+    # the better answer to the pair in every mode, with the sea note second.
+    assert names(hits)[:2] == ["c.webp", "sea.md"] and len(hits) == 4
     assert all(hit.fused != 0 for hit in hits)
     assert build_query("x", fusion=mode).describe()["fusion"] == mode
     with pytest.raises(UserError, match="unknown --fusion"):
@@ -173,9 +182,14 @@ def test_filters_apply_before_k(engine: SearchEngine, collection: Path) -> None:
     notes = parse_filters(under=[str(collection / "notes")])
     hits = engine.search(build_query("red", type="all", k=10, filters=notes))
     assert hits and all("/notes/" in hit.item.path for hit in hits)
-    short = parse_filters(max_duration=10.0)
+    # Both clips last 0.5 s: a bound above that keeps them (and only audio), one below drops them.
+    short = parse_filters(max_duration=0.6)
     hits = engine.search(build_query("low hum", type="all", k=10, filters=short))
-    assert {hit.item.modality for hit in hits} == {"audio"}
+    assert sorted(names(hits)) == ["high.wav", "low.wav"]
+    shorter = parse_filters(max_duration=0.4)
+    assert engine.search(build_query("low hum", type="all", k=10, filters=shorter)) == []
+    longer = parse_filters(min_duration=0.6)
+    assert engine.search(build_query("low hum", type="all", k=10, filters=longer)) == []
     big = parse_filters(min_size="1g")
     assert engine.search(build_query("red", type="all", k=10, filters=big)) == []
     with pytest.raises(UserError, match="--under"):
@@ -224,3 +238,35 @@ def test_batch_requests_take_the_new_keys(collection: Path) -> None:
     assert [p.weight for p in query.parts] == [2.0, -1.0]
     with pytest.raises(UserError, match="min_z must be a number"):
         query_from_request({"text": "x", "min_z": "high"})
+
+
+def test_attention_fusion_follows_the_part_a_candidate_matches(
+    fake_store: Store, tmp_path: Path
+) -> None:
+    """Two example photos, red and blue: attention (ATTENTION_TEMPERATURE 0.5) ranks a photo
+    close to one of them above a purple halfway between both; plain score fusion (or attention
+    with a temperature 100 times larger, nearly the same) puts the purple first."""
+    from PIL import Image
+
+    palette = {
+        "red": (220, 30, 30),
+        "blue": (30, 40, 220),
+        "nearred": (200, 70, 40),  # visual cosine 0.979 to red
+        "nearblue": (60, 70, 200),  # 0.978 to blue
+        "purple": (150, 30, 160),  # 0.78 to red, 0.82 to blue
+        "green": (30, 200, 40),
+        "yellow": (200, 200, 30),
+        "cyan": (30, 200, 200),
+    }
+    root = tmp_path / "palette"
+    root.mkdir()
+    for name, colour in palette.items():
+        Image.new("RGB", (40, 30), colour).save(root / f"{name}.png")
+    update(fake_store, [root])
+    engine = SearchEngine(fake_store)
+    examples = [str(root / "red.png"), str(root / "blue.png")]
+    attention = names(engine.search(build_query(None, images=examples, fusion="attention", k=6)))
+    assert set(attention[:2]) == {"nearred.png", "nearblue.png"}, attention
+    assert attention.index("purple.png") > 1
+    score = names(engine.search(build_query(None, images=examples, fusion="score", k=6)))
+    assert score[0] == "purple.png", score
