@@ -1,7 +1,7 @@
 """`crossmodal --help` and a cold search, this tree against another commit, interleaved.
 
-Each round runs every command once per tree in a fresh process, alternating, so both trees see
-the same machine load; the medians are printed with the ratio. The other tree is a git worktree
+Each round runs every command once per tree in a fresh process, alternating which tree goes
+first, so both trees see the same machine load; the medians are printed with the ratio. The other tree is a git worktree
 (`git worktree add DIR COMMIT`) put first on PYTHONPATH; the store is bench_search.py's
 (structured 384-d vectors, HNSW), so the whole query path runs: start, imports, model, index,
 search, JSON.
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(tree: Path, args: list[str]) -> float:
     """Seconds for one fresh `crossmodal ARGS` process whose code comes from `tree`."""
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # both trees run from their compiled .pyc files
     code = "import sys; from cli.main import run; sys.argv = ['crossmodal', *sys.argv[1:]]; run()"
     started = time.perf_counter()
     subprocess.run(
@@ -61,11 +62,14 @@ def main() -> None:
         }
         trees = {"baseline": args.baseline.resolve(), "this tree": ROOT}
         times: dict[tuple[str, str], list[float]] = {}
+        for tree in trees.values():  # compile each tree's modules once, as an install would
+            run(tree, ["search", "warm up", "--store", str(store), "--json"])
         for number in range(args.rounds):
             for name, command in commands.items():
-                for label, tree in trees.items():
+                order = list(trees.items())
+                for label, tree in order if number % 2 else order[::-1]:  # no order bias
                     if command is None:  # a text the query cache has not seen: the model runs
-                        argv = ["search", f"query {label} {number}", "--store", str(store)]
+                        argv = ["search", f"query {number} {label[0]}", "--store", str(store)]
                         argv.append("--json")
                     else:
                         argv = command

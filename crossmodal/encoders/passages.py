@@ -8,7 +8,6 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import UserError
-from ..media.text import passage_spans
 from .base import DocumentVectors, Span, l2_normalize
 
 
@@ -18,6 +17,8 @@ def documents_by_passages(
     """Each document's vector is the mean of its passages'; documents of several passages also
     return their spans and passage vectors (the pipeline stores them, search scores by the
     best)."""
+    from ..media.text import passage_spans  # documents only: a search loads none
+
     pieces: list[str] = []
     owners: list[int] = []
     spans: list[list[Span]] = []

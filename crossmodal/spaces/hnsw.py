@@ -17,6 +17,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,9 @@ from ..catalog import Catalog, IndexState
 from ..errors import StoreError
 from ..fsutil import atomic_write_with
 from ..hnsw_file import check_index_file_once
-from .backend import IndexReport
-from .sync import rebuild, sync
+
+if TYPE_CHECKING:
+    from .backend import IndexReport
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -248,9 +250,13 @@ class HnswBackend:
 
 def update_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> IndexReport:
     """Bring a space's hnswlib file in line with the catalog (see sync.sync)."""
+    from .sync import sync  # writing only: a search never loads it
+
     return sync(catalog, HnswBackend(catalog, space, dim, index_dir))
 
 
 def rebuild_space(catalog: Catalog, space: str, dim: int, index_dir: Path) -> IndexReport:
     """Build a space's hnswlib file from scratch with its live vectors only."""
+    from .sync import rebuild
+
     return rebuild(catalog, HnswBackend(catalog, space, dim, index_dir))

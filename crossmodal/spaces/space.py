@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..catalog import Catalog, Item
 from ..encoders import SpaceSpec
-from .backend import VectorBackend
+
+if TYPE_CHECKING:
+    from .backend import VectorBackend
 
 
 @dataclass(frozen=True)
