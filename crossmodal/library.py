@@ -248,7 +248,7 @@ class Store:
     def evaluate(
         self, queries: Path | str, fusion: str | None = None, hubness: str | None = None
     ) -> dict[str, Any]:
-        """MRR, recall and nDCG with confidence intervals over a labelled queries file."""
+        """Recall, Hit@5, MRR and nDCG per query kind, beside chance, over a labelled queries file."""
         from .evaluate import evaluate, load_queries
 
         labelled = load_queries(Path(queries))  # a bad file fails before any model loads
