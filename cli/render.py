@@ -301,7 +301,10 @@ EVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "hit@5", "mrr", "ndcg@10")
 
 def eval_table(report: dict[str, Any], verbose: bool = False) -> None:
     """Per kind and overall: each metric with its chance level beside it."""
-    table = Table(title="retrieval quality (chance in brackets)", title_justify="left")
+    table = Table(
+        title="retrieval quality (chance in brackets; under MRR the half-width of its 95 % bootstrap interval)",
+        title_justify="left",
+    )
     table.add_column("kind")
     table.add_column("n", justify="right")
     for column in EVAL_COLUMNS:
@@ -309,6 +312,8 @@ def eval_table(report: dict[str, Any], verbose: bool = False) -> None:
     kinds = sorted(report["kinds"].items(), key=lambda item: (item[0] == "overall", item[0]))
     for kind, row in kinds:
         cells = [f"{row[c]:.3f} [dim]({row['chance_' + c]:.3f})[/dim]" for c in EVAL_COLUMNS]
+        low, high = row["ci95"]["mrr"]
+        cells[EVAL_COLUMNS.index("mrr")] += f"\n±{(high - low) / 2:.3f}"
         table.add_row(kind, str(row["queries"]), *cells, end_section=kind != "overall")
     stdout.print(table)
     if verbose:

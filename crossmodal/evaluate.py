@@ -173,4 +173,35 @@ def evaluate(
         name: {"queries": sizes[name], **{m: round(v / sizes[name], 3) for m, v in bucket.items()}}
         for name, bucket in totals.items()
     }
+    for name, row in summary.items():
+        rows = [r for r in per_query if name in ("overall", r["kind"])]
+        row["ci95"] = {
+            metric: [
+                round(bound, 3)
+                for bound in bootstrap_interval([r["metrics"][metric] for r in rows])
+            ]
+            for metric in rows[0]["metrics"]
+            if not metric.startswith("chance_")
+        }
     return {"kinds": summary, "queries": per_query}
+
+
+BOOTSTRAP_SAMPLES = 2000
+
+
+def bootstrap_interval(
+    values: list[float], samples: int = BOOTSTRAP_SAMPLES, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of per-query values: resample the queries
+    with replacement, `samples` times (seeded, so a report is reproducible). A difference between
+    two configurations smaller than this half-width is noise on this query set."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=np.float64)
+    if len(data) == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(samples, len(data)))].mean(axis=1)
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from crossmodal.evaluate import (
+    bootstrap_interval,
     chance_hit,
     chance_mrr,
     chance_ndcg,
@@ -83,10 +84,27 @@ def test_eval_command(fake_store: Store, collection: Path, tmp_path: Path) -> No
     overall = report["kinds"]["overall"]
     assert overall["queries"] == 3 and overall["mrr"] == 1.0 and overall["ndcg@10"] == 1.0
     assert 0 < overall["chance_mrr"] < 1 and overall["chance_hit@5"] == 1.0  # pools of 2-3
+    assert overall["ci95"]["mrr"] == [1.0, 1.0] and "chance_mrr" not in overall["ci95"]
     table = runner.invoke(app, ["eval", str(labels), "--store", store, "--verbose"])
     assert table.exit_code == 0 and "overall" in table.output and "chance" in table.output
+    assert "±0.000" in table.output and "bootstrap" in table.output
     labels.write_text('{"id": 1, "query": "x"}\n')
     bad = runner.invoke(app, ["eval", str(labels), "--store", store])
     assert bad.exit_code == 1 and "bad labelled query" in bad.stderr
     missing = runner.invoke(app, ["eval", str(tmp_path / "none.jsonl"), "--store", store])
     assert missing.exit_code == 1 and "cannot read queries file" in missing.stderr
+
+
+def test_the_bootstrap_interval_of_a_mean() -> None:
+    """Seeded (the same report twice), exact for constant values, and for 100 coin flips about
+    the normal approximation's +-1.96 * 0.05; wider for fewer queries."""
+    assert bootstrap_interval([0.7] * 9) == (0.7, 0.7)
+    assert bootstrap_interval([]) == (0.0, 0.0)
+    flips = [0.0, 1.0] * 50
+    low, high = bootstrap_interval(flips)
+    assert bootstrap_interval(flips) == (low, high)
+    assert low < 0.5 < high and 0.08 < (high - low) / 2 < 0.115
+    few_low, few_high = bootstrap_interval([0.0, 1.0] * 5)
+    assert few_high - few_low > 2.5 * (high - low)
+    narrow_low, narrow_high = bootstrap_interval(flips, level=0.5)
+    assert low < narrow_low < narrow_high < high
