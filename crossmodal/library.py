@@ -248,7 +248,8 @@ class Store:
     def evaluate(
         self, queries: Path | str, fusion: str | None = None, hubness: str | None = None
     ) -> dict[str, Any]:
-        """Recall, Hit@5, MRR and nDCG per query kind, beside chance, over a labelled queries file."""
+        """Recall, Hit@5, MRR and nDCG per query kind, beside chance and with 95 % bootstrap
+        intervals, over a labelled queries file."""
         from .evaluate import evaluate, load_queries
 
         labelled = load_queries(Path(queries))  # a bad file fails before any model loads
