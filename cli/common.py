@@ -221,11 +221,14 @@ def _append_log(log: Path | None, line: str, failures: Sequence[tuple[str, str]]
         return
     from datetime import datetime
 
+    from crossmodal.fsutil import open_special_for_writing
     from crossmodal.outputs import one_line
 
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
     try:
-        with open(log, "a", encoding="utf-8", errors="backslashreplace") as handle:
+        special = log.exists() and not log.is_file()  # a FIFO no one reads must not hang cron
+        opened = open_special_for_writing(log, append=True) if special else log
+        with open(opened, "a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(f"{stamp} {one_line(line)}\n")
             for path, reason in failures:
                 handle.write(f"{stamp}   failed: {one_line(path)}: {one_line(reason)}\n")

@@ -133,6 +133,20 @@ def search(
     if batch is not None and (format_ is not None or preview):
         option = "--preview" if preview else f"--format {format_}"
         raise UserError(f"--batch prints one JSON object per line; {option} cannot be combined")
+    per_line = {
+        "QUERY": query, "--text": text, "--image": image, "--audio": audio, "--not": not_,
+        "--not-image": not_image, "--not-audio": not_audio, "--weights": weights,
+        "--fusion": fusion, "--hubness": hubness, "--type": type_, "--min-score": min_score,
+        "--min-relative": min_relative, "--min-z": min_z, "--under": under, "--glob": glob,
+        "--after": after, "--before": before, "--min-size": min_size, "--max-size": max_size,
+        "--min-duration": min_duration, "--max-duration": max_duration,
+    }  # fmt: skip
+    given = [name for name, value in per_line.items() if value not in (None, [])]
+    if batch is not None and given:
+        raise UserError(
+            f"--batch takes each query and its options from its lines; {given[0]} cannot be "
+            "combined (put it in the lines; -k is the default of lines without k)"
+        )
     if batch is None and query is None and not (text or image or audio):
         raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
     library = open_library(store, model, device)
@@ -140,7 +154,7 @@ def search(
     with library:
         library.engine  # noqa: B018 - models and catalog first: their errors come before the query's
         if batch is not None:
-            _run_batch(library, batch)
+            _run_batch(library, batch, k)
             _print_notes(library)
             return
         parsed = build_query(
@@ -178,12 +192,12 @@ def _print_notes(library: Any) -> None:
         render.stderr.print(render.shown(f"crossmodal: note: {note}"), markup=False)
 
 
-def _run_batch(library: Any, source: str) -> None:
+def _run_batch(library: Any, source: str, k: int) -> None:
     """Prints the library's answer to each batch line as one JSON line."""
     from crossmodal.batch import open_batch
 
     with open_batch(source) as stream:
-        for payload in library.batch(stream):
+        for payload in library.batch(stream, k):
             render.print_json(payload)
 
 

@@ -69,6 +69,9 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
         # because of it). Work a running writer has half done is reported as pending, not damage.
         if repair:
             stack.enter_context(store.write_lock(wait_seconds))
+        if (lost := _lost_catalog(store)) is not None:
+            report.problems.append(lost)  # nothing to repair from: update rebuilds it
+            return report
         try:
             catalog = Catalog(store.catalog_path, readonly=not repair)
         except StoreEmptyError:
@@ -95,6 +98,22 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
             "roots": catalog.roots(),
         }
     return report
+
+
+def _lost_catalog(store: Store) -> Finding | None:
+    """A catalog missing or empty beside index files: it held vectors and was lost (a fresh
+    store, or one whose first run was killed, has no index file yet)."""
+    path = store.catalog_path
+    if path.exists() and path.stat().st_size > 0:
+        return None
+    indexes = sorted(store.index_dir.glob("*.hnsw")) if store.index_dir.is_dir() else []
+    if not indexes:
+        return None
+    return Finding(
+        "catalog",
+        f"the catalog is missing or empty but {len(indexes)} index files remain: it was lost; "
+        "run crossmodal update PATH to rebuild it (the files are read again)",
+    )
 
 
 def _check_catalog(catalog: Catalog, report: CheckReport) -> None:

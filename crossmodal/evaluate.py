@@ -46,6 +46,41 @@ class LabelledQuery:
         )
 
 
+def _labelled(raw: Any, number: int, resolve: Any) -> LabelledQuery:
+    """One line's labelled query; ValueError (with the field named) for anything malformed."""
+    if not isinstance(raw, dict):
+        raise ValueError("each line must be a JSON object")
+    for field_name in ("query", "type", "relevant"):
+        if field_name not in raw:
+            raise ValueError(f"no {field_name!r}")
+    query = raw["query"]
+    parts = {"text": query} if isinstance(query, str) else query
+    if not isinstance(parts, dict):
+        raise ValueError("'query' must be a text or an object of text, image, audio, not")
+    for name in ("text", "image", "audio", "not"):
+        if parts.get(name) is not None and not isinstance(parts[name], str):
+            raise ValueError(f"query {name!r} must be a string")
+    relevant = raw["relevant"]
+    if (
+        not isinstance(relevant, list)
+        or not relevant
+        or not all(isinstance(p, str) for p in relevant)
+    ):
+        raise ValueError("'relevant' must be a non-empty list of paths")
+    if not isinstance(raw["type"], str):
+        raise ValueError("'type' must be a string")
+    return LabelledQuery(
+        id=str(raw.get("id", number)),
+        kind=str(raw.get("kind", "all")),
+        text=parts.get("text"),
+        image=resolve(parts.get("image")),
+        audio=resolve(parts.get("audio")),
+        type=raw["type"],
+        relevant=frozenset(resolve(p) for p in relevant),
+        negative=parts.get("not"),
+    )
+
+
 def load_queries(path: Path) -> list[LabelledQuery]:
     base = path.resolve().parent
     resolve = lambda p: str((base / p).resolve()) if p else None  # noqa: E731
@@ -57,24 +92,10 @@ def load_queries(path: Path) -> list[LabelledQuery]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-            query = raw["query"]
-            parts = {"text": query} if isinstance(query, str) else dict(query)
-            queries.append(
-                LabelledQuery(
-                    id=str(raw.get("id", number)),
-                    kind=str(raw.get("kind", "all")),
-                    text=parts.get("text"),
-                    image=resolve(parts.get("image")),
-                    audio=resolve(parts.get("audio")),
-                    type=raw["type"],
-                    relevant=frozenset(resolve(p) for p in raw["relevant"]),
-                    negative=parts.get("not"),
-                )
-            )
+            queries.append(_labelled(json.loads(line), number, resolve))
         except RecursionError as exc:
             raise UserError(f"{path}:{number}: bad labelled query (nested too deep)") from exc
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except ValueError as exc:
             raise UserError(f"{path}:{number}: bad labelled query ({exc})") from exc
     return queries
 

@@ -110,3 +110,21 @@ def read_input_text(path: Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> 
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from exc
+
+
+def open_special_for_writing(path: Path | str, append: bool = False) -> int:
+    """A file descriptor for writing to an existing non-regular file (a terminal, a pipe, a
+    FIFO). It is opened without blocking, so a FIFO no process reads is an OSError at once
+    instead of a run that never ends (a cron `update --log FIFO`); writes then block as usual."""
+    import errno
+    import fcntl
+
+    flags = os.O_WRONLY | os.O_NONBLOCK | (os.O_APPEND if append else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "no process is reading it (a FIFO)", str(path)) from exc
+        raise
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, Item, catalog_path
-from .fsutil import atomic_write_with
+from .fsutil import atomic_write_with, open_special_for_writing
 from .outputs import PAGE_MARK
 from .query import Hit
 from .store import Store
@@ -201,7 +201,7 @@ def write_page(target: Path, page: str) -> None:
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         if stat.S_ISDIR(existing.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
-        with open(target, "wb") as handle:
+        with os.fdopen(open_special_for_writing(target), "wb") as handle:
             handle.write(data)
         return
     if not target.parent.is_dir():  # the user's folder is never created for them

@@ -13,11 +13,14 @@ here prints or exits. Models and indexes load once per Store, on first need."""
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from . import arguments
 from .errors import CrossmodalError, UserError
 from .filters import Filters, parse_filters
 from .query import Hit, Query, build_query, query_from_request
@@ -25,22 +28,6 @@ from .store import Store as StoreFolder
 
 if TYPE_CHECKING:  # the pipeline loads for an update only, not for a search
     from .pipeline.summaries import Progress, UpdateSummary
-
-# build_query's keyword arguments that `Store.search` passes through.
-_QUERY_OPTIONS = (
-    "texts",
-    "images",
-    "audios",
-    "negatives",
-    "negative_images",
-    "negative_audios",
-    "weights",
-    "min_score",
-    "fusion",
-    "min_relative",
-    "min_z",
-    "hubness",
-)
 
 
 @dataclass
@@ -83,8 +70,10 @@ class Store:
     ) -> Store:
         """Open the store at `path` (default: the XDG data folder, or CROSSMODAL_STORE);
         `create` makes it when it is not there. `models` limits searches to those models."""
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise UserError(f"a store is a folder path, not {type(path).__name__}")
         folder = StoreFolder.open_or_create(path) if create else StoreFolder.open(path)
-        return cls(folder, models, device)
+        return cls(folder, arguments.strings(models, "models"), arguments.text(device, "device"))
 
     @classmethod
     def for_update(cls, path: Path | str | None, roots: Sequence[Path] | None) -> Store:
@@ -136,7 +125,7 @@ class Store:
         from .pipeline.summaries import no_progress
 
         self.close()  # a search engine opened before sees the new state on its next use
-        roots = [Path(p) for p in paths] if paths else None
+        roots = [Path(p) for p in arguments.strings(paths, "paths")] or None
         return update(
             self.folder,
             roots,
@@ -184,12 +173,19 @@ class Store:
         build_query's (texts, images, audios, negatives, weights, fusion, min_score ...);
         `filters` a Filters or parse_filters' keywords (under, globs, after, before ...)."""
         if not isinstance(query, Query):
-            unknown = set(options) - set(_QUERY_OPTIONS)
-            if unknown:
-                raise UserError(f"unknown search option: {', '.join(sorted(unknown))}")
             if isinstance(filters, dict):
-                filters = parse_filters(**filters)
-            query = build_query(query, type=type, k=k, filters=filters, **options)
+                filters = parse_filters(**arguments.filter_options(filters))
+            elif filters is not None and not isinstance(filters, Filters):
+                raise UserError("filters takes a Filters or a dict of parse_filters' keywords")
+            query = build_query(
+                arguments.text(query, "query")
+                if not isinstance(query, os.PathLike)
+                else str(query),
+                type=arguments.text(type, "type"),
+                k=arguments.whole(k, "k"),
+                filters=filters,
+                **arguments.search_options(options),
+            )
         return self.engine.search(query)
 
     def recommend(
@@ -207,38 +203,46 @@ class Store:
         those themselves or near-copies of them."""
         from .recommend import read_history, recommend
 
-        seen: Any = history or []
-        if isinstance(history, (str, Path)):
+        if isinstance(history, (str, os.PathLike)):
             seen = read_history(Path(history))
+        else:
+            seen = [(path, None) for path in arguments.strings(history, "history")]
+        found = arguments.number(diversity, "diversity")
         hits, profile = recommend(
             self.engine,
-            list(like),
-            history=list(seen),
-            prefer=list(prefer or []),
-            type=type,
-            k=k,
-            dislikes=list(dislike or []),
-            avoid=list(avoid or []),
-            **({} if diversity is None else {"diversity": diversity}),
+            arguments.strings(like, "like"),
+            history=seen,
+            prefer=arguments.strings(prefer, "prefer"),
+            type=arguments.text(type, "type"),
+            k=arguments.whole(k, "k"),
+            dislikes=arguments.strings(dislike, "dislike"),
+            avoid=arguments.strings(avoid, "avoid"),
+            **({} if found is None else {"diversity": found}),
         )
         seeds = [*profile["likes"], *profile["dislikes"]]
         items = {path: self.engine.item(path) for path in seeds}
         modalities = {path: item.modality for path, item in items.items() if item and item.modality}
         return Recommendation(hits, profile, modalities)
 
-    def batch(self, stream: IO[bytes]) -> Iterator[dict[str, Any]]:
+    def batch(self, stream: IO[bytes], k: int = 10) -> Iterator[dict[str, Any]]:
         """The `--batch` protocol: one JSON request per line in, one answer per line out. A bad
         line (not JSON, too long, nested too deep, a wrong type, a number out of range, text that
-        is not Unicode) gets an error object and the batch goes on."""
+        is not Unicode) gets an error object and the batch goes on. `k`: results per line that
+        does not say."""
         from .batch import batch_lines, batch_request
 
+        if not hasattr(stream, "readline") or isinstance(stream.read(0), str):
+            raise UserError("batch reads a binary stream: open(path, 'rb') or sys.stdin.buffer")
         engine = self.engine  # a store or model that cannot load fails the batch, not each line
         for number, raw in batch_lines(stream):
             request_id: Any = number
             try:
                 request = batch_request(raw)
                 request_id = request.get("id", number)
-                hits = engine.search(query_from_request(request))
+                if isinstance(request_id, float) and not math.isfinite(request_id):
+                    request_id = number  # the answer must stay valid JSON
+                    raise UserError("id must be a string or a finite number")
+                hits = engine.search(query_from_request(request, default_k=k))
                 yield {"id": request_id, "results": [h.to_dict(r) for r, h in enumerate(hits, 1)]}
             except CrossmodalError as exc:
                 yield {"id": request_id, "error": str(exc)}
@@ -252,5 +256,8 @@ class Store:
         intervals, over a labelled queries file."""
         from .evaluate import evaluate, load_queries
 
+        if not isinstance(queries, (str, os.PathLike)):
+            raise UserError(f"queries is a file path, not {type(queries).__name__}")
+        fusion, hubness = arguments.text(fusion, "fusion"), arguments.text(hubness, "hubness")
         labelled = load_queries(Path(queries))  # a bad file fails before any model loads
         return evaluate(self.engine, labelled, fusion, hubness)

@@ -395,4 +395,6 @@ def parse_weights(raw: str | None) -> dict[str, float]:
         values = [float(piece) for piece in pieces]
     except ValueError as exc:
         raise UserError(f"--weights must be numbers: {raw}") from exc
+    if not all(math.isfinite(value) for value in values):
+        raise UserError(f"--weights must be finite numbers: {raw}")
     return dict(zip(("text", "image", "audio"), values, strict=True))

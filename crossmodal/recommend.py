@@ -26,7 +26,7 @@ from .catalog import Item
 from .errors import UserError
 from .filters import parse_date
 from .fusion import attention_weights, mmr
-from .query import Hit, Query, QueryPart, resolve_types
+from .query import MAX_K, Hit, Query, QueryPart, resolve_types
 from .search import SearchEngine
 
 HISTORY_HALF_LIFE = 10  # the 10th most recent history item counts half as much as the newest
@@ -123,8 +123,8 @@ def recommend(
 ) -> tuple[list[Hit], dict[str, Any]]:
     """(hits, profile description). UserError when nothing usable describes the taste."""
     engine.ensure_searchable()
-    if k < 1:
-        raise UserError("-k must be at least 1")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise UserError(f"-k must be a whole number from 1 to {MAX_K:,}")  # as for search
     if not 0.0 <= diversity <= 1.0:
         raise UserError("--diversity must be between 0 and 1")
     entries = [(h, None) if isinstance(h, str) else h for h in history or []]

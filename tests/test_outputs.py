@@ -106,3 +106,19 @@ def test_one_event_is_one_log_line(fake_store: Store, collection: Path, tmp_path
     assert len(lines) == 2  # the run and its one failed file
     assert "broken\\nFORGED" in lines[1] and not any(line.startswith("FORGED") for line in lines)
     assert os.path.exists(odd)
+
+
+def test_a_fifo_no_one_reads_is_an_error_not_a_hang(indexed: Store, tmp_path: Path) -> None:
+    """A page or log aimed at a FIFO without a reader used to block in open() for ever (a cron
+    `update --log FIFO` never ended): now a page is a one-line error and a log a warning."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    store = ["--store", str(indexed.root)]
+    page = runner.invoke(app, ["gallery", "-o", str(fifo), *store, "--force"])
+    assert page.exit_code == 1
+    assert (
+        page.stderr.strip()
+        == f"crossmodal: error: cannot write {fifo}: no process is reading it (a FIFO)"
+    )
+    logged = runner.invoke(app, ["update", *store, "--log", str(fifo), "--force", "--quiet"])
+    assert logged.exit_code == 0 and "cannot write log" in logged.stderr

@@ -375,7 +375,7 @@ def test_photos_compare_with_whole_documents_texts_with_passages(
 
 def test_more_errors_and_edges(engine: SearchEngine, collection: Path) -> None:
     liked = str(collection / "photos" / "a.png")
-    with pytest.raises(UserError, match=r"^-k must be at least 1$"):
+    with pytest.raises(UserError, match=r"^-k must be a whole number from 1 to 10,000$"):
         recommend(engine, [liked], k=0)
     with pytest.raises(UserError, match=r"^--diversity must be between 0 and 1$"):
         recommend(engine, [liked], diversity=-0.5)
@@ -408,3 +408,12 @@ def test_a_failed_file_is_not_an_indexed_item(fake_store: Store, tmp_path: Path)
     assert profile["history_unknown"] == [str(root / "bad.png")]
     assert profile["history_used"] == 1 and profile["interest_centres"] == 1
     assert _names(hits) == ["other.png"]
+
+
+def test_k_is_a_whole_number_up_to_search_s_limit(engine: SearchEngine, collection: Path) -> None:
+    liked = str(collection / "photos" / "a.png")
+    assert len(recommend(engine, [liked], k=10_000)[0]) == 7  # every other item, no error
+    assert len(recommend(engine, [liked], k=1)[0]) == 1
+    for bad in (10_001, 0, True, 2.0):
+        with pytest.raises(UserError, match=r"^-k must be a whole number from 1 to 10,000$"):
+            recommend(engine, [liked], k=bad)  # type: ignore[arg-type]
