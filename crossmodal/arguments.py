@@ -72,43 +72,41 @@ def weights(value: Any) -> dict[str, float] | None:
     raise UserError(f"weights takes a dict or a (text, image, audio) triple, not {_kind(value)}")
 
 
+def _checked(options: dict[str, Any], checks: dict[str, Any], what: str) -> dict[str, Any]:
+    """Each option through its check; an unknown name is a UserError naming it."""
+    unknown = set(options) - set(checks)
+    if unknown:
+        raise UserError(f"unknown {what}: {', '.join(sorted(unknown))}")
+    return {name: checks[name](value, name) for name, value in options.items()}
+
+
+def _size(value: Any, name: str) -> str | None:
+    return None if value is None else str(value)  # parse_size says what a size looks like
+
+
+SEARCH_CHECKS: dict[str, Any] = {
+    **dict.fromkeys(LIST_OPTIONS, strings),
+    **dict.fromkeys(NUMBER_OPTIONS, number),
+    **dict.fromkeys(TEXT_OPTIONS, text),
+    "weights": lambda value, name: weights(value),
+}
+FILTER_CHECKS: dict[str, Any] = {
+    **dict.fromkeys(FILTER_LISTS, strings),
+    **dict.fromkeys(FILTER_TEXTS, text),
+    **dict.fromkeys(FILTER_SIZES, _size),
+    **dict.fromkeys(FILTER_NUMBERS, number),
+}
+
+
 def search_options(options: dict[str, Any]) -> dict[str, Any]:
     """build_query's keyword arguments, each of the type it takes."""
-    known = {*LIST_OPTIONS, *NUMBER_OPTIONS, *TEXT_OPTIONS, "weights"}
-    unknown = set(options) - known
-    if unknown:
-        raise UserError(f"unknown search option: {', '.join(sorted(unknown))}")
-    checked: dict[str, Any] = {}
-    for name, value in options.items():
-        if name in LIST_OPTIONS:
-            checked[name] = strings(value, name)
-        elif name in NUMBER_OPTIONS:
-            checked[name] = number(value, name)
-        elif name in TEXT_OPTIONS:
-            checked[name] = text(value, name)
-        else:
-            checked[name] = weights(value)
-    return checked
+    return _checked(options, SEARCH_CHECKS, "search option")
 
 
 def filter_options(options: dict[str, Any]) -> dict[str, Any]:
     """parse_filters' keyword arguments ("glob" is "globs", as in --batch lines)."""
     options = {("globs" if name == "glob" else name): value for name, value in options.items()}
-    known = {*FILTER_LISTS, *FILTER_TEXTS, *FILTER_SIZES, *FILTER_NUMBERS}
-    unknown = set(options) - known
-    if unknown:
-        raise UserError(f"unknown filter: {', '.join(sorted(unknown))}")
-    checked: dict[str, Any] = {}
-    for name, value in options.items():
-        if name in FILTER_LISTS:
-            checked[name] = strings(value, name)
-        elif name in FILTER_TEXTS:
-            checked[name] = text(value, name)
-        elif name in FILTER_SIZES:
-            checked[name] = None if value is None else str(value)
-        else:
-            checked[name] = number(value, name)
-    return checked
+    return _checked(options, FILTER_CHECKS, "filter")
 
 
 def _kind(value: Any) -> str:

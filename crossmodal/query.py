@@ -150,12 +150,6 @@ def _document_text(path: Path) -> str:
 MAX_K = 10_000  # results per query: a larger k is a typo or an attack on memory
 
 
-def _brief(value: Any) -> str:
-    """A value as a short repr for an error line."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _valid_unicode(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -313,75 +307,43 @@ def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
     return (type,)
 
 
-def _as_list(value: Any) -> list[str]:
-    """A request's part: a string or a list of strings."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    raise UserError(f"query parts must be strings or lists of strings, not {value!r}")
-
-
-def _number(request: dict[str, Any], name: str) -> float | None:
-    """A request's finite number, or None when absent."""
-    value = request.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{name} must be a number, not {_brief(value)}")
-    if not math.isfinite(value):
-        raise UserError(f"{name} must be a finite number")
-    return float(value)
+# A --batch line's keys for build_query's list and option arguments.
+BATCH_OPTIONS = {
+    "text": "texts",
+    "image": "images",
+    "audio": "audios",
+    "not": "negatives",
+    "not_image": "negative_images",
+    "not_audio": "negative_audios",
+    "min_score": "min_score",
+    "min_relative": "min_relative",
+    "min_z": "min_z",
+    "fusion": "fusion",
+    "hubness": "hubness",
+}
+BATCH_FILTERS = ("under", "glob", "after", "before", "min_size", "max_size")
+BATCH_FILTERS += ("min_duration", "max_duration")
 
 
 def query_from_request(request: Any, default_k: int = 10) -> Query:
     """A `--batch` line: {"text", "image", "audio", "not", "not_image", "not_audio", "type", "k",
     "min_score", "min_relative", "min_z", "fusion", "hubness", "under", "glob", "after", "before",
-    "min_size", "max_size", "min_duration", "max_duration"}; strings or lists for the parts."""
+    "min_size", "max_size", "min_duration", "max_duration"}; strings or lists for the parts.
+    Each value is checked as the library face checks its arguments (arguments.py)."""
+    from . import arguments
+
     if not isinstance(request, dict):
         raise UserError("each batch line must be a JSON object")
-    as_list = _as_list
-
-    def number(name: str) -> float | None:
-        return _number(request, name)
-
     k = request.get("k", default_k)
     if isinstance(k, float) and math.isfinite(k) and k.is_integer():
         k = int(k)
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise UserError(f"k must be a whole number, not {_brief(k)}")
-    for name in ("after", "before", "type", "fusion", "hubness"):
-        if request.get(name) is not None and not isinstance(request.get(name), str):
-            raise UserError(f"{name} must be a string, not {_brief(request.get(name))}")
+    k = arguments.whole(k, "k")
+    kind = arguments.text(request.get("type"), "type")
     filters = parse_filters(
-        under=as_list(request.get("under")),
-        globs=as_list(request.get("glob")),
-        after=request.get("after"),
-        before=request.get("before"),
-        min_size=request.get("min_size"),
-        max_size=request.get("max_size"),
-        min_duration=number("min_duration"),
-        max_duration=number("max_duration"),
+        **arguments.filter_options({name: request.get(name) for name in BATCH_FILTERS})
     )
-    return build_query(
-        None,
-        texts=as_list(request.get("text")),
-        images=as_list(request.get("image")),
-        audios=as_list(request.get("audio")),
-        negatives=as_list(request.get("not")),
-        negative_images=as_list(request.get("not_image")),
-        negative_audios=as_list(request.get("not_audio")),
-        type=request.get("type"),
-        k=k,
-        min_score=number("min_score"),
-        fusion=request.get("fusion"),
-        min_relative=number("min_relative"),
-        min_z=number("min_z"),
-        filters=filters,
-        hubness=request.get("hubness"),
-    )
+    options = {option: request.get(key) for key, option in BATCH_OPTIONS.items()}
+    return build_query(None, type=kind, k=k, filters=filters, **arguments.search_options(options))
 
 
 def parse_weights(raw: str | None) -> dict[str, float]:

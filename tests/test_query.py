@@ -236,7 +236,7 @@ def test_batch_requests_take_the_new_keys(collection: Path) -> None:
     assert query.fusion == "score" and query.min_z == 1.0
     assert query.filters.globs == ("*.jpg",) and query.filters.max_size == 2 * 1024**2
     assert [p.weight for p in query.parts] == [2.0, -1.0]
-    with pytest.raises(UserError, match="min_z must be a number"):
+    with pytest.raises(UserError, match="min_z must be a finite number"):
         query_from_request({"text": "x", "min_z": "high"})
 
 

@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,10 +104,6 @@ class ItemRows(Connection):
             args.append(modality)
         for row in self.conn.execute(sql + " ORDER BY id", args):
             yield Item.from_row(row)
-
-    def items_by_ids(self, ids: Iterable[int]) -> dict[int, Item]:
-        rows = self.rows_in("SELECT * FROM items WHERE id IN ({marks})", ids)
-        return {row["id"]: Item.from_row(row) for row in rows}
 
     def items_with(self, column: str, key: str) -> list[Item]:
         """Live items whose content hash (`column` "content_hash") or text key ("text_key") is
