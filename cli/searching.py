@@ -280,7 +280,8 @@ def eval_(
     """Recall@1/5/10, Hit@5, MRR and nDCG@10 per query kind, beside chance, on your labels.
 
     Each line: {"id", "kind", "query": TEXT | {"text", "image", "audio", "not"}, "type",
-    "relevant": [paths]}; paths are relative to the queries file."""
+    "relevant": \\[paths]}; paths are relative to the queries file. Each query is ranked 100
+    deep (MRR@100); intervals are 95 % bootstrap intervals over the queries."""
     with open_library(store, model, device) as library:
         report = library.evaluate(queries, fusion, hubness)
     if json_output:

@@ -34,16 +34,18 @@ def test_metrics_by_hand() -> None:
 @pytest.mark.parametrize(("pool", "relevant"), [(2, 1), (5, 2), (6, 3), (7, 1)])
 def test_chance_levels_equal_the_mean_over_every_ranking(pool: int, relevant: int) -> None:
     """Exact expectations: enumerate all orders of the pool (relevant items are 0..relevant-1)."""
-    totals = {"mrr": 0.0, "ndcg": 0.0, "hit3": 0.0, "recall3": 0.0}
+    totals = {"mrr": 0.0, "mrr2": 0.0, "ndcg": 0.0, "hit3": 0.0, "recall3": 0.0}
     orders = list(permutations(range(pool)))
     for order in orders:
         ranks = sorted(order.index(item) + 1 for item in range(relevant))
         totals["mrr"] += 1 / ranks[0]
+        totals["mrr2"] += 1 / ranks[0] if ranks[0] <= 2 else 0.0  # ranked 2 deep
         totals["ndcg"] += ndcg(ranks, relevant)
         totals["hit3"] += ranks[0] <= 3
         totals["recall3"] += sum(r <= 3 for r in ranks) / relevant
     count = len(orders)
     assert chance_mrr(pool, relevant) == pytest.approx(totals["mrr"] / count)
+    assert chance_mrr(pool, relevant, depth=2) == pytest.approx(totals["mrr2"] / count)
     assert chance_ndcg(pool, relevant) == pytest.approx(totals["ndcg"] / count)
     assert chance_hit(pool, relevant, 3) == pytest.approx(totals["hit3"] / count)
     assert chance_recall(pool, relevant, 3) == pytest.approx(totals["recall3"] / count)

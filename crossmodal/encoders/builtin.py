@@ -33,11 +33,16 @@ VISUAL = "builtin-visual"
 AUDIO = "builtin-audio"
 
 CONSE_TOP_T = 10
+# Hierarchical ConSE (hierarchy.py): how much the picture's WordNet ancestors ("bird", "fruit",
+# "musical instrument"), each weighted by the probability of the classes under it, count beside
+# its top classes; 0 turns it off. Chosen on the large eval (bench/RESULTS.md, issue 18).
+HIERARCHY_WEIGHT = 0.0
 CLASS_PROMPT = "a photo of a {}."
 IMAGE_SIZE = 224
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
+MAX_ANCESTOR_CLASSES = 400  # ancestors grouping more classes are too general ("object")
 
 
 def imagenet_class_names() -> list[str]:
@@ -61,13 +66,22 @@ CLASS_TEMPLATES: tuple[str, ...] = (CLASS_PROMPT,)
 CLASS_SYNONYMS = False  # add every WordNet lemma of the class (timm's imagenet_synset_to_lemma)
 
 
-def imagenet_synonyms() -> list[list[str]]:
-    """Per ImageNet-1k class (in model order), its WordNet lemmas from the files timm ships."""
+def _timm_info() -> Path:
     spec = importlib.util.find_spec("timm")
     if spec is None or not spec.submodule_search_locations:
-        raise EncoderError("timm is not installed; it provides the ImageNet synonyms")
-    info = Path(next(iter(spec.submodule_search_locations))) / "data" / "_info"
-    synsets = (info / "imagenet_synsets.txt").read_text().split()
+        raise EncoderError("timm is not installed; it provides the ImageNet synsets")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "_info"
+
+
+def imagenet_synsets() -> list[str]:
+    """The WordNet ids of the ImageNet-1k classes in model order (n01440764, ...)."""
+    return (_timm_info() / "imagenet_synsets.txt").read_text().split()
+
+
+def imagenet_synonyms() -> list[list[str]]:
+    """Per ImageNet-1k class (in model order), its WordNet lemmas from the files timm ships."""
+    info = _timm_info()
+    synsets = imagenet_synsets()
     lemmas = {}
     for line in (info / "imagenet_synset_to_lemma.txt").read_text().splitlines():
         synset, _, words = line.partition("\t")
@@ -101,7 +115,8 @@ class BuiltinEncoderSet(EncoderSet):
         encoding changes in code (e.g. audio features)."""
         names = "synonyms" if CLASS_SYNONYMS else "names"
         speech = self.transcriber_id or "no-speech"
-        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}/{speech}"
+        tree = f"/H{HIERARCHY_WEIGHT:g}x{MAX_ANCESTOR_CLASSES}" if HIERARCHY_WEIGHT else ""
+        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}{tree}/{speech}"
 
     @property
     def transcriber_id(self) -> str | None:
@@ -152,6 +167,7 @@ class BuiltinEncoderSet(EncoderSet):
         self._light_text_model: Any = None
         self._image_model: Any = None
         self._class_matrix: np.ndarray | None = None
+        self._ancestors: tuple[np.ndarray, np.ndarray] | None = None
         self._transform: Any = None
         self._speech: Any = None
         self._transcriber_id: str | None | bool = False  # False: not looked up yet
@@ -212,31 +228,43 @@ class BuiltinEncoderSet(EncoderSet):
     def class_matrix(self) -> np.ndarray:
         """(1000, 384) unit text embeddings of the ImageNet classes, cached in the store: per
         class the mean over its names and CLASS_TEMPLATES (prompt ensembling, as CLIP does)."""
-        if self._class_matrix is not None:
-            return self._class_matrix
-        per_class = class_prompts()
-        prompts = [prompt for prompts in per_class for prompt in prompts]
+        if self._class_matrix is None:
+            self._class_matrix = self._prompt_matrix("conse-classes", class_prompts())
+        return self._class_matrix
+
+    def ancestor_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ancestor embeddings (A, 384), membership (A, 1000)) for hierarchical ConSE."""
+        if self._ancestors is None:
+            from .hierarchy import ancestors
+
+            names, member = ancestors(MAX_ANCESTOR_CLASSES)
+            prompts = [[t.format(name) for t in CLASS_TEMPLATES] for name in names]
+            self._ancestors = (self._prompt_matrix("conse-ancestors", prompts), member)
+        return self._ancestors
+
+    def _prompt_matrix(self, kind: str, per_row: list[list[str]]) -> np.ndarray:
+        """Unit embeddings, one row per prompt group (the mean of its prompts), cached in the
+        store under a digest of the prompts."""
+        prompts = [prompt for group in per_row for prompt in group]
         digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:16]
-        cache = self.cache_dir / f"conse-classes-{digest}.npy" if self.cache_dir else None
+        cache = self.cache_dir / f"{kind}-{digest}.npy" if self.cache_dir else None
         if cache is not None and cache.is_file():
             try:
                 matrix = np.load(cache, allow_pickle=False)
-                if matrix.shape == (len(per_class), 384):
-                    self._class_matrix = matrix.astype(np.float32)
-                    return self._class_matrix
+                if matrix.shape == (len(per_row), 384):
+                    return matrix.astype(np.float32)
             except (OSError, ValueError):
                 pass
         encoded = self._encode_sentences(prompts)
         rows, start = [], 0
-        for class_prompts_ in per_class:
-            rows.append(encoded[start : start + len(class_prompts_)].mean(axis=0))
-            start += len(class_prompts_)
+        for group in per_row:
+            rows.append(encoded[start : start + len(group)].mean(axis=0))
+            start += len(group)
         matrix = l2_normalize(np.stack(rows))
         if cache is not None:
             # A read-only store still searches; it just recomputes the matrix next time.
             with contextlib.suppress(OSError):
                 atomic_write_with(cache, lambda tmp: _save_npy(tmp, matrix))
-        self._class_matrix = matrix
         return matrix
 
     def light_text_model(self):  # type: ignore[no-untyped-def]
@@ -280,11 +308,25 @@ class BuiltinEncoderSet(EncoderSet):
             features = model.extract_features(batch)
             pooled = features.mean(dim=(2, 3))
             probabilities = model._fc(pooled).softmax(dim=-1)
-        top = probabilities.topk(CONSE_TOP_T, dim=-1)
-        weights = top.values.numpy().astype(np.float32)
-        classes = self.class_matrix()
-        semantic = np.einsum("nt,ntd->nd", weights, classes[top.indices.numpy()])
-        return {SEMANTIC: l2_normalize(semantic), VISUAL: l2_normalize(pooled.numpy())}
+        return {
+            SEMANTIC: self.conse(probabilities.numpy()),
+            VISUAL: l2_normalize(pooled.numpy()),
+        }
+
+    def conse(self, probabilities: np.ndarray) -> np.ndarray:
+        """Pictures' semantic vectors from their ImageNet probabilities (rows): the
+        probability-weighted mean of the top classes' embeddings, plus (HIERARCHY_WEIGHT) that of
+        their WordNet ancestors, each weighted by the probability of the classes under it."""
+        top = np.argsort(-probabilities, axis=1, kind="stable")[:, :CONSE_TOP_T]
+        weights = np.take_along_axis(probabilities, top, axis=1).astype(np.float32)
+        semantic = l2_normalize(np.einsum("nt,ntd->nd", weights, self.class_matrix()[top]))
+        if HIERARCHY_WEIGHT:
+            from .hierarchy import ancestor_mass
+
+            names, member = self.ancestor_matrices()
+            above = l2_normalize(ancestor_mass(probabilities.astype(np.float32), member) @ names)
+            semantic = l2_normalize(semantic + HIERARCHY_WEIGHT * above)
+        return semantic
 
     def top_classes(self, image: Any, k: int = 5) -> list[tuple[str, float]]:
         """The ImageNet classes behind an image's semantic vector: explains a ConSE match."""

