@@ -21,6 +21,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "eval"
+MEDIUM = (
+    "comic book",
+    "jigsaw puzzle",
+    "website",
+    "envelope",
+    "dust jacket",
+    "crossword",
+    "menu",
+    "product packet / packaging",
+)
 KINDS = (
     "text->image",
     "text->category",
@@ -99,6 +109,24 @@ def model_outputs(model_name: str, prep: str, paths: list[Path], cache: Path) ->
     return result
 
 
+def content_free(model_name: str, prep: str) -> np.ndarray:
+    """The model's mean probabilities on pictures with no content (blank, grey, noise): its
+    bias, divided out as in contextual calibration (Zhao et al., 2021)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pictures = [Image.new("RGB", (256, 256), c) for c in ("white", "black", (128, 128, 128))]
+    pictures += [Image.fromarray(rng.integers(0, 256, (256, 256, 3), dtype=np.uint8))]
+    folder = Path("/tmp/screen-blank")
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i, picture in enumerate(pictures):
+        paths.append(folder / f"{i}.png")
+        picture.save(paths[-1])
+    out = model_outputs(model_name, prep, paths, folder)
+    return softmax(out["logits"]).mean(axis=0)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
@@ -159,6 +187,31 @@ def main() -> int:
         vectors = encoder.encode_texts([f"a photo of a {n}." for n in names])
         return vectors, member
 
+    from crossmodal.encoders.hierarchy import BASIC, basic_parent
+
+    def basic_matrix():  # type: ignore[no-untyped-def]
+        names, member = ancestors(400, BASIC)
+        return encoder.encode_texts([f"a photo of a {n}." for n in names]), member
+
+    typeof_cache: list[np.ndarray] = []
+
+    def typeof_classes() -> np.ndarray:
+        if not typeof_cache:
+            from crossmodal.encoders.builtin import imagenet_class_names
+
+            prompts = [
+                [f"a photo of a {name}, a type of {parent}." if parent else f"a photo of a {name}."]
+                for name, parent in zip(imagenet_class_names(), basic_parent(), strict=True)
+            ]
+            typeof_cache.append(encoder._prompt_matrix("typeof", prompts))
+        return typeof_cache[0]
+
+    def medium_classes() -> list[int]:
+        from crossmodal.encoders.builtin import imagenet_class_names
+
+        names = imagenet_class_names()
+        return [names.index(n) for n in MEDIUM]
+
     colour_cache: dict[float, np.ndarray] = {}
 
     def colour_vectors(share: float) -> np.ndarray:
@@ -208,13 +261,37 @@ def main() -> int:
             visual = unit(out["pooled"])
             for top in [int(t) for t in args.tops.split(",")]:
                 for variant in args.variants.split(","):
-                    semantic = conse(probabilities, classes, top)
+                    chosen_p = probabilities
+                    for part in variant.split("+"):
+                        if part == "drop":  # classes that name a picture's medium, not content
+                            keep = np.ones(1000, dtype=np.float32)
+                            keep[medium_classes()] = 0
+                            chosen_p = chosen_p * keep
+                            chosen_p = chosen_p / chosen_p.sum(axis=1, keepdims=True)
+                        elif part.startswith("calib:"):  # divide by content-free outputs
+                            alpha = float(part.split(":")[1])
+                            bias = content_free(model_name, prep) ** alpha
+                            chosen_p = chosen_p / bias
+                            chosen_p = chosen_p / chosen_p.sum(axis=1, keepdims=True)
+                        elif part.startswith("prior:"):  # divide by the collection's prior
+                            alpha = float(part.split(":")[1])
+                            prior = chosen_p.mean(axis=0) ** alpha
+                            chosen_p = chosen_p / prior
+                            chosen_p = chosen_p / chosen_p.sum(axis=1, keepdims=True)
+                    semantic = conse(chosen_p, classes, top)
                     for part in variant.split("+"):
                         if part.startswith("hier:"):  # ancestors' names weighted by their mass
                             _, beta, most = part.split(":")
                             names, member = hierarchy_matrix(int(most))
-                            mass = ancestor_mass(probabilities, member)
+                            mass = ancestor_mass(chosen_p, member)
                             semantic = unit(semantic + float(beta) * unit(mass @ names))
+                        elif part.startswith("basic:"):  # only the BASIC ancestors
+                            _, beta = part.split(":")
+                            names, member = basic_matrix()
+                            mass = ancestor_mass(chosen_p, member)
+                            semantic = unit(semantic + float(beta) * unit(mass @ names))
+                        elif part == "typeof":  # "a photo of a goldfinch, a type of bird."
+                            semantic = conse(chosen_p, typeof_classes(), top)
                         elif part.startswith("colour:"):  # the basic colour terms it shows
                             _, gamma, share = part.split(":")
                             semantic = unit(semantic + float(gamma) * colour_vectors(float(share)))

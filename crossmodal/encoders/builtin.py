@@ -39,6 +39,7 @@ CONSE_TOP_T = 10
 HIERARCHY_WEIGHT = 0.0
 CLASS_PROMPT = "a photo of a {}."
 IMAGE_SIZE = 224
+PREPROCESS = "pad"  # or "crop" (the ImageNet centre crop); see transform()
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
@@ -99,6 +100,16 @@ def class_prompts() -> list[list[str]]:
     return [[t.format(n) for n in class_names for t in CLASS_TEMPLATES] for class_names in names]
 
 
+def letterbox(image: Any, size: int) -> Any:
+    """The picture scaled to fit a size x size white square, centred."""
+    from PIL import Image, ImageOps
+
+    fitted = ImageOps.contain(image, (size, size), Image.Resampling.BICUBIC)
+    canvas = Image.new("RGB", (size, size), (255, 255, 255))
+    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
+    return canvas
+
+
 def _save_npy(path: Path, matrix: np.ndarray) -> None:
     with open(path, "wb") as handle:  # a handle, so numpy does not append ".npy" to the name
         np.save(handle, matrix, allow_pickle=False)
@@ -116,7 +127,10 @@ class BuiltinEncoderSet(EncoderSet):
         names = "synonyms" if CLASS_SYNONYMS else "names"
         speech = self.transcriber_id or "no-speech"
         tree = f"/H{HIERARCHY_WEIGHT:g}x{MAX_ANCESTOR_CLASSES}" if HIERARCHY_WEIGHT else ""
-        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}{tree}/{speech}"
+        prep = "" if PREPROCESS == "crop" else f"/{PREPROCESS}"
+        return (
+            f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}{tree}{prep}/{speech}"
+        )
 
     @property
     def transcriber_id(self) -> str | None:
@@ -212,17 +226,23 @@ class BuiltinEncoderSet(EncoderSet):
         return self._image_model
 
     def transform(self):  # type: ignore[no-untyped-def]
+        """The whole picture, letterboxed on white to IMAGE_SIZE square (PREPROCESS "pad"), or
+        the ImageNet centre crop ("crop"). A crop cuts the ends off a wide cut-out, a banner
+        emoji or a tall bottle; padding keeps them, and measured no worse on photographs."""
         if self._transform is None:
             from torchvision import transforms as T
 
-            self._transform = T.Compose(
-                [
-                    T.Resize(IMAGE_SIZE, interpolation=T.InterpolationMode.BICUBIC),
-                    T.CenterCrop(IMAGE_SIZE),
-                    T.ToTensor(),
-                    T.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]),
-                ]
-            )
+            normalize = T.Compose([T.ToTensor(), T.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])])
+            if PREPROCESS == "crop":
+                self._transform = T.Compose(
+                    [
+                        T.Resize(IMAGE_SIZE, interpolation=T.InterpolationMode.BICUBIC),
+                        T.CenterCrop(IMAGE_SIZE),
+                        normalize,
+                    ]
+                )
+            else:
+                self._transform = lambda image: normalize(letterbox(image, IMAGE_SIZE))
         return self._transform
 
     def class_matrix(self) -> np.ndarray:
