@@ -81,3 +81,22 @@ def test_colour_shares_add_up_and_a_blank_picture_is_white() -> None:
     assert set(shares) >= {"black", "orange"}
     assert colour_terms(Image.new("RGB", (10, 10), (255, 255, 255))) == ["white"]
     assert colour_terms(Image.new("RGBA", (10, 10), (128, 128, 128, 255))) == ["gray"]
+
+
+def test_cut_outs_are_letterboxed_whole_and_photos_centre_cropped() -> None:
+    """A wide object on a plain backdrop keeps its ends; a photograph gets the ImageNet crop."""
+    cut_out = Image.new("RGB", (300, 100), (255, 255, 255))
+    ImageDraw.Draw(cut_out).rectangle((5, 30, 295, 70), fill=(200, 20, 30))
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (100, 300, 3), dtype=np.uint8))
+    assert builtin.plain_backdrop(cut_out) and not builtin.plain_backdrop(photo)
+    boxed = np.asarray(builtin.letterbox(cut_out, 224))
+    assert boxed.shape == (224, 224, 3)
+    assert tuple(boxed[112, 4]) != (255, 255, 255)  # the red bar reaches the left edge
+    assert tuple(boxed[5, 112]) == (255, 255, 255)  # white bands above and below
+    encoder = builtin.BuiltinEncoderSet()
+    cropped = encoder.transform()(photo)
+    padded = encoder.transform()(cut_out)
+    assert cropped.shape == padded.shape == (3, 224, 224)
+    # the photo was cropped, not padded: no white band (1.0 after normalisation) at its top
+    assert float(cropped[:, :10].mean()) < 0.9 and float(padded[:, :10].mean()) > 0.99

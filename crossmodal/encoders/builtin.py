@@ -39,7 +39,9 @@ CONSE_TOP_T = 10
 HIERARCHY_WEIGHT = 0.0
 CLASS_PROMPT = "a photo of a {}."
 IMAGE_SIZE = 224
-PREPROCESS = "pad"  # or "crop" (the ImageNet centre crop); see transform()
+PREPROCESS = (
+    "auto"  # cut-outs whole, photos centre-cropped; or "crop" / "pad" for all (transform())
+)
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
@@ -100,6 +102,14 @@ def class_prompts() -> list[list[str]]:
     return [[t.format(n) for n in class_names for t in CLASS_TEMPLATES] for class_names in names]
 
 
+def plain_backdrop(image: Any, tolerance: int = 24, share: float = 0.9) -> bool:
+    """Whether the picture's edge is one flat colour (a cut-out, clip art, an emoji on white),
+    judged on its border pixels: `share` of them within `tolerance` of their mean colour."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return bool((np.abs(border - border.mean(axis=0)).max(axis=1) < tolerance).mean() > share)
+
+
 def letterbox(image: Any, size: int) -> Any:
     """The picture scaled to fit a size x size white square, centred."""
     from PIL import Image, ImageOps
@@ -128,9 +138,7 @@ class BuiltinEncoderSet(EncoderSet):
         speech = self.transcriber_id or "no-speech"
         tree = f"/H{HIERARCHY_WEIGHT:g}x{MAX_ANCESTOR_CLASSES}" if HIERARCHY_WEIGHT else ""
         prep = "" if PREPROCESS == "crop" else f"/{PREPROCESS}"
-        return (
-            f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}{tree}{prep}/{speech}"
-        )
+        return f"builtin/r1/{'|'.join(CLASS_TEMPLATES)}/{names}/T{CONSE_TOP_T}{tree}{prep}/{speech}"
 
     @property
     def transcriber_id(self) -> str | None:
@@ -226,23 +234,31 @@ class BuiltinEncoderSet(EncoderSet):
         return self._image_model
 
     def transform(self):  # type: ignore[no-untyped-def]
-        """The whole picture, letterboxed on white to IMAGE_SIZE square (PREPROCESS "pad"), or
-        the ImageNet centre crop ("crop"). A crop cuts the ends off a wide cut-out, a banner
-        emoji or a tall bottle; padding keeps them, and measured no worse on photographs."""
+        """Picture -> normalised tensor. PREPROCESS "auto": a cut-out (a picture on a plain
+        backdrop: clip art, emoji, a transparent PNG on white) is letterboxed whole, because a
+        centre crop cuts the ends off a wide or tall object; a photograph gets the ImageNet centre
+        crop the classifier was trained on. "crop" and "pad" do one or the other to every picture."""
         if self._transform is None:
             from torchvision import transforms as T
 
             normalize = T.Compose([T.ToTensor(), T.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])])
+            crop = T.Compose(
+                [
+                    T.Resize(IMAGE_SIZE, interpolation=T.InterpolationMode.BICUBIC),
+                    T.CenterCrop(IMAGE_SIZE),
+                    normalize,
+                ]
+            )
+
+            def pad(image):  # type: ignore[no-untyped-def]
+                return normalize(letterbox(image, IMAGE_SIZE))
+
             if PREPROCESS == "crop":
-                self._transform = T.Compose(
-                    [
-                        T.Resize(IMAGE_SIZE, interpolation=T.InterpolationMode.BICUBIC),
-                        T.CenterCrop(IMAGE_SIZE),
-                        normalize,
-                    ]
-                )
+                self._transform = crop
+            elif PREPROCESS == "pad":
+                self._transform = pad
             else:
-                self._transform = lambda image: normalize(letterbox(image, IMAGE_SIZE))
+                self._transform = lambda image: pad(image) if plain_backdrop(image) else crop(image)
         return self._transform
 
     def class_matrix(self) -> np.ndarray:
