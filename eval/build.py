@@ -1045,8 +1045,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--labels-only", action="store_true", help="write manifest, queries and groups but no media"
     )
-    parser.add_argument("--check", action="store_true",
-                        help="exit 0 when the media are built and match manifest.jsonl, else 1")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 when the media are built and match manifest.jsonl, else 1",
+    )
     args = parser.parse_args(argv)
     if args.check:
         return 0 if media_complete(args.out) else 1
