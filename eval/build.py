@@ -177,7 +177,64 @@ def nouns_in(words: list[str], vocabulary: set[str]) -> set[str]:
     return found
 
 
+# WordNet's two-word nouns ("hot dog", "teddy bear"), set in collect, and those whose head names
+# what they are ("pickup truck" is a truck; a hot dog is no dog).
+COMPOUNDS: set[str] = set()
+HEADED: set[str] = set()
+
+
+def name_nouns(name: str, vocabulary: set[str]) -> set[str]:
+    """The vocabulary nouns a name says its picture shows. A possessive ("woman's boot") or a
+    hyphenated modifier ("ring-tailed lemur") names no object of its own, and neither do the
+    words of a compound noun that is not itself in the vocabulary ("hot dog" shows no dog)."""
+    words: list[str] = []
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower().replace("_", " ").split()
+    for position, word in enumerate(split):
+        if word.endswith(("'s", "\u2019s")):
+            continue
+        if "-" in word:  # "t-shirt" is a shirt; "ring-tailed" names nothing
+            joined = " ".join(tokens(word))
+            last = tokens(word)[-1:] if position == len(split) - 1 else []
+            words.extend([joined] if joined in vocabulary else last)
+            continue
+        words.extend(tokens(word))
+    found: set[str] = set()
+    used: set[int] = set()
+    for i in range(len(words) - 1):
+        pair = f"{singular(words[i], vocabulary)} {singular(words[i + 1], vocabulary)}"
+        raw = f"{words[i]} {words[i + 1]}"
+        if pair in vocabulary:
+            found.add(pair)
+            used |= {i, i + 1}
+        elif raw in COMPOUNDS or pair in COMPOUNDS:
+            used |= {i} if (raw in HEADED or pair in HEADED) else {i, i + 1}
+    for i, word in enumerate(words):
+        if i not in used and singular(word, vocabulary) in vocabulary:
+            found.add(singular(word, vocabulary))
+    return found
+
+
+PLURAL_ONLY = {
+    "scissors",
+    "trousers",
+    "glasses",
+    "sunglasses",
+    "spectacles",
+    "pants",
+    "jeans",
+    "shorts",
+    "pliers",
+    "tongs",
+    "binoculars",
+    "headphones",
+}
+
+
 def article(noun: str) -> str:
+    if noun in PLURAL_ONLY or noun.endswith(" scissors"):
+        return noun
+    if noun.startswith(("uni", "use", "eu", "one", "uk")):
+        return f"a {noun}"
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
@@ -254,7 +311,7 @@ CATEGORIES: dict[str, dict[str, list[str]]] = {
         "openmoji": ["computer", "phone"],
     },
     "a body part": {"art4apps": ["body"], "openmoji": ["body-parts"]},
-    "weather": {"openclipart": ["signs_and_symbols/weather"], "openmoji": ["sky & weather"]},
+    "weather": {"openclipart": ["signs_and_symbols/weather"], "openmoji": ["sky-weather"]},
     "a famous monument": {"gcompris": ["monuments"]},
     "renewable energy": {"gcompris": ["renewable"]},
 }
@@ -404,24 +461,82 @@ def kvtml_entries(root: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
-def wordnet_glosses(root: Path, words: set[str]) -> dict[str, str]:
-    """word -> the gloss of its first noun sense (WordNet's most frequent sense)."""
+# WordNet lexicographer files of things a picture can show: animal, artifact, body, food,
+# object, plant, substance (a skunk is an animal before it is a despicable person).
+PICTURABLE = {"05", "06", "08", "13", "17", "20", "27"}
+
+
+def wordnet_compounds(root: Path) -> tuple[set[str], set[str]]:
+    """WordNet's noun lemmas of two words ("hot dog", "teddy bear", "computer mouse"), and those
+    whose second word is among the names of their hypernyms (a pickup truck is a truck)."""
     base = root / "usr/share/wordnet"
-    offsets = {}
+    lemmas: dict[int, list[str]] = {}
+    parents: dict[int, list[int]] = {}
+    for line in (base / "data.noun").read_text(encoding="latin-1").splitlines():
+        if line.startswith(" "):
+            continue
+        fields = line.split(" | ")[0].split()
+        offset, count = int(fields[0]), int(fields[3], 16)
+        lemmas[offset] = [fields[4 + 2 * i].lower().replace("_", " ") for i in range(count)]
+        rest = fields[4 + 2 * count :]
+        parents[offset] = [
+            int(rest[2 + 4 * i]) for i in range(int(rest[0])) if rest[1 + 4 * i] in ("@", "@i")
+        ]
+    compounds, headed = set(), set()
+    for line in (base / "index.noun").read_text(encoding="latin-1").splitlines():
+        if line.startswith(" ") or line.split()[0].count("_") != 1:
+            continue
+        parts = line.split()
+        name = parts[0].replace("_", " ")
+        compounds.add(name)
+        head = name.split()[1]
+        stack = [int(o) for o in parts[len(parts) - int(parts[2]) :]]
+        above: set[str] = set()
+        while stack:
+            node = stack.pop()
+            for parent in parents.get(node, []):
+                above.update(lemmas.get(parent, []))
+                stack.append(parent)
+        if any(head == a or a.endswith(" " + head) for a in above):
+            headed.add(name)
+    return compounds, headed
+
+
+def wordnet_glosses(root: Path, words: set[str]) -> dict[str, str]:
+    """word -> the gloss of its most frequent sense among things a picture can show (else of
+    its most frequent sense)."""
+    base = root / "usr/share/wordnet"
+    senses: dict[str, list[int]] = {}
     for line in (base / "index.noun").read_text(encoding="latin-1").splitlines():
         if line.startswith(" "):
             continue
         parts = line.split()
         lemma = parts[0].replace("_", " ")
         if lemma in words:
-            offsets[lemma] = int(parts[-int(parts[2])])  # first synset offset
+            count = int(parts[2])
+            senses[lemma] = [int(o) for o in parts[len(parts) - count :]]
     glosses = {}
     with open(base / "data.noun", "rb") as data:
-        for lemma, offset in offsets.items():
-            data.seek(offset)
-            line = data.readline().decode("latin-1")
-            glosses[lemma] = line.partition("| ")[2].strip()
+        for lemma, offsets in senses.items():
+            lines = []
+            for offset in offsets:
+                data.seek(offset)
+                lines.append(data.readline().decode("latin-1"))
+            chosen = next((ln for ln in lines if ln.split()[1] in PICTURABLE), lines[0])
+            glosses[lemma] = chosen.partition("| ")[2].strip()
     return glosses
+
+
+def debian_file_licences(copyright_file: Path) -> dict[str, str]:
+    """File name -> licence from a machine-readable debian/copyright ("*" for the default)."""
+    licences: dict[str, str] = {}
+    for stanza in copyright_file.read_text(encoding="utf-8").split("\n\n"):
+        files = re.search(r"^Files:(.*(?:\n .*)*)", stanza, re.M)
+        licence = re.search(r"^License: *(\S+)", stanza, re.M)
+        if files and licence:
+            for name in files.group(1).split():
+                licences[name if name == "*" else Path(name).name] = licence.group(1)
+    return licences
 
 
 def svg_meta(path: Path) -> tuple[str, list[str]]:
@@ -446,6 +561,9 @@ def collect(cache: Path) -> list[Entry]:
     fluent = fetch("fluentui-emoji", cache) / "package/icons/modern"
     kvtml = kvtml_entries(fetch("kdeedu-kvtml-data", cache))
     tuberling = fetch("ktuberling-data", cache) / "usr/share/ktuberling/sounds"
+    compounds, headed = wordnet_compounds(fetch("wordnet-base", cache))
+    COMPOUNDS.update(compounds)
+    HEADED.update(headed)
     sys.path.insert(0, str(HERE))
     from gcompris import gcompris_entries
 
@@ -533,7 +651,7 @@ def collect(cache: Path) -> list[Entry]:
                 "gcompris-qt-data",
                 g["original"],
                 "photo",
-                nouns_in(tokens(g["word"]), vocabulary) | ({g["word"]} & vocabulary),
+                name_nouns(g["word"], vocabulary) | ({g["word"]} & vocabulary),
                 {f"gcompris:{folder}"} if folder else set(),
                 phrase=g.get("caption"),
                 path=g["path"],
@@ -543,8 +661,7 @@ def collect(cache: Path) -> list[Entry]:
     fluent_names = {p.stem: p for p in fluent.glob("*.svg")}
     for e in sorted(emoji, key=lambda e: e["hexcode"]):
         name = e["annotation"].lower()
-        words = tokens(name)
-        labels = nouns_in(words, vocabulary)
+        labels = name_nouns(e["annotation"], vocabulary)
         subgroup = e["subgroups"]
         svg = openmoji / "color/svg" / f"{e['hexcode']}.svg"
         if not svg.is_file():
@@ -579,9 +696,12 @@ def collect(cache: Path) -> list[Entry]:
             if not png.is_file():
                 continue
             title, keywords = svg_meta(svg)
-            # The title and the file name's first word name the object; keywords only when they
-            # do not (many titles are Italian), and never the generic folder-like keywords.
-            labels = nouns_in(tokens(title) + tokens(svg.stem)[:1], vocabulary) - GENERIC
+            # The file name's first words name the object; else the title (many are Italian, and
+            # some were copied from another drawing: 13 outlines are all "chipmunk"); keywords only
+            # when neither does, and never the generic folder-like keywords.
+            labels = nouns_in(tokens(svg.stem)[:2], vocabulary) - GENERIC
+            if not labels:
+                labels = name_nouns(title, vocabulary) - GENERIC
             if not labels:
                 labels = nouns_in([w for k in keywords for w in tokens(k)], vocabulary) - GENERIC
             if not labels:
@@ -613,6 +733,7 @@ def collect(cache: Path) -> list[Entry]:
             )
         )
     sonic = fetch("sonic-pi-samples", cache)
+    sonic_licences = debian_file_licences(next(sonic.rglob("copyright")))
     for path in sorted(sonic.rglob("*.flac")):
         entries.append(
             Entry(
@@ -622,6 +743,7 @@ def collect(cache: Path) -> list[Entry]:
                 "sound",
                 family=sound_family("sonic", path.stem),
                 path=path,
+                licence=sonic_licences.get(path.name, sonic_licences.get("*")),
             )
         )
     for path in sorted(scratch.glob("Sounds/*/*")):
@@ -830,7 +952,6 @@ def write_media(entries: list[Entry], out: Path | None) -> None:
             _downscale(entry.path, target)
         else:
             shutil.copyfile(entry.path, target)
-    (out / ".complete").write_text("written by eval/build.py\n")
 
 
 MAX_SIDE = 640  # the few giant Open Clip Art renderings (16000 px) are stored at this size
@@ -862,6 +983,17 @@ def unreadable(entry: Entry) -> bool:
     return head[:4] == b"RIFF" and head[20:22] == b"\x4f\x67"
 
 
+_DIGESTS: dict[int, str] = {}
+
+
+def _digest(entry: Entry) -> str:
+    """SHA-256 of the entry's source bytes (its SVG, for rendered emoji)."""
+    if id(entry) not in _DIGESTS:
+        data = entry.path.read_bytes() if entry.path else (entry.text or "").encode()
+        _DIGESTS[id(entry)] = hashlib.sha256(data).hexdigest()
+    return _DIGESTS[id(entry)]
+
+
 def _sample(rows: list, n: int, rng: random.Random) -> list:
     return rows if len(rows) <= n else sorted(rng.sample(rows, n), key=rows.index)
 
@@ -883,10 +1015,21 @@ def make_queries(entries: list[Entry]) -> list[dict]:
         for n in e.nouns:
             docs_by_noun[n].append(e)
     queries: list[dict] = []
+    seen: set[str] = set()
+    by_name = {e.name: e for e in entries}
 
     def add(kind: str, query, type_: str, relevant: list[Entry]) -> None:
+        own = (
+            by_name.get(query.get("image") or query.get("audio"))
+            if isinstance(query, dict)
+            else None
+        )
+        if own is not None:  # a byte-identical copy of the query picture would make it trivial
+            relevant = [r for r in relevant if r is not own and _digest(r) != _digest(own)]
         names = sorted({r.name for r in relevant})
-        if names:
+        key = json.dumps([query, type_], sort_keys=True)
+        if names and key not in seen:  # the same question twice counts once
+            seen.add(key)
             number = sum(1 for q in queries if q["kind"] == kind) + 1
             queries.append(
                 {
@@ -904,9 +1047,7 @@ def make_queries(entries: list[Entry]) -> list[dict]:
         add("text->image", article(noun), "image", by_noun[noun])
     # text -> image: categories, from the sources' own folders and subgroups, completed by noun
     for phrase, where in CATEGORIES.items():
-        members = [e for e in images if _in_category(e, where)]
-        nouns = {n for e in members for n in e.nouns}
-        members += [e for e in images if e not in members and e.nouns & nouns and e.nouns <= nouns]
+        members = category_members(images, where)
         if len(members) >= 3:
             add("text->category", phrase, "image", members)
     # text -> image: descriptions (an emoji's CLDR name, a vocabulary hint, a photo's name)
@@ -984,7 +1125,7 @@ def make_queries(entries: list[Entry]) -> list[dict]:
             add("fused", {"audio": members[0].name, "text": article(family)}, "audio", members[1:])
     # negated: a category without one of its members
     for phrase, where in CATEGORIES.items():
-        members = [e for e in images if _in_category(e, where)]
+        members = category_members(images, where)
         counts: dict[str, int] = defaultdict(int)
         for e in members:
             for n in e.nouns:
@@ -996,6 +1137,25 @@ def make_queries(entries: list[Entry]) -> list[dict]:
             kept = [e for e in members if noun not in e.nouns]
             add("negated", {"text": phrase, "not": article(noun)}, "image", kept)
     return queries
+
+
+def category_members(images: list[Entry], where: dict[str, list[str]]) -> list[Entry]:
+    """The pictures the sources file under a category, plus the other pictures of a noun that
+    the sources mostly file there (an Art4Apps "eagle" is a bird because the eagles filed in
+    animal-bird are most of the eagles); a noun filed there by one stray picture ("apple" under
+    animals/fish) pulls in nothing."""
+    direct = [e for e in images if _in_category(e, where)]
+    inside: dict[str, int] = defaultdict(int)
+    total: dict[str, int] = defaultdict(int)
+    for e in images:
+        for n in e.nouns:
+            total[n] += 1
+    for e in direct:
+        for n in e.nouns:
+            inside[n] += 1
+    typical = {n for n, c in inside.items() if c >= 2 and c * 2 >= total[n]}
+    chosen = set(map(id, direct))
+    return direct + [e for e in images if id(e) not in chosen and e.nouns and e.nouns <= typical]
 
 
 def _in_category(entry: Entry, where: dict[str, list[str]]) -> bool:
@@ -1013,6 +1173,7 @@ def make_groups(entries: list[Entry]) -> dict[str, list[str]]:
     """Recommendation groups: pictures of one object across sources, sounds of one family."""
     groups: dict[str, list[str]] = {}
     by_noun: dict[str, list[str]] = defaultdict(list)
+    entries = [e for e in entries if not unreadable(e)]
     for e in entries:
         if e.kind == "image":
             for n in e.nouns:
@@ -1032,9 +1193,13 @@ def make_groups(entries: list[Entry]) -> dict[str, list[str]]:
 
 def media_complete(out: Path) -> bool:
     """Whether a finished build is in `out` and holds every file manifest.jsonl names."""
-    if not (out / ".complete").is_file():
+    marker = out / ".complete"
+    if not marker.is_file():
         return False
-    lines = (HERE / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    manifest = (HERE / "manifest.jsonl").read_bytes()
+    if marker.read_text().strip() != hashlib.sha256(manifest).hexdigest():
+        return False  # built from another manifest: the same names may hold other files
+    lines = manifest.decode("utf-8").splitlines()
     return all((out / json.loads(line)["file"]).is_file() for line in lines)
 
 
@@ -1081,6 +1246,9 @@ def main(argv: list[str] | None = None) -> int:
                 }
             out.write(json.dumps(q) + "\n")
     (HERE / "groups.json").write_text(json.dumps(make_groups(entries), indent=1) + "\n")
+    if not args.labels_only:  # the media match this manifest (media_complete checks)
+        digest = hashlib.sha256((HERE / "manifest.jsonl").read_bytes()).hexdigest()
+        (args.out / ".complete").write_text(digest + "\n")
     kinds: dict[str, int] = defaultdict(int)
     for q in queries:
         kinds[q["kind"]] += 1
