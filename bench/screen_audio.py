@@ -13,6 +13,7 @@ Usage: python bench/screen_audio.py [--variants builtin,builtin+whiten,logmel,lo
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import pickle
 from pathlib import Path
@@ -25,7 +26,9 @@ RATE = 22050
 
 
 def waves(files: list[str], cache: Path) -> list[np.ndarray]:
-    file = cache / "waves.pkl"
+    # keyed by the file list: a rebuilt eval renumbers its files
+    digest = hashlib.sha256("\n".join(files).encode()).hexdigest()[:12]
+    file = cache / f"waves-{digest}.pkl"
     if file.is_file():
         return pickle.loads(file.read_bytes())
     from crossmodal.media.audio import load_audio
@@ -67,6 +70,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/screen-audio"))
     args = parser.parse_args()
     from crossmodal.encoders.audio_features import audio_descriptor
+    from crossmodal.evaluate import bootstrap_interval
 
     manifest = [json.loads(line) for line in (EVAL / "manifest.jsonl").read_text().splitlines()]
     files = [r["file"] for r in manifest if r["file"].startswith("audio/")]
@@ -94,9 +98,7 @@ def main() -> int:
             rank = next(i for i, j in enumerate(order) if j in relevant)
             reciprocal.append(1.0 / (rank + 1))
         values = np.asarray(reciprocal)
-        rng = np.random.default_rng(0)
-        means = values[rng.integers(0, len(values), (2000, len(values)))].mean(1)
-        low, high = np.percentile(means, [2.5, 97.5])
+        low, high = bootstrap_interval(reciprocal)
         print(
             json.dumps(
                 {

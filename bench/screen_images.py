@@ -12,6 +12,7 @@ Usage: python bench/screen_images.py [--models lite0,lite1,lite2] [--cache /tmp/
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections import defaultdict
@@ -21,6 +22,31 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "eval"
+# The ancestors people name things by (basic-level categories, Rosch 1976), not WordNet's inner
+# nodes ("placental", "instrumentality"), whose names pull pictures away from plain words.
+BASIC: tuple[str, ...] = (
+    "bird", "dog", "cat", "fish", "insect", "spider", "crab", "reptile", "snake", "lizard",
+    "turtle", "frog", "monkey", "bear", "mammal", "fruit", "vegetable", "food", "dish", "vehicle",
+    "truck", "boat", "ship", "aircraft", "musical instrument", "tool", "building", "container",
+    "furniture", "clothing", "footwear", "hat", "bag", "bottle", "ball", "weapon",
+    "kitchen utensil", "home appliance", "sports equipment", "computer", "electronic equipment",
+    "seat", "lamp",
+)  # fmt: skip
+
+
+def basic_parent(max_classes: int = 400) -> list[str | None]:
+    """Per ImageNet class, its most specific BASIC ancestor (None when it has none)."""
+    from crossmodal.encoders.hierarchy import ancestors
+
+    names, member = ancestors(max_classes, BASIC)
+    sizes = member.sum(axis=1)
+    parents: list[str | None] = []
+    for column in member.T:
+        under = np.flatnonzero(column)
+        parents.append(names[under[np.argmin(sizes[under])]] if len(under) else None)
+    return parents
+
+
 MEDIUM = (
     "comic book",
     "jigsaw puzzle",
@@ -44,7 +70,9 @@ KINDS = (
 def model_outputs(model_name: str, prep: str, paths: list[Path], cache: Path) -> dict:
     """logits (n, 1000) and pooled features (n, d) for each picture, cached on disk."""
     cache.mkdir(parents=True, exist_ok=True)
-    file = cache / f"{model_name}-{prep}.npz"
+    # keyed by the pictures (a rebuilt eval renumbers its files, an old cache would misalign)
+    digest = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:12]
+    file = cache / f"{model_name}-{prep}-{digest}.npz"
     if file.is_file():
         data = np.load(file)
         return {
@@ -69,24 +97,17 @@ def model_outputs(model_name: str, prep: str, paths: list[Path], cache: Path) ->
     model.eval()
     size = {"0": 224, "1": 240, "2": 260}[number]
     norm = T.Normalize([0.5] * 3, [0.5] * 3)
-    if prep == "crop":
-        transform = T.Compose(
-            [
-                T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),
-                T.CenterCrop(size),
-                T.ToTensor(),
-                norm,
-            ]
-        )
-    else:  # "pad": the whole picture, letterboxed on white, so cut-outs keep their ends
+    if prep in ("crop", "flip"):
+        transform = transform_crop(size, norm)
+    else:  # "pad": the whole picture letterboxed on white; "auto": only cut-outs (builtin's)
+        from crossmodal.encoders.builtin import letterbox, plain_backdrop
+
+        crop = transform_crop(size, norm)
 
         def transform(image):  # type: ignore[no-untyped-def]
-            from PIL import Image, ImageOps
-
-            fitted = ImageOps.contain(image, (size, size), Image.Resampling.BICUBIC)
-            canvas = Image.new("RGB", (size, size), (255, 255, 255))
-            canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
-            return norm(T.functional.to_tensor(canvas))
+            if prep == "auto" and not plain_backdrop(image):
+                return crop(image)
+            return norm(T.functional.to_tensor(letterbox(image, size)))
 
     logits, pooled = [], []
     start = time.perf_counter()
@@ -107,6 +128,19 @@ def model_outputs(model_name: str, prep: str, paths: list[Path], cache: Path) ->
     result = {"logits": np.vstack(logits), "pooled": np.vstack(pooled), "seconds": seconds}
     np.savez(file, **result)
     return result
+
+
+def transform_crop(size: int, norm):  # type: ignore[no-untyped-def]
+    from torchvision import transforms as T
+
+    return T.Compose(
+        [
+            T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(size),
+            T.ToTensor(),
+            norm,
+        ]
+    )
 
 
 def content_free(model_name: str, prep: str) -> np.ndarray:
@@ -187,8 +221,6 @@ def main() -> int:
         vectors = encoder.encode_texts([f"a photo of a {n}." for n in names])
         return vectors, member
 
-    from crossmodal.encoders.hierarchy import BASIC, basic_parent
-
     def basic_matrix():  # type: ignore[no-untyped-def]
         names, member = ancestors(400, BASIC)
         return encoder.encode_texts([f"a photo of a {n}." for n in names]), member
@@ -217,7 +249,8 @@ def main() -> int:
     def colour_vectors(share: float) -> np.ndarray:
         """Per picture, the mean embedding of "a COLOUR thing" over its colour terms."""
         if share not in colour_cache:
-            from crossmodal.encoders.colours import colour_shares
+            from colour_terms import colour_shares
+
             from crossmodal.media.image import load_image
 
             file = args.cache / "colour-shares.json"

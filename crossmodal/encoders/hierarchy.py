@@ -21,18 +21,6 @@ import numpy as np
 MAX_CLASSES = 400
 
 
-# The ancestors people name things by (basic-level categories, Rosch 1976), not WordNet's inner
-# nodes ("placental", "instrumentality"), whose names pull pictures away from plain words.
-BASIC: tuple[str, ...] = (
-    "bird", "dog", "cat", "fish", "insect", "spider", "crab", "reptile", "snake", "lizard",
-    "turtle", "frog", "monkey", "bear", "mammal", "fruit", "vegetable", "food", "dish", "vehicle",
-    "truck", "boat", "ship", "aircraft", "musical instrument", "tool", "building", "container",
-    "furniture", "clothing", "footwear", "hat", "bag", "bottle", "ball", "weapon",
-    "kitchen utensil", "home appliance", "sports equipment", "computer", "electronic equipment",
-    "seat", "lamp",
-)  # fmt: skip
-
-
 @lru_cache(maxsize=4)
 def ancestors(
     max_classes: int = MAX_CLASSES, only: tuple[str, ...] | None = None
@@ -46,17 +34,6 @@ def ancestors(
     for i, row in enumerate(rows):
         member[i, row["classes"]] = 1.0
     return [row["lemmas"][0] for row in rows], member
-
-
-def basic_parent(max_classes: int = MAX_CLASSES) -> list[str | None]:
-    """Per ImageNet class, its most specific BASIC ancestor (None when it has none)."""
-    names, member = ancestors(max_classes, BASIC)
-    sizes = member.sum(axis=1)
-    parents: list[str | None] = []
-    for column in member.T:
-        under = np.flatnonzero(column)
-        parents.append(names[under[np.argmin(sizes[under])]] if len(under) else None)
-    return parents
 
 
 def ancestor_mass(probabilities: np.ndarray, member: np.ndarray) -> np.ndarray:

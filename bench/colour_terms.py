@@ -1,4 +1,5 @@
-"""The basic colour terms a picture shows, so "a red apple" or "a green flag" can use them.
+"""The basic colour terms a picture shows (screened for issue 18 by bench/screen_images.py with
+--variants colour:GAMMA:SHARE; neutral on the large eval, so not in the encoder).
 
 ImageNet classes say what a thing is, rarely its colour. Berlin & Kay's eleven basic colour terms
 are the words every language names colours with; each pixel of a small copy of the picture goes to
