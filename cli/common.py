@@ -199,7 +199,6 @@ def _summary_line(summary: Any) -> str:
         f"{ingest.scanned} scanned: {ingest.added} added, {ingest.changed} changed, "
         f"{ingest.moved} moved, {ingest.deleted} deleted, {ingest.unchanged} unchanged, "
         f"{summary.failed} failed, {ingest.unsupported} unsupported"
-        + (f", {ingest.videos} video (not indexed yet)" if ingest.videos else "")
         + (f", {ingest.kept} kept unseen" if ingest.kept else "")
         + "; "
         f"{embedded} vectors embedded"

@@ -129,8 +129,7 @@ def ingest(
         render.stdout.print(
             f"ingest: {summary.scanned} scanned: {summary.added} added, {summary.changed} changed, "
             f"{summary.moved} moved, {summary.deleted} deleted, {summary.unchanged} unchanged, "
-            f"{summary.failed} failed, {summary.unsupported} unsupported"
-            + (f", {summary.videos} video (not indexed yet)" if summary.videos else ""),
+            f"{summary.failed} failed, {summary.unsupported} unsupported",
             markup=False,
         )
         _print_failures(summary.failures)

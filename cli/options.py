@@ -37,7 +37,7 @@ FormatOption = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help="table | json | ndjson | paths | paths0 | tsv (default: table on a terminal, tsv "
+        help="table | json | ndjson | paths | paths0 | tsv | timestamps (default: table on a terminal, tsv "
         "in a pipe).",
     ),
 ]

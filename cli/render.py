@@ -53,7 +53,7 @@ def print_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-FORMATS = ("table", "json", "ndjson", "paths", "paths0", "tsv")
+FORMATS = ("table", "json", "ndjson", "paths", "paths0", "tsv", "timestamps")
 
 
 def _tsv_field(path: str) -> bytes:
@@ -88,7 +88,8 @@ def print_hits(
     plus "results"), one JSON object per result (ndjson), one path per line (paths, raw bytes,
     for xargs) or after each a NUL byte (paths0, for xargs -0: any name survives), or
     tab-separated rank, score, modality, path with a header line (tsv, the path's raw bytes with
-    COPY text escapes)."""
+    COPY text escapes), or path, start and end seconds tab-separated (timestamps: a video's
+    matched scene, for `mpv --start` or `ffmpeg -ss`; other results span 0 to their length)."""
     if fmt == "table":
         hits_table(title, hits, preview)
         return
@@ -99,6 +100,10 @@ def print_hits(
     if fmt == "ndjson":
         for rank, hit in enumerate(hits, 1):
             out.write(_json_line(hit.to_dict(rank)).encode())
+    elif fmt == "timestamps":
+        for hit in hits:
+            start, end = hit.span or (0.0, float(hit.item.meta.get("duration") or 0.0))
+            out.write(_tsv_field(hit.item.fs_path) + f"\t{start:g}\t{end:g}\n".encode())
     elif fmt in ("paths", "paths0"):
         end = b"\n" if fmt == "paths" else b"\0"
         for hit in hits:
@@ -126,6 +131,13 @@ def _detail(hit: Hit) -> str:
         return duration + (hit.item.text_side or "")[:60]
     if hit.item.modality == "image":
         return f"{meta.get('width')}x{meta.get('height')} {meta.get('format', '')}"
+    if hit.item.modality == "video":
+        from crossmodal.query import clock
+
+        about = f"{meta.get('width')}x{meta.get('height')} {meta.get('codec', '')} "
+        about += clock(float(meta.get("duration") or 0))
+        words = (hit.passage or {}).get("text")
+        return about + (f' says "{words[:70]}"' if words else "")
     return ""
 
 
@@ -151,7 +163,8 @@ def _score_cell(score: float) -> Text:
 def _path_cell(hit: Hit) -> Text:
     """The path, a clickable file:// link in terminals that support hyperlinks."""
     uri = Path(hit.item.fs_path).resolve().as_uri() if hit.item.fs_path.startswith("/") else None
-    return Text(shown(display_path(hit.item.path)), style=Style(link=uri) if uri else "")
+    at = f" @ {hit.passage['where']}" if hit.span and hit.passage else ""
+    return Text(shown(display_path(hit.item.path)) + at, style=Style(link=uri) if uri else "")
 
 
 def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:

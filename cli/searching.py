@@ -71,7 +71,7 @@ def search(
         str | None,
         typer.Option(
             "--type",
-            help="Result modality: image|text|audio|all (default: media for a text query, all otherwise).",
+            help="Result modality: image|text|audio|video|all (default: media for a text query, all otherwise).",
         ),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Number of results.")] = 10,
@@ -224,7 +224,8 @@ def recommend(
         ),
     ] = None,
     type_: Annotated[
-        str | None, typer.Option("--type", help="Only recommend this modality: image|text|audio.")
+        str | None,
+        typer.Option("--type", help="Only recommend this modality: image|text|audio|video."),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Number of recommendations.")] = 10,
     store: StoreOption = None,

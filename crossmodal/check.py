@@ -289,7 +289,12 @@ def _check_files(
 
 def _check_pending_embeds(catalog: Catalog, encoder: Any, report: CheckReport) -> None:
     """Items whose content lacks a vector in a space that accepts it (one pass over the items)."""
-    keys_by_modality: dict[str, set[str]] = {"text": set(), "image": set(), "audio": set()}
+    keys_by_modality: dict[str, set[str]] = {
+        "text": set(),
+        "image": set(),
+        "audio": set(),
+        "video": set(),
+    }
     unencodable: dict[str, set[str]] = {}  # space -> keys a model said it cannot encode
     for item in catalog.items(status="ok"):
         if item.content_hash and item.modality in keys_by_modality:

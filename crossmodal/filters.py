@@ -25,7 +25,7 @@ class Filters:
     before: float | None = None
     min_size: int | None = None  # bytes
     max_size: int | None = None
-    min_duration: float | None = None  # seconds (audio)
+    min_duration: float | None = None  # seconds (audio, video)
     max_duration: float | None = None
 
     def __bool__(self) -> bool:
@@ -55,7 +55,7 @@ class Filters:
         if self.min_duration is not None or self.max_duration is not None:
             duration = (item.meta or {}).get("duration")
             if duration is None:
-                return False  # only audio has a duration: a duration filter means audio
+                return False  # only sound and video last: a duration filter means them
             if self.min_duration is not None and duration < self.min_duration:
                 return False
             if self.max_duration is not None and duration > self.max_duration:
@@ -67,8 +67,9 @@ class Filters:
 
 
 def item_time(item: Item) -> float:
-    """When a photo was taken (EXIF), else when the file was last modified."""
-    taken = (item.meta or {}).get("exif_date")
+    """When a photo was taken (EXIF) or a video recorded (its container's creation time), else
+    when the file was last modified."""
+    taken = (item.meta or {}).get("exif_date") or (item.meta or {}).get("captured")
     if taken:
         try:
             return datetime.fromisoformat(taken).timestamp()

@@ -14,12 +14,14 @@ from .errors import MediaError, UserError
 from .filters import Filters, parse_filters
 from .fsutil import refuse_special
 
-MODALITY_TYPES = ("image", "text", "audio")
+MODALITY_TYPES = ("image", "text", "audio", "video")
 # A text-only query with no --type looks for media: "a dog on a beach" wants photos, and a caption
 # that repeats the query's words would otherwise outrank every photo (same-modality similarity is
 # systematically higher than cross-modal). `--type text` or `--type all` includes documents.
-TEXT_QUERY_DEFAULT_TYPES = ("image", "audio")
-DEFAULT_WEIGHTS = {"text": 1.0, "image": 1.0, "audio": 1.0}
+TEXT_QUERY_DEFAULT_TYPES = ("image", "audio", "video")
+# Meta fields too long for every result line: a video's cues live on as its parts.
+BULKY_META = ("subtitles", "speech")
+DEFAULT_WEIGHTS = {"text": 1.0, "image": 1.0, "audio": 1.0, "video": 1.0}
 FUSION_MODES = ("auto", "rrf", "score", "attention", "early")
 # auto = rrf for one positive part (merging its spaces), attention for several: the best of both on
 # the labelled queries (bench/RESULTS.md: image->image MRR 0.903 rrf vs 0.781 attention; fused
@@ -32,7 +34,7 @@ WEIGHT_SEPARATOR = "::"  # "sunset::2", "photo.jpg::0.5" (Midjourney-style multi
 
 @dataclass(frozen=True)
 class QueryPart:
-    modality: str  # text | image | audio
+    modality: str  # text | image | audio | video
     value: str  # the text itself, or a file path
     weight: float = 1.0
 
@@ -89,14 +91,25 @@ class Hit:
     scores: dict[str, float] = field(default_factory=dict)
     fused: float = 0.0
     because: str | None = None  # recommend: the liked item or text that contributed most
-    passage: dict[str, Any] | None = None  # a long document: the passage that matched best
+    passage: dict[str, Any] | None = None  # the part that matched best: a passage, a scene
 
     def name_passage(self, passage: dict[str, Any] | None) -> None:
-        """The passage that matched best, with where it stands ("p. 3", "slide 2", "ch. 4")."""
+        """The part that matched best, with where it stands ("p. 3", "slide 2", "ch. 4" in a
+        document; "0:42–0:57" in a video)."""
         from .media.documents.base import locate
 
+        if passage is not None and self.item.modality == "video":
+            self.passage = {**passage, "where": time_span(passage["start"], passage["end"])}
+            return
         where = passage and locate(self.item.meta.get("sections"), passage["start"])
         self.passage = {**passage, "where": where} if passage and where else passage
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        """(start, end) in seconds of a video's matched scene, else None."""
+        if self.item.modality != "video" or self.passage is None:
+            return None
+        return float(self.passage["start"]), float(self.passage["end"])
 
     @property
     def spaces(self) -> list[str]:
@@ -111,10 +124,23 @@ class Hit:
             "fused": round(float(self.fused), 6),
             "spaces": self.spaces,
             "space_scores": {space: round(float(s), 4) for space, s in self.scores.items()},
-            "meta": self.item.meta,
+            "meta": {k: v for k, v in self.item.meta.items() if k not in BULKY_META},
             **({"because": self.because} if self.because is not None else {}),
             **({"passage": self.passage} if self.passage is not None else {}),
+            **({"start": self.span[0], "end": self.span[1]} if self.span else {}),
         }
+
+
+def clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03: how players show a time."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_span(start: float, end: float) -> str:
+    return f"{clock(start)}\u2013{clock(math.ceil(end))}"
 
 
 def file_modality(path: Path) -> str:
@@ -131,7 +157,7 @@ def file_modality(path: Path) -> str:
     except OSError as exc:
         raise UserError(f"cannot read query file {path}: {exc.strerror}") from exc
     if sniffed is None:
-        raise UserError(f"query file {path} is not a supported image, audio or text file")
+        raise UserError(f"query file {path} is not a supported image, audio, video or text file")
     if sniffed[0] not in MODALITIES:
         raise UserError(f"query file {path} is a {sniffed[0]}: {sniffed[0]} is not searchable yet")
     return sniffed[0]
@@ -303,7 +329,7 @@ def resolve_types(type: str | None, parts: list[QueryPart]) -> tuple[str, ...]:
     if type == "all":
         return MODALITY_TYPES
     if type not in MODALITY_TYPES:
-        raise UserError(f"unknown --type '{type}' (choose from image, text, audio, all)")
+        raise UserError(f"unknown --type '{type}' (choose from image, text, audio, video, all)")
     return (type,)
 
 

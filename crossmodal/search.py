@@ -233,8 +233,23 @@ class SearchEngine:
         )[: query.k]
         for hit in ranked:
             found = [passages[(s, hit.item.id)] for s in hit.spaces if (s, hit.item.id) in passages]
+            if not found and hit.item.modality == "video":
+                found = self._video_part(hit, lists)
             hit.name_passage(found[0] if found else None)
         return ranked
+
+    def _video_part(self, hit: Hit, lists: list[QueryList]) -> list[dict]:
+        """A video ranked by its whole vector still names a scene: its part closest to the
+        query in the space where it scored best."""
+        for space in hit.spaces:
+            for query_list in lists:
+                if query_list.space == space:
+                    part = self.space(space).best_part(
+                        hit.item, query_list.vector, query_list.source
+                    )
+                    if part is not None:
+                        return [part]
+        return []
 
     def _fuse_ranks(self, lists: list[QueryList], hits: list[Hit]) -> None:
         """Weighted RRF over the lists, each item by its mean over the lists able to rank it."""

@@ -37,9 +37,11 @@ class Catalog(ItemRows, VectorRows, IndexRows, Connection):
         penalties = (
             self.hubness_penalties(space, penalty_source, list(owners)) if penalty_source else {}
         )
-        # Only documents have passages: a search for photos never reads the passage table.
+        # Only documents and videos have parts: a search for photos never reads their table.
         documents = [
-            vid for vid, items in owners.items() if any(i.modality == "text" for i in items)
+            vid
+            for vid, items in owners.items()
+            if any(i.modality in ("text", "video") for i in items)
         ]
         passages = self.passages_for_vector_ids(space, documents) if documents else {}
         return {

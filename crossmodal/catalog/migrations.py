@@ -7,7 +7,7 @@ import sqlite3
 
 from ..errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE items (
@@ -125,7 +125,13 @@ CREATE TABLE passages (
 CREATE INDEX passages_owner ON passages(owner);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+_SCHEMA_V4 = """
+-- Parts of videos beside passages of documents: a video's scenes (their frames' vectors, made
+-- from images) and its words (speech, subtitles: text), start and end in seconds.
+ALTER TABLE passages ADD COLUMN modality TEXT NOT NULL DEFAULT 'text';
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 
 
 def _statements(script: str) -> list[str]:

@@ -4,7 +4,8 @@ rule of who owns a vector.
 A vector belongs to an item in one of three ways, and only these:
 - its key is the item's content hash (the file's own content: a photo, a sound, a document);
 - its key is the item's text key (the words about it: tags, a transcript, words read by OCR);
-- its key is `OWNER#N`, a passage of the document whose content hash is OWNER.
+- its key is `OWNER#N`, a part of the item whose content hash is OWNER: a document's passage,
+  or a video's scene (made from its frame) or words (speech, subtitles), with times in seconds.
 `owner_union` writes that rule as SQL once; every query about owners is built from it."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .items import Item
 _OWNERSHIP = (
     ("items i", "i.content_hash = {key}", "i.modality"),
     ("items i", "i.text_key = {key}", "'text'"),
-    ("passages p CROSS JOIN items i", "p.key = {key} AND i.content_hash = p.owner", "'text'"),
+    ("passages p CROSS JOIN items i", "p.key = {key} AND i.content_hash = p.owner", "p.modality"),
 )
 
 
@@ -189,28 +190,57 @@ class VectorRows(Connection):
 
     # -- passages ------------------------------------------------------------------------
     def add_passages(
-        self, space: str, owner: str, spans: Sequence[tuple[int, int, str]], vectors: np.ndarray
+        self,
+        space: str,
+        owner: str,
+        spans: Sequence[tuple[float, float, str]],
+        vectors: np.ndarray,
+        modality: str = "text",
+        ordinals: Sequence[int] | None = None,
     ) -> None:
-        """A long document's passages (start, end, text) and their vectors, keyed OWNER#N."""
-        keys = [f"{owner}#{n}" for n in range(len(spans))]
+        """An item's parts (start, end, text) and their vectors, keyed OWNER#N: a document's
+        passages (character offsets), a video's scenes or words (seconds)."""
+        numbers = list(range(len(spans))) if ordinals is None else list(ordinals)
+        keys = [f"{owner}#{n}" for n in numbers]
         self.conn.executemany(
-            "INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?, ?, ?)",
+            'INSERT OR REPLACE INTO passages (key, owner, ordinal, start, "end", text, modality)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (key, owner, n, a, b, text)
-                for n, (key, (a, b, text)) in enumerate(zip(keys, spans, strict=True))
+                (key, owner, n, a, b, text, modality)
+                for n, key, (a, b, text) in zip(numbers, keys, spans, strict=True)
             ],
         )
         self.add_vectors(space, keys, vectors)
 
+    def parts_of(self, space: str, owner: str) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """(parts, their vectors in the space) of one item, in order: a video's scenes and words."""
+        rows = self.conn.execute(
+            """SELECT p.ordinal, p.start, p."end", p.text, p.modality, v.vector
+            FROM passages p JOIN vectors v ON v.space = ? AND v.key = p.key
+            WHERE p.owner = ? ORDER BY p.ordinal""",
+            (space, owner),
+        ).fetchall()
+        parts = [
+            {"n": r[0], "start": r[1], "end": r[2], "text": r[3], "modality": r[4]} for r in rows
+        ]
+        return parts, (_matrix(rows) if rows else np.zeros((0, 0), dtype=np.float32))
+
     def passages_for_vector_ids(
         self, space: str, vector_ids: Iterable[int]
     ) -> dict[int, dict[str, Any]]:
-        """{vector id: {"n", "start", "end", "text"}} for the ids that are passages."""
-        query = """SELECT v.id, p.ordinal, p.start, p."end", p.text FROM vectors v
+        """{vector id: {"n", "start", "end", "text", "modality"}} for the ids that are parts."""
+        query = """SELECT v.id, p.ordinal, p.start, p."end", p.text, p.modality FROM vectors v
             JOIN passages p ON p.key = v.key WHERE v.space = ? AND v.id IN ({marks})"""
         rows = self.rows_in(query, (int(v) for v in vector_ids), before=[space])
         return {
-            row[0]: {"n": row[1], "start": row[2], "end": row[3], "text": row[4]} for row in rows
+            row[0]: {
+                "n": row[1],
+                "start": row[2],
+                "end": row[3],
+                "text": row[4],
+                "modality": row[5],
+            }
+            for row in rows
         }
 
 

@@ -35,6 +35,9 @@ class SpaceSpec:
     modalities: frozenset[str]
 
     def accepts(self, modality: str) -> bool:
+        """A video is pictures and sound: every space that takes either holds its vectors."""
+        if modality == "video":
+            return bool(self.modalities & {"image", "audio"})
         return modality in self.modalities
 
 

@@ -169,11 +169,18 @@ class BuiltinEncoderSet(EncoderSet):
 
     def transcribe(self, waves: list[np.ndarray]) -> list[str]:
         """What is said in each clip (at audio_sample_rate); "" for clips without speech."""
+        return [self.speech().transcribe(wave, self.audio_sample_rate) for wave in waves]
+
+    def transcribe_timed(self, wave: np.ndarray, rate: int) -> list[tuple[float, float, str]]:
+        """(start, end, words) of the speech in a long clip (a video's sound track)."""
+        return self.speech().timed(wave, rate)
+
+    def speech(self):  # type: ignore[no-untyped-def]
         if self._speech is None:
             from .speech import SpeechTranscriber
 
             self._speech = SpeechTranscriber(self.threads)
-        return [self._speech.transcribe(wave, self.audio_sample_rate) for wave in waves]
+        return self._speech
 
     def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:
         from .audio_features import DIM as AUDIO_DIM

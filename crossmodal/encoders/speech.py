@@ -57,27 +57,33 @@ class SpeechTranscriber:
 
     def transcribe(self, wave: np.ndarray, rate: int) -> str:
         """The words spoken in a mono clip, or "" when it holds no speech."""
+        return " ".join(text for _, _, text in self.timed(wave, rate, timestamps=False))
+
+    def timed(
+        self, wave: np.ndarray, rate: int, timestamps: bool = True
+    ) -> list[tuple[float, float, str]]:
+        """(start, end, words) of each stretch of speech, in seconds from the clip's start."""
         if rate != SAMPLE_RATE:
             import soxr
 
             wave = soxr.resample(wave, rate, SAMPLE_RATE)
         wave = np.ascontiguousarray(wave, dtype=np.float32)
         if len(wave) < SAMPLE_RATE // 4:
-            return ""
+            return []
         segments, _ = self.model().transcribe(
             wave,
             language="en",
             beam_size=1,
             vad_filter=True,
             condition_on_previous_text=False,
-            without_timestamps=True,
+            without_timestamps=not timestamps,
         )
-        kept = [
-            segment.text.strip()
+        return [
+            (round(float(segment.start), 2), round(float(segment.end), 2), segment.text.strip())
             for segment in segments
             if not (
                 segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < MIN_AVG_LOGPROB
             )
             and segment.compression_ratio <= MAX_COMPRESSION_RATIO
+            and segment.text.strip()
         ]
-        return " ".join(text for text in kept if text)

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 # "video" is recognised (and reported as not indexed yet), never embedded.
-MODALITIES = ("image", "text", "audio")
+MODALITIES = ("image", "text", "audio", "video")
 
 # Extensions that may hold plain-text documents. Other text files (source code, JSON, CSV) are not
 # documents a person searches by meaning, so they are left out rather than indexed as noise.

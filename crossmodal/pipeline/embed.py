@@ -20,6 +20,7 @@ from ..errors import CrossmodalError, MediaError, UserError
 from ..store import Store
 from .reading import RETRY_PREFIX, media_reason
 from .summaries import EmbedSummary, Progress, no_progress
+from .video import needs_speech, run_video_jobs
 from .words import drop_image_text, save_words
 
 # Images: 16 measured 14.9-16.9 images/s against 12.3-12.5 at 32 (and 11.7 at 24, 15.9 at 8) on
@@ -28,7 +29,7 @@ BATCH_SIZE = {"image": 16, "text": 64, "audio": 8, "transcribe": 8, "ocr": 8}
 PREFETCH = 64
 CONTENT = ("image", "text", "audio")
 # Kinds of job, in the order they run: content, then words read from it, then those words.
-KINDS = ("image", "text", "audio", "transcribe", "ocr", "text_side")
+KINDS = ("image", "text", "audio", "video", "transcribe", "ocr", "text_side")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def plan_jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[
     wanted: dict[str, list[Job]] = {kind: [] for kind in KINDS}
     spaces_for = {
         modality: [s.name for s in encoder.spaces.values() if s.accepts(modality)]
-        for modality in CONTENT
+        for modality in (*CONTENT, "video")
     }
     items = list(catalog.items(status="ok"))
     keys = {i.content_hash for i in items if i.content_hash} | {
@@ -92,9 +93,18 @@ def plan_jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[
     for item in items:
         modality = item.modality or ""
         skipped = item.meta.get("no_vector", ())
+        if modality == "video" and item.content_hash:
+            # Scenes, sound and words in one job: a video is decoded once per model.
+            lacking = [
+                s
+                for s in spaces_for["video"]
+                if item.content_hash not in have[s] and s not in skipped
+            ]
+            if lacking or "scenes" not in item.meta or needs_speech(item.meta, encoder):
+                claim("video", item, item.content_hash)
         # A scanned PDF has no text layer: only the words OCR reads from it are embedded.
         no_text = modality == "text" and item.meta.get("chars") == 0
-        if item.content_hash and modality in spaces_for and not no_text:
+        if item.content_hash and modality in CONTENT and not no_text:
             missing = [
                 s
                 for s in spaces_for[modality]
@@ -334,7 +344,11 @@ def embed_with(
         work = plan_jobs(catalog, encoder, ocr)
         counter = _Counter(progress, stage, sum(len(jobs) for jobs in work.values()))
         for kind, jobs in work.items():
-            if kind == "text_side" and (work["transcribe"] or work["ocr"]):
+            if kind == "video" and jobs:
+                hours = store.option("video_hours")
+                run_video_jobs(catalog, encoder, jobs, summary, primary, hours, counter.add)
+                continue
+            if kind == "text_side" and (work["transcribe"] or work["ocr"] or work["video"]):
                 # Transcripts and OCR changed text sides: embed what the catalog holds now.
                 jobs = plan_jobs(catalog, encoder, ocr)["text_side"]
                 counter.total += len(jobs) - len(work["text_side"])

@@ -52,6 +52,7 @@ def probe(
     from ..media.audio import probe_audio
     from ..media.image import probe_image
     from ..media.text import probe_text
+    from ..media.video import probe_video
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -60,6 +61,8 @@ def probe(
                 meta, side = probe_image(Path(path)), None
             elif modality == "audio":
                 meta, side = probe_audio(Path(path))
+            elif modality == "video":
+                meta, side = probe_video(Path(path))
             else:
                 meta, side = probe_text(Path(path), ocr=ocr, fmt=fmt)[0], None
         # A decoder's warning (corrupt EXIF, a damaged frame it skipped) becomes the file's
@@ -163,12 +166,8 @@ def read_one(
         if found.size == 0:
             raise MediaError("empty file")
         sniffed = sniff_modality(Path(found.path))
-        if sniffed is None or sniffed[0] == "video":
-            # Video is recognised and counted, not indexed yet: sniffed again on every run.
-            if sniffed is None:
-                summary.unsupported += 1
-            else:
-                summary.videos += 1
+        if sniffed is None:
+            summary.unsupported += 1
             _gone(catalog, existing)
             return
         modality, fmt = sniffed

@@ -27,7 +27,6 @@ class IngestSummary:
     unchanged: int = 0
     failed: int = 0
     unsupported: int = 0
-    videos: int = 0  # recognised as video: not indexed yet (no vectors, not failures)
     vanished: int = 0  # listed by the scan, gone before they could be read
     kept: int = 0  # not seen because their folder could not be read: left as they were
     roots: list[str] = field(default_factory=list)

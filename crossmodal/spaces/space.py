@@ -27,6 +27,15 @@ class Candidate:
     passage: dict[str, Any] | None = None
 
 
+def part_allowed(part: dict[str, Any] | None, source: str | None) -> bool:
+    """Which parts a query of modality `source` may match: a text query any; a picture a
+    video's scenes, but no document's passages (many passages are many chances to match an
+    image's few ImageNet classes by accident); a sound none (its space has no parts)."""
+    if part is None or source in (None, "text"):
+        return True
+    return part.get("modality", "text") == ("image" if source == "video" else source)
+
+
 class Space:
     def __init__(self, spec: SpaceSpec, catalog: Catalog, backend: VectorBackend) -> None:
         self.spec, self.catalog, self.backend = spec, catalog, backend
@@ -73,9 +82,7 @@ class Space:
             best: dict[int, Candidate] = {}  # in first-seen order: ties keep the index order
             for label, sim in zip(labels.tolist(), sims.tolist(), strict=True):
                 owners, penalty, passage = found.get(label, ((), 0.0, None))
-                if (min_score is not None and sim < min_score) or (
-                    passage is not None and source not in (None, "text")
-                ):
+                if (min_score is not None and sim < min_score) or not part_allowed(passage, source):
                     continue
                 ranking = sim - penalty
                 for item in owners:
@@ -88,6 +95,20 @@ class Space:
             if len(best) >= k * 2 or len(labels) < fetch or fetch >= self.backend.count():
                 return sorted(best.values(), key=lambda c: -c.ranking)  # stable sort
             fetch *= 4
+
+    def best_part(
+        self, item: Item, vector: np.ndarray, source: str | None
+    ) -> dict[str, Any] | None:
+        """The part of a video (a scene, its words) closest to `vector`: what a result names
+        when the video's whole vector, not one of its parts, gave it its rank."""
+        if not item.content_hash:
+            return None
+        parts, matrix = self.catalog.parts_of(self.name, item.content_hash)
+        allowed = [i for i, part in enumerate(parts) if part_allowed(part, source)]
+        if not allowed or matrix.shape[1] != len(vector):
+            return None
+        scores = matrix[allowed] @ vector
+        return parts[allowed[int(np.argmax(scores))]]
 
     # -- an item's own vector ------------------------------------------------------------
     def key_of(self, item: Item) -> str | None:

@@ -1,0 +1,164 @@
+"""embed for videos: scenes -> frame vectors (parts) and the video's own vector, the sound
+track -> the audio spaces, speech (with time stamps) and subtitles -> timed text parts; all of
+one video in one transaction. A run killed in the middle of a long video reads that video again
+from its start: what is committed is whole videos (the cost is bounded by the video cap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..catalog import Catalog
+from ..encoders import EncoderSet
+from ..encoders.video import VideoVectors, encode_scenes, encode_sound, encode_words, timed_speech
+from ..errors import CrossmodalError, MediaError
+from ..media.video import DEFAULT_HOURS
+from .reading import text_key
+from .summaries import EmbedSummary
+
+if TYPE_CHECKING:
+    from .embed import Job
+
+
+@dataclass
+class VideoResult:
+    """One video, encoded by one model, ready to write."""
+
+    scenes: VideoVectors
+    sound: dict[str, np.ndarray]
+    cues: list[list[Any]] | None = None  # speech just transcribed (None: not transcribed now)
+    words: list[tuple[float, float, str]] = field(default_factory=list)
+    word_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def cap_seconds(hours: Any) -> float:
+    try:
+        value = float(hours)
+    except (TypeError, ValueError):
+        value = DEFAULT_HOURS
+    return (value if value > 0 else DEFAULT_HOURS) * 3600
+
+
+def needs_speech(item_meta: dict[str, Any], encoder: EncoderSet) -> bool:
+    transcriber = encoder.transcriber
+    return bool(
+        transcriber is not None
+        and item_meta.get("audio_tracks")
+        and item_meta.get("transcriber") != transcriber.transcriber_id
+    )
+
+
+def encode_video(encoder: EncoderSet, job: Job, max_seconds: float) -> VideoResult:
+    path = Path(job.item.fs_path)
+    scenes = encode_scenes(encoder, path, max_seconds)
+    sound = encode_sound(encoder, path) if job.item.meta.get("audio_tracks") else {}
+    cues = (
+        timed_speech(encoder, path, max_seconds) if needs_speech(job.item.meta, encoder) else None
+    )
+    spoken = cues if cues is not None else list(job.item.meta.get("speech") or [])
+    words, word_vectors = encode_words(encoder, spoken + list(job.item.meta.get("subtitles") or []))
+    return VideoResult(scenes, sound, cues, words, word_vectors)
+
+
+def write_video(
+    catalog: Catalog,
+    encoder: EncoderSet,
+    job: Job,
+    result: VideoResult,
+    max_seconds: float,
+    summary: EmbedSummary,
+) -> None:
+    """A video's vectors, parts and what was read from it, in one transaction."""
+    from ..media.audio import with_transcript
+
+    key = job.key
+    scenes = result.scenes
+    count = len(scenes.scenes)
+    with catalog.transaction():
+        for vectors in (scenes.whole, result.sound):
+            for space, vector in vectors.items():
+                catalog.add_vectors(space, [key], vector[None, :])
+                summary.embedded[space] = summary.embedded.get(space, 0) + 1
+        spans = [(*scenes.scenes[i], "") for i in scenes.kept]
+        for space, matrix in scenes.frames.items():
+            catalog.add_passages(space, key, spans, matrix, "image", scenes.kept)
+        numbers = range(count, count + len(result.words))
+        for space, matrix in result.word_vectors.items():
+            catalog.add_passages(space, key, result.words, matrix, "text", numbers)
+        silent = [
+            name
+            for name, spec in encoder.spaces.items()
+            if spec.accepts("audio") and not spec.accepts("image") and name not in result.sound
+        ]
+        for item in catalog.items_with("content_hash", key):
+            meta = dict(item.meta, scenes=count)
+            side = item.text_side
+            duration = float(meta.get("duration") or 0)
+            if duration > max_seconds:
+                meta["note"] = f"first {max_seconds / 3600:g} hours read"
+            if silent:
+                meta["no_vector"] = sorted(set(meta.get("no_vector", [])) | set(silent))
+            if result.cues is not None and encoder.transcriber is not None:
+                transcript = " ".join(text for _, _, text in result.cues)
+                side = with_transcript(side, meta.get("transcript"), transcript)
+                meta.update(
+                    speech=result.cues,
+                    transcript=transcript,
+                    transcriber=encoder.transcriber.transcriber_id,
+                )
+                summary.transcribed += 1 if transcript else 0
+            catalog.update_item(
+                item.id, meta=meta, text_side=side, text_key=text_key(side) if side else None
+            )
+
+
+def run_video_jobs(
+    catalog: Catalog,
+    encoder: EncoderSet,
+    jobs: list[Job],
+    summary: EmbedSummary,
+    primary: bool,
+    video_hours: Any,
+    done: Any,
+) -> None:
+    """Each video in turn (its frames are decoded in a thread ahead of the encoder). A video
+    that cannot be read fails with its reason when this is the store's first model; an added
+    model that cannot encode it only lacks its vectors, noted so it is not retried."""
+    from .embed import failure_reason, note_no_vector
+
+    max_seconds = cap_seconds(video_hours)
+    for job in jobs:
+        try:
+            result = encode_video(encoder, job, max_seconds)
+        except CrossmodalError as exc:
+            if not isinstance(exc, MediaError):
+                raise  # a model that cannot load, a store error: not this file's fault
+            _failed(catalog, encoder, job, failure_reason(exc), summary, primary, note_no_vector)
+        except Exception as exc:  # a decoder's own error on a hostile file
+            _failed(catalog, encoder, job, failure_reason(exc), summary, primary, note_no_vector)
+        else:
+            write_video(catalog, encoder, job, result, max_seconds, summary)
+        done(1)
+
+
+def _failed(
+    catalog: Catalog,
+    encoder: EncoderSet,
+    job: Job,
+    reason: str,
+    summary: EmbedSummary,
+    primary: bool,
+    note_no_vector: Any,
+) -> None:
+    if not primary:
+        spaces = [name for name, spec in encoder.spaces.items() if spec.accepts("video")]
+        note_no_vector(catalog, [job], spaces)
+        return
+    with catalog.transaction():
+        for item in catalog.items_with("content_hash", job.key):
+            catalog.update_item(item.id, status="failed", error=reason)
+    summary.failed += 1
+    summary.failures.append((job.item.path, reason))
