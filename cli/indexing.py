@@ -29,6 +29,7 @@ from .options import (
     ModelConfigOption,
     OcrOption,
     StoreOption,
+    VideoHoursOption,
     WaitOption,
 )
 
@@ -57,6 +58,7 @@ def update(
         ),
     ] = False,
     ocr: OcrOption = None,
+    video_hours: VideoHoursOption = None,
     model: Annotated[
         str | None,
         typer.Option(help="Add this model's spaces to the store first (see crossmodal models)."),
@@ -86,6 +88,7 @@ def update(
                 wait=wait,
                 allow_empty=allow_empty,
                 ocr=ocr,
+                video_hours=video_hours,
                 model=model,
                 options=model_options(checkpoint, model_config, device, batch_size, allow_download),
             )

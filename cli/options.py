@@ -80,6 +80,14 @@ AllowDownloadOption = Annotated[
         "or CROSSMODAL_ALLOW_DOWNLOAD=1).",
     ),
 ]
+VideoHoursOption = Annotated[
+    float | None,
+    typer.Option(
+        "--video-hours",
+        metavar="HOURS",
+        help="Read at most this many hours of each video (default 3). Remembered by the store.",
+    ),
+]
 OcrOption = Annotated[
     bool | None,
     typer.Option(

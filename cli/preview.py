@@ -32,12 +32,18 @@ def detect_protocol(env: dict[str, str] | None = None) -> str:
     return "blocks"
 
 
-def thumbnail(path: str, width: int, height: int) -> Any:
-    """An RGB thumbnail that fits width x height pixels, or None when the file does not decode."""
+def thumbnail(path: str, width: int, height: int, seconds: float | None = None) -> Any:
+    """An RGB thumbnail that fits width x height pixels, or None when the file does not decode;
+    with `seconds`, the frame a video shows then."""
     try:
-        from crossmodal.media.image import load_image
+        if seconds is not None:
+            from crossmodal.media.video import frame_at
 
-        image = load_image(Path(path))
+            image = frame_at(Path(path), seconds)
+        else:
+            from crossmodal.media.image import load_image
+
+            image = load_image(Path(path))
     except Exception:
         return None
     image = image.convert("RGB")

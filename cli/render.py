@@ -219,10 +219,18 @@ def hits_table(title: str, hits: list[Hit], preview: str | None = None) -> None:
 def _block_thumbnail(hit: Hit) -> Text:
     from .preview import half_blocks, thumbnail
 
-    if hit.item.modality != "image":
+    if hit.item.modality not in ("image", "video"):
         return Text("")
-    image = thumbnail(hit.item.fs_path, PREVIEW_CELLS, PREVIEW_CELLS)
+    image = thumbnail(hit.item.fs_path, PREVIEW_CELLS, PREVIEW_CELLS, _frame_time(hit))
     return half_blocks(image) if image is not None else Text("(unreadable)", style="dim")
+
+
+def _frame_time(hit: Hit) -> float | None:
+    """Where a video's preview frame is taken: the middle of its matched scene."""
+    if hit.item.modality != "video":
+        return None
+    start, end = hit.span or (0.0, float(hit.item.meta.get("duration") or 0.0) / 5)
+    return (start + end) / 2
 
 
 def _protocol_previews(title: str, hits: list[Hit], protocol: str) -> None:
@@ -234,9 +242,11 @@ def _protocol_previews(title: str, hits: list[Hit], protocol: str) -> None:
     for rank, hit in enumerate(hits, 1):
         line = Text(f"{rank:>3} ") + _score_cell(hit.score) + Text(f" {hit.item.modality} ")
         stdout.print(line + _path_cell(hit) + Text(f"  {shown(_detail(hit))}", style="dim"))
-        if hit.item.modality != "image":
+        if hit.item.modality not in ("image", "video"):
             continue
-        image = preview.thumbnail(hit.item.fs_path, PREVIEW_CELLS * 8, PREVIEW_CELLS * 8)
+        image = preview.thumbnail(
+            hit.item.fs_path, PREVIEW_CELLS * 8, PREVIEW_CELLS * 8, _frame_time(hit)
+        )
         if image is None:
             continue
         if protocol == "kitty":

@@ -32,6 +32,7 @@ h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;width:250px}
 .card img{max-width:240px;max-height:240px;display:block;margin:auto}
 .card audio{width:100%}
+.card video{max-width:240px;display:block;margin:auto}
 .meta{color:#666;font-size:12px;word-break:break-all}
 .score{font-weight:600}.bar{height:4px;background:#3a7;border-radius:2px;margin:4px 0}
 .text{white-space:pre-wrap;font-size:13px}
@@ -40,12 +41,20 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;text-
 """
 
 
-def thumbnail_uri(path: str, pixels: int = THUMB_PIXELS) -> str | None:
-    """A small JPEG of an image file as a data URI, or None when it does not decode."""
+def thumbnail_uri(
+    path: str, pixels: int = THUMB_PIXELS, seconds: float | None = None
+) -> str | None:
+    """A small JPEG of an image file (or of a video's frame at `seconds`) as a data URI, or None
+    when it does not decode."""
     try:
-        from .media.image import load_image
+        if seconds is not None:
+            from .media.video import frame_at
 
-        image = load_image(Path(path)).convert("RGB")
+            image = frame_at(Path(path), seconds).convert("RGB")
+        else:
+            from .media.image import load_image
+
+            image = load_image(Path(path)).convert("RGB")
     except Exception:
         return None
     image.thumbnail((pixels, pixels))
@@ -64,8 +73,19 @@ def _uri(path: str) -> str:
     return Path(path).resolve().as_uri()  # percent-encodes the raw bytes: the link opens the file
 
 
-def _media(path: str, modality: str | None) -> str:
-    """What represents a file on the page: a thumbnail, a player, or nothing (text)."""
+def _media(path: str, modality: str | None, span: tuple[float, float] | None = None) -> str:
+    """What represents a file on the page: a thumbnail, a player, or nothing (text). A video
+    plays from its matched scene: a media fragment `#t=start,end` on its file:// URL, with the
+    scene's frame as the poster."""
+    if modality == "video":
+        start, end = span or (0.0, 0.0)
+        poster = thumbnail_uri(path, seconds=(start + end) / 2)
+        fragment = f"#t={start:g},{end:g}" if span else ""
+        return (
+            '<video controls preload="metadata" width="240"'
+            + (f' poster="{poster}"' if poster else "")
+            + f' src="{html.escape(_uri(path) + fragment)}"></video>'
+        )
     if modality == "image":
         uri = thumbnail_uri(path)
         if uri is None:
@@ -83,6 +103,16 @@ def _words(item: Item, passage: dict[str, Any] | None = None) -> str:
         return f"[{where}] {passage['text'][:400]}"
     if item.modality == "text":
         return str(meta.get("snippet", ""))[:400]
+    if item.modality == "video":
+        from .query import clock
+
+        spoken = meta.get("transcript")
+        about = f"{meta.get('width')}x{meta.get('height')} {meta.get('codec', '')}, "
+        return (
+            about
+            + clock(float(meta.get("duration") or 0))
+            + (f'. Says "{spoken[:300]}"' if spoken else "")
+        )
     if item.modality == "audio":
         duration = f"{meta['duration']:.1f} s. " if meta.get("duration") else ""
         spoken = meta.get("transcript")
@@ -92,11 +122,16 @@ def _words(item: Item, passage: dict[str, Any] | None = None) -> str:
     return size + (f' — reads "{words}"' if words else "")
 
 
-def _card(item: Item, extra: str = "", passage: dict[str, Any] | None = None) -> str:
+def _card(
+    item: Item,
+    extra: str = "",
+    passage: dict[str, Any] | None = None,
+    span: tuple[float, float] | None = None,
+) -> str:
     name = html.escape(Path(item.path).name)
     link = html.escape(_uri(item.fs_path))
     return (
-        f'<div class="card">{extra}{_media(item.fs_path, item.modality)}'
+        f'<div class="card">{extra}{_media(item.fs_path, item.modality, span)}'
         f'<div><a href="{link}">{name}</a></div>'
         f'<div class="meta">{html.escape(item.path)}</div>'
         f'<div class="text">{html.escape(_words(item, passage))}</div></div>'
@@ -133,7 +168,7 @@ def results_page(query: dict[str, Any], hits: list[Hit]) -> str:
             f'<span class="meta">{html.escape(", ".join(hit.spaces))}</span></div>'
             f'<div class="bar" style="width:{width}%"></div>'
         )
-        cards.append(_card(hit.item, head, hit.passage))
+        cards.append(_card(hit.item, head, hit.passage, hit.span))
     body = (
         "<h1>crossmodal results</h1>"
         f'<div class="query">{"".join(parts)}</div>'
@@ -157,7 +192,7 @@ def store_page(store: Store) -> str:
         with catalog.read_snapshot():
             counts = catalog.counts().get("ok", {})
             sections = []
-            for modality in ("image", "audio", "text"):
+            for modality in ("image", "video", "audio", "text"):
                 items = []
                 for item in catalog.items(modality=modality):
                     if len(items) >= PER_MODALITY_MAX:

@@ -119,6 +119,7 @@ class Store:
         ocr: bool | None = None,
         model: str | None = None,
         options: Any = None,
+        video_hours: float | None = None,
     ) -> UpdateSummary:
         """ingest + embed + index + purge of `paths` (default: every folder the store indexes)."""
         from .pipeline import update
@@ -135,6 +136,7 @@ class Store:
             ocr=ocr,
             model=model,
             options=options,
+            video_hours=video_hours,
         )
 
     # -- reading ---------------------------------------------------------------------------

@@ -178,7 +178,7 @@ def test_index_and_embed_are_idempotent(store: Path) -> None:
         (["search", "x", "--store", "{missing}"], 1, "no crossmodal store"),
         (["search", "", "--store", "{store}"], 1, "empty text"),
         (["search", "--image", "/no/such.png", "--store", "{store}"], 1, "not found"),
-        (["search", "x", "--type", "video", "--store", "{store}"], 1, "unknown --type"),
+        (["search", "x", "--type", "movie", "--store", "{store}"], 1, "unknown --type"),
         (["search", "--store", "{store}"], 1, "give a QUERY"),
         (["search", "--batch", "/no/file", "--store", "{store}"], 1, "cannot read batch"),
         (["recommend", "--like", "/no/such.png", "--store", "{store}"], 1, "not an indexed item"),

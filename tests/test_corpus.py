@@ -88,12 +88,19 @@ def _generated(root: Path) -> dict[str, str]:
             zeros = bytes(1 << 24)
             for _ in range(64):
                 member.write(zeros)
+    # A 10-hour video (1 frame/s, 32x32, a keyframe a minute): read up to the 3-hour cap.
+    from tests.corpus.video_cases import write_video
+
+    tones = [np.full((32, 32, 3), (n * 20) % 255, np.uint8) for n in range(60)]
+    shades = [tones[i // 600] for i in range(36000)]  # ten-minute shades, shared arrays
+    write_video(gen / "ten_hours.mkv", shades, fps=1, options={"g": "60"})
     # Unreadable file and folder.
     write_image(gen / "no_permission.png", "red").chmod(0o000)
     write_image(gen / "locked_folder" / "inside.png", "green")
     (gen / "locked_folder").chmod(0o000)
     return {
         "generated/one_hour.flac": "audio",
+        "generated/ten_hours.mkv": "video",
         "generated/100_megapixels.jpg": "image",
         "generated/one_line_1_2mb.txt": "text",
         "generated/pages_5000.pdf": "text",
@@ -137,11 +144,11 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
         wrong = []
         for relative, expect in sorted(expected.items()):
             item = catalog.item_by_path(f"{real_root}/{relative}")
-            if expect in ("image", "text", "audio"):
+            if expect in ("image", "text", "audio", "video"):
                 ok = item is not None and item.status == "ok" and item.modality == expect
             elif expect == "failed":
                 ok = item is not None and item.status == "failed" and bool(item.error)
-            else:  # unsupported, video (not indexed yet) or skipped: never a failure
+            else:  # unsupported or skipped: never a failure
                 ok = item is None
             if not ok:
                 wrong.append((relative, expect, item and (item.status, item.modality, item.error)))
@@ -154,6 +161,7 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
         long_pdf = catalog.item_by_path(f"{real_root}/generated/pages_5000.pdf")
         big_page = catalog.item_by_path(f"{real_root}/generated/page_50mb.html")
         bomb_mail = catalog.item_by_path(f"{real_root}/formats/attachment_bomb.eml")
+        videos = {Path(i.path).name: i for i in catalog.items(status="ok") if i.modality == "video"}
     finally:
         catalog.close()
     assert failed_reasons["no_permission.png"].startswith("cannot read")
@@ -174,7 +182,16 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
     assert big_page.meta["note"] == "first 4 MB of markup read"
     assert bomb_mail.meta["attachments"] == ["photos.docx"]
     assert "Chelsea" in bomb_mail.meta["snippet"]
-    assert summary["ingest"]["videos"] == 2  # recognised, counted, not failures
+    assert failed_reasons["truncated_no_moov.mp4"].startswith("not a readable video file")
+    assert failed_reasons["unknown_codec.avi"] == "the video codec is not one FFmpeg decodes"
+    assert failed_reasons["zero_frames.mkv"].startswith("not a readable video file")
+    assert failed_reasons["all_black.mp4"] == "every frame of the video is black"
+    long_video = videos["ten_hours.mkv"]
+    assert long_video.meta["note"] == "first 3 hours read" and long_video.meta["scenes"] == 540
+    assert videos["phone_rotated_vfr.mp4"].meta["rotation"] == 90
+    assert videos["phone_rotated_vfr.mp4"].meta["width"] == 360  # upright: portrait
+    assert videos["twenty_audio_tracks.mkv"].meta["audio_tracks"] == 20
+    assert "dahlia" in (videos["subtitled.mkv"].text_side or "")
     # Every failure reported by the run is one line.
     failures = summary["ingest"]["failures"] + summary["embed"]["failures"]
     assert failures and all("\n" not in reason for _, reason in failures)

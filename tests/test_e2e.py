@@ -38,8 +38,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert summary["ingest"]["failed"] == 0
     assert summary["ingest"]["added"] >= 15 + 10 + 10
     sizes = {report["space"]: report["size"] for report in summary["index"]}
-    assert sizes["builtin-visual"] == 23 + 6 and sizes["builtin-audio"] == 25 + 6  # + phone/
-    assert summary["ingest"]["videos"] == 2
+    # Pictures: 23 photos + 6 in phone/; videos: 5, each with its own vector and its 9 scenes.
+    assert sizes["builtin-visual"] == 23 + 6 + 5 + 9
+    assert sizes["builtin-audio"] == 25 + 6 + 5  # sounds, phone/ memos, videos' sound tracks
     return path
 
 
@@ -454,8 +455,9 @@ def test_realistic_folder_every_format_indexed_and_found(store: Path) -> None:
     catalog.close()
     videos = {p for p in files if p.endswith((".mp4", ".mov"))}
     indexed = {p for p, item in items.items() if item is not None and item.status == "ok"}
-    assert indexed == set(files) - videos  # 100 % of the supported formats; videos counted
-    assert set(REALISTIC) == indexed
+    assert indexed == set(files)  # 100 % of the supported formats, videos too
+    assert {p for p, item in items.items() if item.modality == "video"} == videos
+    assert set(REALISTIC) == indexed - videos
     batch = "\n".join(
         json.dumps({"id": path, "text": query, "type": kind, "k": 3})
         for path, (query, kind) in REALISTIC.items()
@@ -523,3 +525,65 @@ def test_a_pdf_passage_names_its_page(store: Path) -> None:
         "table",
     )
     assert "[p. 2]" in table.stdout, table.stdout
+
+
+# -- video (issue 19) --------------------------------------------------------------------------
+HOLIDAY = SAMPLE / "video" / "holiday.mp4"  # scenes: coffee 0-6, rocket 6-12, cat 12-18, motorbike
+
+
+def _video_hits(store: Path, *query: str) -> list[dict]:
+    result = crossmodal("search", *query, "--type", "video", "--store", str(store), "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["results"]
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [("a rocket launch", 6, 12), ("a cat", 12, 18), ("a motorcycle", 18, 24)],
+)
+def test_text_finds_the_scene_of_a_video(store: Path, query: str, start: int, end: int) -> None:
+    first = _video_hits(store, query)[0]
+    assert first["path"] == str(HOLIDAY.resolve())
+    assert (first["start"], first["end"]) == (start, end)
+    assert first["passage"]["modality"] == "image"
+
+
+def test_speech_and_subtitles_find_their_second(store: Path) -> None:
+    spoken = _video_hits(store, "cold and windy with snow in the mountains")[0]
+    assert spoken["path"] == str(HOLIDAY.resolve())
+    assert 12 <= spoken["start"] < 14 and spoken["end"] <= 18.5  # said from 12.5 s to ~16 s
+    assert "snow" in spoken["passage"]["text"]
+    written = _video_hits(store, "the red dahlia opened this morning")[0]
+    assert Path(written["path"]).name == "garden.mkv" and written["start"] < 1
+
+
+def test_image_finds_the_video_scene_and_a_video_finds_photos(store: Path) -> None:
+    first = _video_hits(store, str(SAMPLE / "images" / "rocket_launch.jpg"))[0]
+    assert (Path(first["path"]).name, first["start"], first["end"]) == ("holiday.mp4", 6, 12)
+    result = crossmodal(
+        "search", str(HOLIDAY), "--type", "image", "--store", str(store), "--json", "-k", "8"
+    )
+    assert result.returncode == 0, result.stderr
+    names = [Path(hit["path"]).name for hit in json.loads(result.stdout)["results"]]
+    assert {"coffee_cup.webp", "rocket_launch.jpg", "cat_chelsea.png"} & set(names), names
+
+
+def test_timestamps_format_and_recommend_like_a_video(store: Path) -> None:
+    result = crossmodal(
+        "search", "a rocket launch", "--type", "video", "-k", "1", "--format", "timestamps",
+        "--store", str(store),
+    )  # fmt: skip
+    assert result.stdout == f"{HOLIDAY.resolve()}\t6\t12\n", result.stderr
+    liked = crossmodal(
+        "recommend", "--like", str(HOLIDAY), "--type", "image", "--store", str(store), "--json"
+    )
+    assert liked.returncode == 0, liked.stderr
+    results = json.loads(liked.stdout)["results"]
+    assert results and all(hit["modality"] == "image" for hit in results)
+    assert results[0]["because"] == str(HOLIDAY.resolve())
+    disliked = crossmodal(
+        "recommend", "--prefer", "a photo", "--dislike", str(HOLIDAY), "--store", str(store),
+        "--json",
+    )  # fmt: skip
+    assert disliked.returncode == 0, disliked.stderr
+    assert str(HOLIDAY.resolve()) not in [h["path"] for h in json.loads(disliked.stdout)["results"]]

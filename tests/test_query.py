@@ -73,7 +73,7 @@ def test_min_score_and_k(engine: SearchEngine) -> None:
     [
         ({"positional": "   "}, "empty text"),
         ({"images": ["/no/such.png"]}, "not found"),
-        ({"positional": "x", "type": "video"}, "unknown --type"),
+        ({"positional": "x", "type": "movie"}, "unknown --type"),
         ({"positional": "x", "k": 0}, "from 1 to"),
         ({"negatives": ["only negative"]}, "nothing to search"),
     ],

@@ -86,7 +86,7 @@ def test_vector_hits_answers_a_fetch_round_in_one_call(catalog: Catalog) -> None
     hits = catalog.vector_hits("s", [img, bell, first, nobody], "text")
     assert set(hits) == {img, bell, first}  # no live owner: absent
     assert hits[img][1] == 0.25 and hits[bell][1] == 0.0
-    assert hits[first][2] == {"n": 0, "start": 0, "end": 5, "text": "first"}
+    assert hits[first][2] == {"n": 0, "start": 0, "end": 5, "text": "first", "modality": "text"}
     assert hits[img][2] is None and hits[bell][2] is None
     assert catalog.vector_hits("s", [img], None)[img][1] == 0.0  # no source: no penalty
     assert catalog.vector_hits("s", [img], "image")[img][1] == 0.0  # penalties are per source
@@ -187,5 +187,5 @@ def test_types_of_what_comes_back(catalog: Catalog) -> None:
 def test_a_passage_says_which_it_is_and_where(catalog: Catalog) -> None:
     (second,) = ids(catalog, "doc#1")
     assert catalog.passages_for_vector_ids("s", [second]) == {
-        second: {"n": 1, "start": 6, "end": 12, "text": "second"}
+        second: {"n": 1, "start": 6, "end": 12, "text": "second", "modality": "text"}
     }

@@ -257,6 +257,11 @@ def sniff_head(head: bytes, suffix: str) -> tuple[str, str] | None:
     return None
 
 
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".3gp", ".3g2", ".mts", ".wmv"}
+)
+
+
 def _tracks(path: Path, container: str) -> tuple[str, str] | None:
     """Audio or video by the streams FFmpeg finds (a cover picture is not a video)."""
     try:
@@ -270,8 +275,9 @@ def _tracks(path: Path, container: str) -> tuple[str, str] | None:
             ]
             has_audio = bool(opened.streams.audio)
     except Exception:
-        # Unreadable container: let the audio decoder give the reason it fails.
-        return "audio", container
+        # Unreadable container (no moov atom, cut short): the name says what it was meant to
+        # be, and that decoder gives the reason it fails.
+        return ("video" if path.suffix.lower() in VIDEO_SUFFIXES else "audio"), container
     if video:
         return "video", container
     return ("audio", container) if has_audio else None

@@ -126,7 +126,7 @@ def probe_video(path: Path) -> tuple[dict[str, Any], str | None]:
         if stream is None:
             raise MediaError("no video track in this file")
         codec = stream.codec_context
-        if not codec.name or stream.codec_context.codec is None:
+        if codec is None or not codec.name:
             raise MediaError("the video codec is not one FFmpeg decodes")
         first = None
         try:
@@ -180,7 +180,7 @@ def _cue_text(rect) -> str:  # type: ignore[no-untyped-def]
     """Plain words of one subtitle: ASS events carry 8 fields before the text, and markup."""
     import re
 
-    raw = getattr(rect, "text", None) or b""
+    raw = getattr(rect, "dialogue", None) or getattr(rect, "text", None) or b""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     if not raw:
@@ -207,8 +207,10 @@ def read_subtitles(path: Path, limit: int = 2000) -> list[list[Any]]:
                     continue
                 start = float(packet.pts * packet.time_base)
                 length = float(packet.duration * packet.time_base) if packet.duration else 2.0
-                for subtitle_set in packet.decode():
-                    for rect in getattr(subtitle_set, "rects", subtitle_set) or []:
+                for decoded in packet.decode():
+                    # PyAV 18 yields each subtitle; older versions a set holding them.
+                    rects = getattr(decoded, "rects", None)
+                    for rect in rects if rects is not None else [decoded]:
                         text = _cue_text(rect)
                         if text:
                             cues.append([round(start, 3), round(start + length, 3), text])

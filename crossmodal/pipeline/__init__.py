@@ -13,7 +13,7 @@ from ..encoders.registry import ModelOptions
 from ..store import Store
 from .embed import BATCH_SIZE, check_model_flags, embed
 from .ingest import check_roots, ingest
-from .maintain import forget, index, purge, relocate, set_ocr
+from .maintain import forget, index, purge, relocate, set_ocr, set_video_hours
 from .reading import NEEDS_OCR, RETRY_PREFIX, text_key
 from .summaries import EmbedSummary, IngestSummary, Progress, UpdateSummary, no_progress
 
@@ -28,12 +28,14 @@ def update(
     ocr: bool | None = None,
     model: str | None = None,
     options: ModelOptions | None = None,
+    video_hours: float | None = None,
 ) -> UpdateSummary:
     """ingest + embed + index + purge under the store's write lock.
 
     Every stage commits as it goes, so a run killed at any point leaves a consistent store and the
     next run carries on where it stopped. `ocr` turns reading text in images on or off for the
-    store from now on (None: as the store has it)."""
+    store from now on (None: as the store has it); `video_hours` sets how much of each video is
+    read, from now on (None: as the store has it, default 3 hours)."""
     from ..catalog import Catalog
     from ..encoders.plugin import as_encoder_set
     from ..models import add_model, store_encoder
@@ -47,6 +49,7 @@ def update(
             add_model(store, model, options)
         encoder = as_encoder_set(encoder) if encoder else store_encoder(store, options=options)
         set_ocr(store, ocr, encoder)
+        set_video_hours(store, video_hours)
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         embedded = embed(store, encoder, progress)
         reports = index(store, encoder, progress)
@@ -77,6 +80,7 @@ __all__ = [
     "purge",
     "relocate",
     "set_ocr",
+    "set_video_hours",
     "text_key",
     "update",
 ]

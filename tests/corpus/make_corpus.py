@@ -785,7 +785,9 @@ def write_readme() -> None:
         "it deletes and rebuilds `files/`, uses fixed random seeds, and writes `manifest.json` and this",
         "README); `verify_corpus.py` checks every expectation against Pillow, libsndfile (soundfile) and",
         "UTF-8/UTF-16/charset-normalizer decoding; the `formats/` cases (issue 15: HEIC, RAW, M4A, PDF,",
-        "Office, EPUB, e-mail, bombs, XXE) are written by `formats_cases.py` and checked, with their",
+        "Office, EPUB, e-mail, bombs, XXE) are written by `formats_cases.py`, the `video/` cases",
+        "(issue 19: no moov atom, no frames, black, unknown codec, sound only, rotated, variable",
+        "frame rate, 20 audio tracks, subtitles) by `video_cases.py`, and checked, with their",
         "reasons, through crossmodal by `tests/test_corpus.py`. Rebuild with",
         "`.venv/bin/python tests/corpus/make_corpus.py` (needs the dev extra: reportlab, tifffile,",
         "msoffcrypto-tool).",
@@ -793,9 +795,8 @@ def write_readme() -> None:
         "`manifest.json` maps each path (relative to `files/`) to `what` and `expect`:",
         "",
         "- `failed`: must be recorded as failed with a reason (undecodable, empty, bomb, not UTF-8...)",
-        "- `image`, `text`, `audio`: must be indexed successfully as that modality",
+        "- `image`, `text`, `audio`, `video`: must be indexed successfully as that modality",
         "- `unsupported`: not a media type we index; skipped quietly, not a failure",
-        "- `video`: recognised as video, counted as 'not indexed yet', never a failure",
         "- `skipped`: never seen as a file (hidden files and folders, a symlink loop)",
         "",
         f"{len(ENTRIES)} entries ({total:,} bytes of regular files): "
@@ -831,6 +832,9 @@ def main() -> None:
     from formats_cases import make as make_formats
 
     make_formats(add)
+    from video_cases import make as make_videos
+
+    make_videos(add)
     write_manifest()
     write_readme()
     sizes = [(FILES / e.path).stat().st_size for e in ENTRIES if not (FILES / e.path).is_symlink()]
