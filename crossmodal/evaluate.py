@@ -3,7 +3,9 @@
 A queries file has one JSON object per line:
     {"id": "...", "kind": "text->image", "query": "text" | {"text", "image", "audio", "not"},
      "type": "image", "relevant": ["path", ...]}
-Paths are relative to the queries file's folder unless absolute.
+Paths are relative to the queries file's folder unless absolute. A relevant video scene is an
+object {"path", "start", "end"} (seconds): a result counts when it is that video and the scene it
+names overlaps that span. Chance then counts every scene of the pool's videos as a candidate.
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ class LabelledQuery:
     type: str
     relevant: frozenset[str]
     negative: str | None = None  # text to steer away from ("not")
+    spans: tuple[tuple[str, float, float], ...] = ()  # relevant scenes of videos, if any
+
+    def hit(self, path: str, span: tuple[float, float] | None) -> bool:
+        """Whether a result (its path, the time span it names) is relevant."""
+        if path not in self.relevant:
+            return False
+        if not self.spans or not any(p == path for p, _, _ in self.spans):
+            return True
+        return span is not None and any(
+            p == path and span[0] < end and start < span[1] for p, start, end in self.spans
+        )
 
     def to_query(self, k: int, **options: Any) -> Query:
         """The search this labelled query stands for (options: fusion, cutoffs, filters)."""
@@ -67,12 +80,23 @@ def _labelled(raw: Any, number: int, resolve: Any) -> LabelledQuery:
         if parts.get(name) is not None and not isinstance(parts[name], str):
             raise ValueError(f"query {name!r} must be a string")
     relevant = raw["relevant"]
-    if (
-        not isinstance(relevant, list)
-        or not relevant
-        or not all(isinstance(p, str) for p in relevant)
-    ):
+    if not isinstance(relevant, list) or not relevant:
         raise ValueError("'relevant' must be a non-empty list of paths")
+    spans = []
+    for entry in relevant:
+        if isinstance(entry, dict):
+            start, end = entry.get("start"), entry.get("end")
+            if not (
+                isinstance(entry.get("path"), str)
+                and all(
+                    isinstance(t, (int, float)) and not isinstance(t, bool) for t in (start, end)
+                )
+                and start < end  # type: ignore[operator]
+            ):
+                raise ValueError("a relevant scene is {'path', 'start', 'end'} with start < end")
+            spans.append((resolve(entry["path"]), float(start), float(end)))  # type: ignore[arg-type]
+        elif not isinstance(entry, str):
+            raise ValueError("'relevant' must be a non-empty list of paths")
     if not isinstance(raw["type"], str):
         raise ValueError("'type' must be a string")
     return LabelledQuery(
@@ -82,8 +106,9 @@ def _labelled(raw: Any, number: int, resolve: Any) -> LabelledQuery:
         image=resolve(parts.get("image")),
         audio=resolve(parts.get("audio")),
         type=raw["type"],
-        relevant=frozenset(resolve(p) for p in relevant),
+        relevant=frozenset(resolve(p if isinstance(p, str) else p["path"]) for p in relevant),
         negative=parts.get("not"),
+        spans=tuple(spans),
     )
 
 
@@ -171,6 +196,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run every query over the whole pool of its target type; aggregate per kind and overall."""
     counts = engine.counts()
+    scenes = engine.scene_count() if any(q.spans for q in queries) else 0
     per_query = []
     for labelled in queries:
         query = labelled.to_query(
@@ -178,9 +204,11 @@ def evaluate(
         )
         hits = engine.search(query)
         ranking = [hit.item.path for hit in hits]
-        ranks = [ranking.index(p) + 1 for p in labelled.relevant if p in ranking]
+        ranks = [rank for rank, hit in enumerate(hits, 1) if labelled.hit(hit.item.path, hit.span)]
         own = sum(1 for p in (labelled.image, labelled.audio) if p)
         pool = counts.get(labelled.type, 0) - (own if labelled.type != "text" else 0)
+        if labelled.spans:
+            pool = max(scenes, len(labelled.spans))  # every scene is a candidate
         per_query.append(
             {
                 "id": labelled.id,

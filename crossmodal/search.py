@@ -125,6 +125,13 @@ class SearchEngine:
         """{modality: live items}: the pools an evaluation ranks within."""
         return self.catalog.counts().get("ok", {})
 
+    def scene_count(self) -> int:
+        """Scenes of the live videos: the pool an evaluation of scenes ranks within."""
+        return sum(
+            int(item.meta.get("scenes") or 0)
+            for item in self.catalog.items(status="ok", modality="video")
+        )
+
     def candidates(
         self, name: str, vector: np.ndarray, query: Query, exclude: set[str], source: str | None
     ) -> list[Candidate]:

@@ -191,7 +191,7 @@ def test_hostile_corpus_is_recorded_and_the_rest_indexed(open_tmp: Path) -> None
     assert videos["phone_rotated_vfr.mp4"].meta["rotation"] == 90
     assert videos["phone_rotated_vfr.mp4"].meta["width"] == 360  # upright: portrait
     assert videos["twenty_audio_tracks.mkv"].meta["audio_tracks"] == 20
-    assert "dahlia" in (videos["subtitled.mkv"].text_side or "")
+    assert "dahlia" in videos["subtitled.mkv"].meta["subtitles"][0][2]
     # Every failure reported by the run is one line.
     failures = summary["ingest"]["failures"] + summary["embed"]["failures"]
     assert failures and all("\n" not in reason for _, reason in failures)

@@ -22,6 +22,7 @@ TRANSCRIBER_ID = "faster-whisper/tiny.en/r1"
 NO_SPEECH_PROB = 0.6
 MIN_AVG_LOGPROB = -1.0
 MAX_COMPRESSION_RATIO = 2.4
+WORD_PAUSE = 1.5  # seconds between two words that end a stretch of speech
 
 
 def transcriber_available() -> bool:
@@ -62,7 +63,10 @@ class SpeechTranscriber:
     def timed(
         self, wave: np.ndarray, rate: int, timestamps: bool = True
     ) -> list[tuple[float, float, str]]:
-        """(start, end, words) of each stretch of speech, in seconds from the clip's start."""
+        """(start, end, words) of each stretch of speech, in seconds from the clip's start.
+        With `timestamps`, stretches come from word times: a segment's own times span the
+        silences VAD cut out (a word at 6 s and one at 16 s came back as one 6-16.6 s segment),
+        so a stretch ends where a pause of WORD_PAUSE seconds falls between two words."""
         if rate != SAMPLE_RATE:
             import soxr
 
@@ -77,13 +81,27 @@ class SpeechTranscriber:
             vad_filter=True,
             condition_on_previous_text=False,
             without_timestamps=not timestamps,
+            word_timestamps=timestamps,
         )
-        return [
-            (round(float(segment.start), 2), round(float(segment.end), 2), segment.text.strip())
+        kept = [
+            segment
             for segment in segments
             if not (
                 segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < MIN_AVG_LOGPROB
             )
             and segment.compression_ratio <= MAX_COMPRESSION_RATIO
             and segment.text.strip()
+        ]
+        if not timestamps:
+            return [(float(s.start), float(s.end), s.text.strip()) for s in kept]
+        stretches: list[list] = []
+        for segment in kept:
+            for word in segment.words or []:
+                if stretches and float(word.start) - stretches[-1][1] < WORD_PAUSE:
+                    stretches[-1][1] = float(word.end)
+                    stretches[-1][2] += word.word
+                else:
+                    stretches.append([float(word.start), float(word.end), word.word])
+        return [
+            (round(a, 2), round(b, 2), text.strip()) for a, b, text in stretches if text.strip()
         ]

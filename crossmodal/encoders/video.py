@@ -20,9 +20,11 @@ from .base import EncoderSet, l2_normalize
 
 FRAME_BATCH = 16
 AHEAD = 32  # scenes decoded ahead of the encoder
-# Words are grouped into parts of about this many seconds: a sentence or two, what a text
-# encoder reads whole and a result can point at.
-WORDS_SECONDS = 20.0
+# Words are grouped into parts of at most this many seconds (a sentence or two, what a text
+# encoder reads whole and a result can point at), and a pause of WORDS_PAUSE seconds ends one:
+# a part never spans two thoughts said far apart.
+WORDS_SECONDS = 12.0
+WORDS_PAUSE = 3.0
 
 
 @dataclass
@@ -149,13 +151,17 @@ def encode_sound(encoder: EncoderSet, path: Path) -> dict[str, np.ndarray]:
 
 
 def group_words(
-    cues: list[list[Any]], seconds: float = WORDS_SECONDS
+    cues: list[list[Any]], seconds: float | None = None, pause: float | None = None
 ) -> list[tuple[float, float, str]]:
-    """Timed cues (speech segments, subtitles) joined into parts of about `seconds` each."""
+    """Timed cues (speech segments, subtitles) joined into parts of at most `seconds` each
+    (WORDS_SECONDS), split at every pause of `pause` seconds (WORDS_PAUSE) or more."""
+    seconds = WORDS_SECONDS if seconds is None else seconds
+    pause = WORDS_PAUSE if pause is None else pause
     parts: list[tuple[float, float, str]] = []
     start, end, words = None, 0.0, []
     for cue_start, cue_end, text in sorted(cues, key=lambda cue: float(cue[0])):
-        if start is not None and float(cue_end) - start > seconds and words:
+        too_long = start is not None and float(cue_end) - start > seconds
+        if words and (too_long or float(cue_start) - end >= pause):
             parts.append((round(start, 3), round(end, 3), " ".join(words)))
             start, words = None, []
         if start is None:

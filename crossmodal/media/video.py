@@ -32,9 +32,9 @@ THUMB_SIDE = 320
 # scale (PySceneDetect's content detector, whose default is 27 for consecutive frames; keyframes
 # lie seconds apart, so the bar is higher).
 CUT_THRESHOLD = 40.0
+HISTOGRAM_THRESHOLD = 0.5
 # A frame darker than this mean luma (0-255) with little contrast shows nothing.
 BLACK_LUMA = 12.0
-SUBTITLE_CHARS = 20_000
 SPEECH_RATE = 16000
 
 
@@ -166,7 +166,8 @@ def probe_video(path: Path) -> tuple[dict[str, Any], str | None]:
     cues = read_subtitles(path) if subtitle_streams else []
     if cues:
         meta["subtitles"] = cues
-        words.append(" ".join(text for _, _, text in cues)[:SUBTITLE_CHARS])
+    # The text side holds the tags only: subtitles and speech become timed parts, and a copy of
+    # them in the text side would be each part's nearest neighbour, which CSLS punishes.
     side = ". ".join(words) if words else None
     return meta, side
 
@@ -244,14 +245,29 @@ def is_black(picture) -> bool:  # type: ignore[no-untyped-def]
     return float(luma.mean()) < BLACK_LUMA and float(luma.std()) < BLACK_LUMA
 
 
+def _histogram(sig: np.ndarray) -> np.ndarray:
+    """Colours (16 hue bins, and one for the unsaturated) and brightness (8 bins), each summing
+    to 1: what a pan or a zoom within a scene hardly changes and a cut does."""
+    saturated = (sig[..., 1] > 40) & (sig[..., 2] > 40)
+    hue = np.bincount((sig[..., 0][saturated] / 16).astype(int).clip(0, 15), minlength=16)
+    colours = np.append(hue, (~saturated).sum()) / sig[..., 0].size
+    brightness = np.bincount((sig[..., 2] / 32).astype(int).clip(0, 7).ravel(), minlength=8)
+    return np.concatenate([colours, brightness / sig[..., 2].size])
+
+
 def cut_between(a: np.ndarray, b: np.ndarray) -> bool:
-    """A scene change between two frames: mean absolute HSV difference above the bar. Hue is
-    circular, and means little where there is no colour: it counts where both are saturated."""
+    """A scene change between two frames: their pixels differ (mean absolute HSV difference
+    above CUT_THRESHOLD; hue is circular and counts where both are saturated), or their colours
+    and brightness do (half the L1 distance of their histograms, per part, above
+    HISTOGRAM_THRESHOLD: a red scene after a blue one differs in hue alone)."""
     hue = np.abs(a[..., 0] - b[..., 0])
     hue = np.minimum(hue, 256 - hue)
     hue = np.where((a[..., 1] > 40) & (b[..., 1] > 40), hue, 0.0)
     delta = (hue.mean() + np.abs(a[..., 1:] - b[..., 1:]).mean(axis=(0, 1)).sum()) / 3
-    return bool(delta > CUT_THRESHOLD)
+    if delta > CUT_THRESHOLD:
+        return True
+    distance = np.abs(_histogram(a) - _histogram(b))
+    return bool(max(distance[:17].sum(), distance[17:].sum()) / 2 > HISTOGRAM_THRESHOLD)
 
 
 def _keyframes(container, stream, limit: float) -> Iterator[tuple[float, Any]]:  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ from ..encoders import EncoderSet
 from ..encoders.video import VideoVectors, encode_scenes, encode_sound, encode_words, timed_speech
 from ..errors import CrossmodalError, MediaError
 from ..media.video import DEFAULT_HOURS
-from .reading import text_key
 from .summaries import EmbedSummary
 
 if TYPE_CHECKING:
@@ -72,8 +71,6 @@ def write_video(
     summary: EmbedSummary,
 ) -> None:
     """A video's vectors, parts and what was read from it, in one transaction."""
-    from ..media.audio import with_transcript
-
     key = job.key
     scenes = result.scenes
     count = len(scenes.scenes)
@@ -95,24 +92,21 @@ def write_video(
         ]
         for item in catalog.items_with("content_hash", key):
             meta = dict(item.meta, scenes=count)
-            side = item.text_side
             duration = float(meta.get("duration") or 0)
             if duration > max_seconds:
                 meta["note"] = f"first {max_seconds / 3600:g} hours read"
             if silent:
                 meta["no_vector"] = sorted(set(meta.get("no_vector", [])) | set(silent))
             if result.cues is not None and encoder.transcriber is not None:
+                # What is said is in the video's timed parts, not its text side (see probe).
                 transcript = " ".join(text for _, _, text in result.cues)
-                side = with_transcript(side, meta.get("transcript"), transcript)
                 meta.update(
                     speech=result.cues,
                     transcript=transcript,
                     transcriber=encoder.transcriber.transcriber_id,
                 )
                 summary.transcribed += 1 if transcript else 0
-            catalog.update_item(
-                item.id, meta=meta, text_side=side, text_key=text_key(side) if side else None
-            )
+            catalog.update_item(item.id, meta=meta)
 
 
 def run_video_jobs(

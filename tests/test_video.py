@@ -1,0 +1,395 @@
+"""Video (issue 19): scenes from keyframes, their vectors as parts, sound and words, results at
+the right second in every output, pages that play from the scene, and what a run leaves when it
+stops in the middle of a video. Real PyAV decoding of clips written here; the fake encoder set
+(tests/conftest.py) maps a frame to the word of its colour and a 440 Hz tone to speech."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cli.main import app
+from crossmodal.catalog import Catalog
+from crossmodal.catalog.migrations import migrate
+from crossmodal.encoders.video import ahead, group_words
+from crossmodal.evaluate import evaluate, load_queries
+from crossmodal.gallery import results_page, store_page
+from crossmodal.media import video as video_media
+from crossmodal.pipeline import update
+from crossmodal.query import build_query, clock, time_span
+from crossmodal.search import SearchEngine
+from crossmodal.store import Store
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+HOLIDAY = SAMPLE / "video" / "holiday.mp4"
+runner = CliRunner()
+COLOURS = {"red": (220, 20, 20), "green": (20, 200, 20), "blue": (20, 20, 220)}
+
+
+def coloured_clip(
+    path: Path,
+    scenes: list[tuple[str, float]],
+    fps: int = 10,
+    tone: float | None = None,
+    gop: int = 10,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """A clip of plain-coloured scenes (with a little texture) and, with `tone`, a sine track."""
+    rng = np.random.default_rng(1)
+    seconds = sum(length for _, length in scenes)
+    with av.open(str(path), "w") as out:
+        out.metadata.update(metadata or {})
+        stream = out.add_stream("mpeg4", rate=fps, options={"g": str(gop)})
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        sound = out.add_stream("aac", rate=8000, layout="mono") if tone else None
+        index = 0
+        for colour, length in scenes:
+            for _ in range(int(length * fps)):
+                pixels = np.empty((64, 96, 3), np.uint8)
+                pixels[:] = COLOURS[colour]
+                pixels += rng.integers(0, 12, pixels.shape, dtype=np.uint8)
+                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                frame.pts = index
+                index += 1
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+        if sound is not None:
+            samples = 0.3 * np.sin(2 * np.pi * tone * np.arange(int(seconds * 8000)) / 8000)
+            frame = av.AudioFrame.from_ndarray(
+                samples.astype(np.float32)[None, :], format="flt", layout="mono"
+            )
+            frame.sample_rate = 8000
+            for chunk in av.AudioResampler(format="fltp", layout="mono", rate=8000).resample(frame):
+                for packet in sound.encode(chunk):
+                    out.mux(packet)
+            for packet in sound.encode(None):
+                out.mux(packet)
+    return path
+
+
+# -- media: scenes, frames, metadata ----------------------------------------------------------
+def test_scenes_are_cut_where_the_photos_change() -> None:
+    scenes = list(video_media.segments(HOLIDAY))
+    assert [(s.start, s.end) for s in scenes] == [(0, 6), (6, 12), (12, 18), (18, 24)]
+    assert all(s.frame is not None and max(s.frame.size) == video_media.THUMB_SIDE for s in scenes)
+
+
+def test_a_scene_without_cuts_is_cut_into_pieces_and_sparse_keyframes_are_sought(
+    tmp_path: Path,
+) -> None:
+    # 50 s of one colour, a keyframe every 30 s: pieces of at most MAX_SEGMENT, by seeking.
+    clip = coloured_clip(tmp_path / "still.mp4", [("blue", 50.0)], fps=5, gop=150)
+    scenes = list(video_media.segments(clip))
+    assert scenes[0].start == 0 and scenes[-1].end == pytest.approx(50, abs=0.3)
+    assert all(b.start == a.end for a, b in zip(scenes, scenes[1:], strict=False))
+    assert all(s.end - s.start <= video_media.MAX_SEGMENT + 1e-6 for s in scenes)
+    assert len(scenes) >= 3 and all(s.frame is not None for s in scenes)
+
+
+def test_short_cuts_are_merged_and_a_cap_bounds_the_read(tmp_path: Path) -> None:
+    clip = coloured_clip(
+        tmp_path / "flash.mp4", [("red", 4.0), ("green", 0.5), ("blue", 4.0)], gop=5
+    )
+    starts = [s.start for s in video_media.segments(clip)]
+    assert starts[0] == 0 and all(
+        b - a >= video_media.MIN_SEGMENT for a, b in zip(starts, starts[1:], strict=False)
+    )
+    capped = list(video_media.segments(clip, max_seconds=3.0))
+    assert capped[-1].end == pytest.approx(3.0) and all(s.start < 3.0 for s in capped)
+
+
+def test_black_and_cut_tests() -> None:
+    black = Image.new("RGB", (64, 36))
+    grey = Image.new("RGB", (64, 36), (90, 90, 90))
+    assert video_media.is_black(black) and not video_media.is_black(grey)
+    red = video_media.signature(Image.new("RGB", (64, 36), COLOURS["red"]))
+    blue = video_media.signature(Image.new("RGB", (64, 36), COLOURS["blue"]))
+    assert video_media.cut_between(red, blue) and not video_media.cut_between(red, red.copy())
+
+
+def test_probe_reads_what_a_clip_is(tmp_path: Path) -> None:
+    meta, side = video_media.probe_video(SAMPLE / "phone" / "VID_0003.mp4")
+    assert meta["rotation"] == 90 and (meta["width"], meta["height"]) == (360, 640)
+    assert meta["codec"] == "h264" and meta["audio_tracks"] == 1 and side is None
+    upright = video_media.frame_at(SAMPLE / "phone" / "VID_0003.mp4", 1.0)
+    assert upright.height > upright.width  # turned as a player shows it
+    clip = coloured_clip(
+        tmp_path / "dated.mp4",
+        [("red", 2.0)],
+        metadata={"creation_time": "2024-06-01T18:30:00.000000Z", "title": "Beach day"},
+    )
+    meta, side = video_media.probe_video(clip)
+    assert meta["captured"].startswith("2024-06-0") and side == "Beach day"
+    meta, side = video_media.probe_video(SAMPLE / "video" / "garden.mkv")
+    assert meta["subtitles"][0] == [0.5, 4.5, "The red dahlia opened this morning."]
+    assert side is None  # words are timed parts, not the text side
+
+
+def test_words_are_grouped_by_length_and_pauses() -> None:
+    cues = [[0, 2, "one"], [2.5, 4, "two"], [9, 10, "three"], [10.5, 30, "four"], [31, 32, "five"]]
+    assert group_words(cues) == [
+        (0, 4, "one two"),
+        (9, 10, "three"),
+        (10.5, 30, "four"),
+        (31, 32, "five"),
+    ]
+    assert group_words(cues, seconds=100, pause=100) == [(0, 32, "one two three four five")]
+
+
+def test_ahead_hands_on_errors_and_stops_when_abandoned() -> None:
+    def broken():  # type: ignore[no-untyped-def]
+        yield 1
+        raise ValueError("damaged")
+
+    with pytest.raises(ValueError, match="damaged"):
+        list(ahead(broken()))
+    produced = []
+
+    def endless():  # type: ignore[no-untyped-def]
+        for n in range(10_000):
+            produced.append(n)
+            yield n
+
+    reader = ahead(endless(), size=4)
+    assert next(reader) == 0
+    reader.close()
+    assert len(produced) < 20  # stopped after the window, not run to the end
+
+
+def test_clock_and_spans() -> None:
+    assert clock(42.7) == "0:42" and clock(3723) == "1:02:03"
+    assert time_span(42.0, 56.2) == "0:42\u20130:57"
+
+
+# -- pipeline and search with the fake encoder ----------------------------------------------
+@pytest.fixture
+def video_store(tmp_path: Path) -> tuple[Store, Path]:
+    root = tmp_path / "clips"
+    root.mkdir()
+    coloured_clip(root / "walk.mp4", [("red", 4.0), ("green", 4.0), ("blue", 4.0)], tone=440.0)
+    coloured_clip(root / "silent.mkv", [("blue", 3.0)])
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    summary = update(store, [root])
+    assert summary.failed == 0, summary.to_dict()
+    return store, root
+
+
+def test_a_video_is_an_item_with_scene_parts_sound_and_words(video_store: tuple) -> None:
+    store, root = video_store
+    catalog = Catalog(store.catalog_path, readonly=True)
+    try:
+        walk = catalog.item_by_path(str((root / "walk.mp4").resolve()))
+        silent = catalog.item_by_path(str((root / "silent.mkv").resolve()))
+        assert walk.modality == "video" and walk.meta["scenes"] == 3
+        parts, matrix = catalog.parts_of("fake-semantic", walk.content_hash)
+        frames = [(p["start"], p["end"]) for p in parts if p["modality"] == "image"]
+        assert frames == [(0, 4), (4, 8), (8, 12)] and matrix.shape[0] == len(parts)
+        spoken = [p for p in parts if p["modality"] == "text"]
+        assert spoken and spoken[0]["text"] == "hello from the harbour ferry"
+        assert walk.text_side is None and walk.meta["transcript"] == "hello from the harbour ferry"
+        assert catalog.vector_for_key("fake-audio", walk.content_hash) is not None
+        # A video without sound: no audio vector, noted so it is not retried.
+        assert catalog.vector_for_key("fake-audio", silent.content_hash) is None
+        assert silent.meta["no_vector"] == ["fake-audio"]
+    finally:
+        catalog.close()
+
+
+def test_text_and_image_find_the_scene(video_store: tuple, tmp_path: Path) -> None:
+    store, root = video_store
+    engine = SearchEngine(store)
+    hits = engine.search(build_query("a green picture", type="video"))
+    assert hits[0].item.path.endswith("walk.mp4") and hits[0].span == (4, 8)
+    assert hits[0].to_dict(1)["start"] == 4 and hits[0].passage["where"] == "0:04\u20130:08"
+    said = engine.search(build_query("harbour ferry", type="video"))
+    assert said[0].item.path.endswith("walk.mp4") and said[0].passage["modality"] == "text"
+    red = Image.new("RGB", (64, 64), COLOURS["red"])
+    red.save(tmp_path / "red.png")
+    found = engine.search(build_query(str(tmp_path / "red.png"), type="video"))
+    assert found[0].item.path.endswith("walk.mp4") and found[0].span == (0, 4)
+    # A video as the query: the other video (blue) and its own scenes' colours.
+    by_video = engine.search(build_query(str(root / "walk.mp4"), type="video"))
+    assert [h.item.path for h in by_video] == [str((root / "silent.mkv").resolve())]
+    engine.close()
+
+
+def test_filters_and_types_reach_videos(video_store: tuple) -> None:
+    store, _ = video_store
+    engine = SearchEngine(store)
+    long_only = engine.search(
+        build_query("a blue picture", type="video", filters=_filters(min_duration=10))
+    )
+    assert [Path(h.item.path).name for h in long_only] == ["walk.mp4"]
+    default = engine.search(build_query("a blue picture"))  # text: media, videos included
+    assert {h.item.modality for h in default} == {"video"}
+    engine.close()
+
+
+def _filters(**kwargs):  # type: ignore[no-untyped-def]
+    from crossmodal.filters import parse_filters
+
+    return parse_filters(**kwargs)
+
+
+def test_outputs_carry_the_time(video_store: tuple) -> None:
+    store, root = video_store
+    args = ["search", "a green picture", "--type", "video", "--store", str(store.root), "-k", "1"]
+    stamps = runner.invoke(app, [*args, "--format", "timestamps"])
+    assert stamps.exit_code == 0 and stamps.stdout == f"{(root / 'walk.mp4').resolve()}\t4\t8\n"
+    paths = runner.invoke(app, [*args, "--format", "paths"])
+    assert paths.stdout == f"{(root / 'walk.mp4').resolve()}\n"
+    answer = json.loads(runner.invoke(app, [*args, "--json"]).stdout)["results"][0]
+    assert (answer["start"], answer["end"]) == (4, 8)
+    assert "subtitles" not in answer["meta"] and "speech" not in answer["meta"]
+    table = runner.invoke(app, [*args, "--format", "table"])
+    assert "walk.mp4@0:04\u20130:08" in "".join(table.stdout.replace("│", "").split())
+
+
+def test_recommend_likes_and_dislikes_videos(video_store: tuple) -> None:
+    store, root = video_store
+    walk = str(root / "walk.mp4")
+    liked = runner.invoke(app, ["recommend", "--like", walk, "--store", str(store.root), "--json"])
+    assert liked.exit_code == 0, liked.stdout
+    results = json.loads(liked.stdout)["results"]
+    assert results and results[0]["path"].endswith("silent.mkv")
+    disliked = runner.invoke(
+        app,
+        ["recommend", "--prefer", "a blue picture", "--dislike", walk, "--store",
+         str(store.root), "--json"],
+    )  # fmt: skip
+    assert walk not in [r["path"] for r in json.loads(disliked.stdout)["results"]]
+
+
+def test_a_no_op_update_decodes_no_video(video_store: tuple, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    store, root = video_store
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a video was opened")
+
+    monkeypatch.setattr(av, "open", refuse)
+    summary = update(Store.open(store.root), [root])
+    assert summary.ingest.unchanged == 2 and not summary.embed.embedded and summary.failed == 0
+
+
+def test_a_run_stopped_inside_a_video_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "clips"
+    root.mkdir()
+    coloured_clip(root / "walk.mp4", [("red", 3.0), ("green", 3.0)], tone=440.0)
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    import crossmodal.pipeline.video as stage
+
+    def killed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # what a kill leaves: the job stops after its scenes were read
+
+    monkeypatch.setattr(stage, "encode_sound", killed)
+    with pytest.raises(KeyboardInterrupt):
+        update(store, [root])
+    catalog = Catalog(store.catalog_path, readonly=True)
+    assert catalog.conn.execute("SELECT count(*) FROM passages").fetchone()[0] == 0
+    catalog.close()
+    monkeypatch.undo()
+    summary = update(Store.open(store.root), [root])
+    assert summary.failed == 0 and summary.embed.embedded
+    catalog = Catalog(store.catalog_path, readonly=True)
+    assert catalog.conn.execute("SELECT count(*) FROM passages").fetchone()[0] > 0
+    catalog.close()
+
+
+def test_pages_show_the_scene_and_play_from_it(video_store: tuple) -> None:
+    store, root = video_store
+    engine = SearchEngine(store)
+    query = build_query("a green picture", type="video", k=1)
+    page = results_page(query.describe(), engine.search(query))
+    engine.close()
+    assert '<video controls preload="metadata"' in page and "walk.mp4#t=4,8" in page
+    assert 'poster="data:image/jpeg;base64,' in page
+    overview = store_page(store)
+    assert overview.count("<video") == 2 and "videos (2)" in overview
+
+
+def test_pages_play_from_the_scene_in_a_headless_browser(tmp_path: Path) -> None:
+    from tests.test_gallery import chromium
+
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    update(store, [SAMPLE / "video"])
+    engine = SearchEngine(store)
+    hits = engine.search(build_query(str(SAMPLE / "images" / "rocket_launch.jpg"), type="video"))
+    engine.close()
+    holiday = next(hit for hit in hits if hit.item.path.endswith("holiday.mp4"))
+    start = holiday.span[0]
+    page = tmp_path / "results.html"
+    probe = """<script>
+    const video = document.querySelector('video');
+    video.addEventListener('loadedmetadata', () => document.body.setAttribute(
+      'data-probe', JSON.stringify({t: video.currentTime, w: video.videoWidth})));
+    </script>"""
+    html = results_page({"parts": []}, [holiday]).replace("</body>", probe + "</body>")
+    page.write_text(html)
+    dumped = chromium("--virtual-time-budget=10000", "--dump-dom", page.as_uri())
+    found = json.loads(
+        dumped.stdout.split('data-probe="', 1)[1].split('"', 1)[0].replace("&quot;", '"')
+    )
+    assert found == {"t": start, "w": 1280}
+
+
+# -- evaluation of scenes, and the catalog's migration ---------------------------------------
+def test_a_labelled_scene_counts_only_where_the_result_overlaps_it(video_store: tuple) -> None:
+    store, root = video_store
+    queries = root.parent / "queries.jsonl"
+    walk = "clips/walk.mp4"
+    queries.write_text(
+        "\n".join(
+            json.dumps(line)
+            for line in (
+                {
+                    "id": "g",
+                    "query": "a green picture",
+                    "type": "video",
+                    "relevant": [{"path": walk, "start": 4, "end": 8}],
+                },
+                {
+                    "id": "r",
+                    "query": "a green picture",
+                    "type": "video",
+                    "relevant": [{"path": walk, "start": 0, "end": 3.5}],
+                },
+            )
+        )  # fmt: skip
+    )
+    labelled = load_queries(queries)
+    assert labelled[0].hit(str((root / "walk.mp4").resolve()), (4.0, 8.0))
+    assert not labelled[1].hit(str((root / "walk.mp4").resolve()), (4.0, 8.0))
+    report = evaluate(SearchEngine(store), labelled)
+    rows = {row["id"]: row for row in report["queries"]}
+    assert rows["g"]["first_relevant_rank"] == 1 and rows["r"]["first_relevant_rank"] is None
+    # Chance counts scenes: 4 of them (3 + 1) in the pool.
+    assert rows["g"]["metrics"]["chance_mrr"] == pytest.approx(1 / 4 * (1 + 1 / 2 + 1 / 3 + 1 / 4))
+    bad = root.parent / "bad.jsonl"
+    bad.write_text(json.dumps({"query": "x", "type": "video", "relevant": [{"path": walk}]}))
+    from crossmodal.errors import UserError
+
+    with pytest.raises(UserError, match="relevant scene"):
+        load_queries(bad)
+
+
+def test_a_version_3_catalog_gains_part_modalities(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.sqlite")
+    migrate(conn, target=3)
+    conn.execute("INSERT INTO passages VALUES ('h#0', 'h', 0, 0, 10, 'first words')")
+    migrate(conn)
+    assert conn.execute("SELECT modality FROM passages").fetchall() == [("text",)]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    conn.close()
