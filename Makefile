@@ -11,7 +11,7 @@ DEMO_STORE ?= /tmp/crossmodal-demo-store
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval eval-sample lint format clean mutate
+.PHONY: install system-deps demo test test-fast soak bench bench-large bench-update eval eval-video eval-sample lint format clean mutate
 
 # System tools, only where missing: espeak-ng (speech samples), ffmpeg (m4a/AAC), chromium (the
 # HTML pages' headless-browser test).
@@ -61,6 +61,12 @@ demo: install
 	@$(BIN)/crossmodal search "chemical analysis of wines" --glob "*.pdf" --type text --format table --store $(DEMO_STORE) -k 1
 	@echo; echo '$$ crossmodal search "face images taken at AT&T Laboratories" --type text   (slides, e-books, mail, pages...)'
 	@$(BIN)/crossmodal search "face images taken at AT&T Laboratories" --type text --store $(DEMO_STORE) -k 3
+	@echo; echo '$$ crossmodal search "a rocket launch" --type video   (the scene of a video, at its second)'
+	@$(BIN)/crossmodal search "a rocket launch" --type video --format table --store $(DEMO_STORE) -k 2
+	@echo; echo '$$ crossmodal search "snow in the mountains tomorrow" --type video --format timestamps   (what is said, for mpv --start)'
+	@$(BIN)/crossmodal search "snow in the mountains tomorrow" --type video --format timestamps --store $(DEMO_STORE) -k 1
+	@echo; echo '$$ crossmodal search sample_data/images/cat_chelsea.png --type video   (a photo -> the scene that shows it)'
+	@$(BIN)/crossmodal search sample_data/images/cat_chelsea.png --type video --format table --store $(DEMO_STORE) -k 1
 	@echo; echo '$$ crossmodal models   (more models beside builtin: open_clip, sentence-transformers, plug-ins)'
 	@$(BIN)/crossmodal models --store $(DEMO_STORE)
 
@@ -121,6 +127,15 @@ eval: install
 	$(BIN)/crossmodal update eval/media --store $(EVAL_STORE) --quiet
 	$(BIN)/crossmodal eval eval/queries.jsonl --store $(EVAL_STORE)
 	$(BIN)/python bench/eval_recommend.py $(EVAL_STORE) --groups eval/groups.json --sample 60
+	@$(MAKE) --no-print-directory eval-video
+
+# The eval's video part: clips of the eval's photos and spoken words (eval/video.py), scenes labelled.
+eval-video: install
+	@test -d eval/media || { echo "eval/media is missing: run make eval (or python eval/build.py) first"; exit 1; }
+	@test -f eval/video_media/vid_00001.mp4 || $(BIN)/python eval/video.py
+	@rm -rf $(EVAL_STORE)-video
+	$(BIN)/crossmodal update eval/video_media --store $(EVAL_STORE)-video --quiet
+	$(BIN)/crossmodal eval eval/video_queries.jsonl --store $(EVAL_STORE)-video
 
 # sample_data's labelled queries: the fast smoke test of quality (make test checks its floors).
 eval-sample: install

@@ -46,6 +46,8 @@ class PartVectors:
         from .media.audio import load_audio
         from .media.image import load_image
 
+        if part.modality == "video":
+            return self._video(Path(part.value))
         try:
             if part.modality == "text":
                 value: Any = part.value
@@ -63,6 +65,16 @@ class PartVectors:
         if part.modality == "audio" and transcriber is not None:
             vectors.update(self._spoken(transcriber.transcribe([value])[0]))
         return vectors
+
+    def _video(self, path: Path) -> dict[str, np.ndarray]:
+        """A video as a query: the mean of its scenes' frames in the image spaces, its sound in
+        the audio spaces (the first hour is read: a query is one video, not a collection)."""
+        from .encoders.video import query_vectors
+
+        try:
+            return query_vectors(self.encoder, path, 3600.0)
+        except MediaError as exc:
+            raise UserError(f"cannot use query file {path}: {exc}") from exc
 
     def _spoken(self, transcript: str | None) -> dict[str, np.ndarray]:
         """What a clip says, in the text spaces: speech finds photos and documents by its words."""
@@ -90,7 +102,9 @@ class PartVectors:
         if vectors is None:
             return None
         dims = {s.name: s.dim for s in self.encoder.spaces.values()}
-        wanted = {s.name for s in self.encoder.spaces.values() if s.accepts(part.modality)}
+        # A video's sound may be missing: its pictures' spaces are what it must have.
+        takes = "image" if part.modality == "video" else part.modality
+        wanted = {s.name for s in self.encoder.spaces.values() if s.accepts(takes)}
         if not wanted <= vectors.keys() or any(
             dims.get(name) != len(vector) for name, vector in vectors.items()
         ):
@@ -114,7 +128,7 @@ class PartVectors:
             return None  # changed since it was indexed: embed what is there now
         found = {}
         for space in self.encoder.spaces.values():
-            if space.accepts(part.modality):
+            if space.accepts(part.modality) and space.name not in item.meta.get("no_vector", ()):
                 vector = self.catalog.vector_for_key(space.name, item.content_hash)
                 if vector is None:
                     return None

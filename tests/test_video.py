@@ -221,6 +221,11 @@ def test_text_and_image_find_the_scene(video_store: tuple, tmp_path: Path) -> No
     # A video as the query: the other video (blue) and its own scenes' colours.
     by_video = engine.search(build_query(str(root / "walk.mp4"), type="video"))
     assert [h.item.path for h in by_video] == [str((root / "silent.mkv").resolve())]
+    # A video that is not in the store is decoded and encoded as the query.
+    outside = tmp_path / "copy.mp4"
+    outside.write_bytes((root / "walk.mp4").read_bytes())
+    fresh = engine.search(build_query(str(outside), type="video"))
+    assert fresh[0].item.path == str((root / "walk.mp4").resolve()) and fresh[0].score > 0.99
     engine.close()
 
 
@@ -393,3 +398,46 @@ def test_a_version_3_catalog_gains_part_modalities(tmp_path: Path) -> None:
     assert conn.execute("SELECT modality FROM passages").fetchall() == [("text",)]
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     conn.close()
+
+
+def test_a_copied_video_reuses_its_scenes_and_words(video_store: tuple, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    store, root = video_store
+    (root / "copy.mp4").write_bytes((root / "walk.mp4").read_bytes())
+    import crossmodal.pipeline.video as stage
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the copy was decoded again")
+
+    monkeypatch.setattr(stage, "encode_scenes", never)
+    summary = update(Store.open(store.root), [root])
+    assert summary.failed == 0 and summary.ingest.duplicates == 1
+    engine = SearchEngine(Store.open(store.root))
+    hits = engine.search(build_query("a green picture", type="video"))
+    copy = next(hit for hit in hits if hit.item.path.endswith("copy.mp4"))
+    assert copy.span == (4, 8) and copy.item.meta["transcript"] == "hello from the harbour ferry"
+    engine.close()
+
+
+def test_a_model_of_words_only_reads_a_videos_words(video_store: tuple, register_fake) -> None:  # type: ignore[no-untyped-def]
+    from crossmodal.encoders import EncoderSet, SpaceSpec, l2_normalize
+    from tests.conftest import words_vector
+
+    class WordsOnly(EncoderSet):
+        name = "words"
+        spaces = {"words-text": SpaceSpec("words-text", 64, frozenset({"text"}))}
+
+        def encode(self, modality, inputs):  # type: ignore[no-untyped-def]
+            assert modality == "text", modality
+            return {"words-text": l2_normalize(np.stack([words_vector(t) for t in inputs]))}
+
+    register_fake("words", WordsOnly)
+    store, root = video_store
+    summary = update(Store.open(store.root), model="words")
+    assert summary.failed == 0
+    catalog = Catalog(store.catalog_path, readonly=True)
+    walk = catalog.item_by_path(str((root / "walk.mp4").resolve()))
+    parts, _ = catalog.parts_of("words-text", walk.content_hash)
+    catalog.close()
+    assert [(p["n"], p["modality"], p["text"]) for p in parts] == [
+        (3, "text", "hello from the harbour ferry")
+    ]

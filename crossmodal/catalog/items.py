@@ -14,7 +14,7 @@ from typing import Any
 from .connection import Connection
 
 # What embed derives from content and records in meta: a donor of these spares a re-read.
-DERIVED_MARKERS = ("transcriber", "ocr", "passages")
+DERIVED_MARKERS = ("transcriber", "ocr", "passages", "scenes")
 
 
 def catalog_path(path: str) -> tuple[str, bytes | None]:

@@ -88,6 +88,8 @@ def encode_scenes(encoder: EncoderSet, path: Path, max_seconds: float) -> VideoV
     from ..media.video import segments
 
     wanted = image_spaces(encoder)
+    if not wanted:  # a model of words or sounds only: no frame to read
+        return VideoVectors([], {}, [])
     scenes: list[tuple[float, float]] = []
     kept: list[int] = []
     rows: dict[str, list[np.ndarray]] = {space: [] for space in wanted}
@@ -97,7 +99,7 @@ def encode_scenes(encoder: EncoderSet, path: Path, max_seconds: float) -> VideoV
         if not batch:
             return
         vectors = encoder.encode("image", [picture for _, picture in batch])
-        if not wanted or any(space not in vectors for space in wanted):
+        if any(space not in vectors for space in wanted):
             raise MediaError("the image encoder gave no vectors for the video's frames")
         finite = np.ones(len(batch), dtype=bool)
         for space in wanted:

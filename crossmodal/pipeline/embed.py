@@ -20,7 +20,7 @@ from ..errors import CrossmodalError, MediaError, UserError
 from ..store import Store
 from .reading import RETRY_PREFIX, media_reason
 from .summaries import EmbedSummary, Progress, no_progress
-from .video import needs_speech, run_video_jobs
+from .video import first_word_part, needs_speech, run_video_jobs
 from .words import drop_image_text, save_words
 
 # Images: 16 measured 14.9-16.9 images/s against 12.3-12.5 at 32 (and 11.7 at 24, 15.9 at 8) on
@@ -82,6 +82,7 @@ def plan_jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[
     keys = {i.content_hash for i in items if i.content_hash} | {
         i.text_key for i in items if i.text_key
     }
+    keys |= {key for i in items if (key := first_word_part(i))}
     have = {space: catalog.has_vector_keys(space, keys) for space in encoder.spaces}
     claimed: set[tuple[str, str]] = set()
 
@@ -99,6 +100,10 @@ def plan_jobs(catalog: Catalog, encoder: EncoderSet, ocr: bool = False) -> dict[
                 s
                 for s in spaces_for["video"]
                 if item.content_hash not in have[s] and s not in skipped
+            ]
+            words = first_word_part(item)  # a text-only model beside builtin reads them too
+            lacking += [
+                s for s in spaces_for["text"] if words and words not in have[s] and s not in skipped
             ]
             if lacking or "scenes" not in item.meta or needs_speech(item.meta, encoder):
                 claim("video", item, item.content_hash)

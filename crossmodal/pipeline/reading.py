@@ -26,6 +26,9 @@ NEEDS_OCR = SCANNED_REASON
 # What embed derives from a file's content and records in its meta: (text field, model marker).
 # Words are added to the text side; "passages" only marks that a document's passages exist.
 DERIVED = (("transcript", "transcriber"), ("ocr_text", "ocr"), (None, "passages"))
+# A video's: its scenes were cut, its speech written down with times (its words are timed
+# parts, never its text side).
+VIDEO_DERIVED = ("scenes", "speech", "transcript", "transcriber")
 
 
 def text_key(text: str) -> str:
@@ -93,6 +96,9 @@ def carry_words(
     if donor is None:
         return meta, side
     meta = dict(meta)
+    if donor.modality == "video":
+        meta.update({key: donor.meta[key] for key in VIDEO_DERIVED if key in donor.meta})
+        return meta, side
     for field_name, marker in DERIVED:
         if marker in donor.meta:
             meta[marker] = donor.meta[marker]

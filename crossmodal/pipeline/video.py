@@ -50,6 +50,16 @@ def needs_speech(item_meta: dict[str, Any], encoder: EncoderSet) -> bool:
     )
 
 
+def first_word_part(item: Any) -> str | None:
+    """The key of a video's first words part (its speech or subtitles), when it has words: a
+    model that lacks it has not read them."""
+    if item.modality != "video" or not item.content_hash or "scenes" not in item.meta:
+        return None
+    if not (item.meta.get("speech") or item.meta.get("subtitles")):
+        return None
+    return f"{item.content_hash}#{int(item.meta['scenes'])}"
+
+
 def encode_video(encoder: EncoderSet, job: Job, max_seconds: float) -> VideoResult:
     path = Path(job.item.fs_path)
     scenes = encode_scenes(encoder, path, max_seconds)
@@ -73,7 +83,8 @@ def write_video(
     """A video's vectors, parts and what was read from it, in one transaction."""
     key = job.key
     scenes = result.scenes
-    count = len(scenes.scenes)
+    # Words are numbered after the scenes; a model without image spaces did not cut them.
+    count = len(scenes.scenes) or int(job.item.meta.get("scenes") or 0)
     with catalog.transaction():
         for vectors in (scenes.whole, result.sound):
             for space, vector in vectors.items():
