@@ -86,11 +86,13 @@ MUTATE_TARGETS := \
 	crossmodal.fusion.*=tests/test_fusion.py \
 	crossmodal.recommend.*=tests/test_recommend.py,tests/test_recommend_unit.py \
 	crossmodal.filters.*=tests/test_filters.py,tests/test_query.py \
-	crossmodal.catalog.vectors.*=tests/test_vectors.py
+	crossmodal.catalog.vectors.*=tests/test_vectors.py \
+	crossmodal.media.video.*=tests/test_video.py,tests/test_gallery.py \
+	crossmodal.encoders.video.*=tests/test_video.py,tests/test_gallery.py
 mutate: install
 	@set -f; rm -rf mutants; mkdir -p mutants/tests mutants/tmp; \
-	cp -R crossmodal pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \
-	cp tests/__init__.py tests/conftest.py mutants/tests/; \
+	cp -R crossmodal cli sample_data pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \
+	cp tests/__init__.py tests/conftest.py mutants/tests/; cp -R tests/corpus mutants/tests/; \
 	names=; for target in $(MUTATE_TARGETS); do \
 		names="$$names $${target%%=*}"; cp $$(echo "$${target#*=}" | tr , ' ') mutants/tests/; \
 	done; \

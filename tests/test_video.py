@@ -6,6 +6,7 @@ stops in the middle of a video. Real PyAV decoding of clips written here; the fa
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from fractions import Fraction
 from pathlib import Path
@@ -441,3 +442,23 @@ def test_a_model_of_words_only_reads_a_videos_words(video_store: tuple, register
     assert [(p["n"], p["modality"], p["text"]) for p in parts] == [
         (3, "text", "hello from the harbour ferry")
     ]
+
+
+def test_preview_shows_the_scene_frame(video_store: tuple, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from rich.console import Console
+
+    from cli import render
+
+    store, _ = video_store
+    engine = SearchEngine(store)
+    hits = engine.search(build_query("a green picture", type="video", k=1))
+    engine.close()
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=160)
+    monkeypatch.setattr(render, "stdout", console)
+    render.hits_table("a green picture", hits, "blocks")
+    out = console.file.getvalue()
+    # Half blocks coloured green (the scene at 4-8 s), not red (the first scene).
+    colours = [tuple(map(int, m)) for m in re.findall(r"38;2;(\d+);(\d+);(\d+)", out)]
+    assert colours and all(g > r and g > b for r, g, b in colours)
