@@ -275,6 +275,14 @@ def test_recommend_likes_and_dislikes_videos(video_store: tuple) -> None:
          str(store.root), "--json"],
     )  # fmt: skip
     assert walk not in [r["path"] for r in json.loads(disliked.stdout)["results"]]
+    history = root.parent / "seen.txt"
+    history.write_text(walk + "\n")
+    seen = runner.invoke(
+        app, ["recommend", "--history", str(history), "--store", str(store.root), "--json"]
+    )
+    assert seen.exit_code == 0, seen.stdout
+    paths = [r["path"] for r in json.loads(seen.stdout)["results"]]
+    assert paths and paths[0].endswith("silent.mkv") and str(Path(walk).resolve()) not in paths
 
 
 def test_a_no_op_update_decodes_no_video(video_store: tuple, monkeypatch) -> None:  # type: ignore[no-untyped-def]
