@@ -161,7 +161,25 @@ def recommend(
     if diversity > 0:
         order = _diversify(hits, order, scores, vectors, k, diversity)
     chosen = [hits[i] for i in order[:k]]
+    for hit in chosen:
+        if hit.item.modality == "video":
+            hit.name_passage(_scene(engine, hit, positives))
     return chosen, _profile(positives, negatives, entries, unknown, prefer, avoid, diversity)
+
+
+def _scene(engine: SearchEngine, hit: Hit, positives: list[Seed]) -> dict[str, Any] | None:
+    """The scene of a recommended video closest to the seed it is recommended because of."""
+    seed = next((s for s in positives if s.label == hit.because), None)
+    if seed is None:
+        return None
+    source = seed.item.modality if seed.item is not None else "text"
+    for space in hit.spaces:
+        vector = seed.vectors.get(space)
+        if vector is not None:
+            part = engine.space(space).best_part(hit.item, vector, source)
+            if part is not None:
+                return part
+    return None
 
 
 def _positive_seeds(

@@ -448,7 +448,7 @@ def test_a_model_of_words_only_reads_a_videos_words(video_store: tuple, register
     parts, _ = catalog.parts_of("words-text", walk.content_hash)
     catalog.close()
     assert [(p["n"], p["modality"], p["text"]) for p in parts] == [
-        (3, "text", "hello from the harbour ferry")
+        (0, "text", "hello from the harbour ferry")
     ]
 
 

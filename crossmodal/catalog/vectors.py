@@ -197,11 +197,13 @@ class VectorRows(Connection):
         vectors: np.ndarray,
         modality: str = "text",
         ordinals: Sequence[int] | None = None,
+        tag: str = "",
     ) -> None:
-        """An item's parts (start, end, text) and their vectors, keyed OWNER#N: a document's
-        passages (character offsets), a video's scenes or words (seconds)."""
+        """An item's parts (start, end, text) and their vectors, keyed OWNER#N (OWNER#<tag>N
+        for a video's words, the tag naming which words): a document's passages (character
+        offsets), a video's scenes or words (seconds)."""
         numbers = list(range(len(spans))) if ordinals is None else list(ordinals)
-        keys = [f"{owner}#{n}" for n in numbers]
+        keys = [f"{owner}#{tag}{n}" for n in numbers]
         self.conn.executemany(
             'INSERT OR REPLACE INTO passages (key, owner, ordinal, start, "end", text, modality)'
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -211,6 +213,14 @@ class VectorRows(Connection):
             ],
         )
         self.add_vectors(space, keys, vectors)
+
+    def drop_parts(self, owner: str, tag: str) -> int:
+        """Forget an item's parts of one tag (a video's words, written down again): their
+        vectors, in every space, are then no item's and are purged with the others."""
+        return self.conn.execute(
+            "DELETE FROM passages WHERE owner = ? AND substr(key, 1, ?) = ?",
+            (owner, len(owner) + 1 + len(tag), f"{owner}#{tag}"),
+        ).rowcount
 
     def parts_of(self, space: str, owner: str) -> tuple[list[dict[str, Any]], np.ndarray]:
         """(parts, their vectors in the space) of one item, in order: a video's scenes and words."""

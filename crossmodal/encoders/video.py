@@ -41,7 +41,8 @@ class VideoVectors:
 
 def ahead(items: Iterator[Any], size: int = AHEAD) -> Iterator[Any]:
     """Run an iterator in a thread, at most `size` items ahead; its exception is re-raised here.
-    Abandoning the result stops the thread at its next item."""
+    Abandoning the result stops the thread at its next item, and closes the iterator there
+    (a generator holding a decoder releases its file)."""
     buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=size)
     stop = threading.Event()
 
@@ -55,10 +56,15 @@ def ahead(items: Iterator[Any], size: int = AHEAD) -> Iterator[Any]:
                     except queue.Full:
                         continue
                 if stop.is_set():
-                    return
-            buffer.put(("end", None))
+                    break
+            else:
+                buffer.put(("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             buffer.put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, daemon=True)
     worker.start()
@@ -178,10 +184,11 @@ def group_words(
 def encode_words(
     encoder: EncoderSet, cues: list[list[Any]]
 ) -> tuple[list[tuple[float, float, str]], dict[str, np.ndarray]]:
-    """Timed words -> text parts and their vectors in every text space."""
+    """Timed words -> text parts and their vectors in every text space (none for a model
+    without one: the parts are still what the video's words are)."""
     words = group_words(cues)
     if not words or not any(spec.accepts("text") for spec in encoder.spaces.values()):
-        return [], {}
+        return words, {}
     vectors = encoder.encode("text", [text for _, _, text in words])
     wanted = [name for name, spec in encoder.spaces.items() if spec.accepts("text")]
     return words, {

@@ -257,9 +257,7 @@ def sniff_head(head: bytes, suffix: str) -> tuple[str, str] | None:
     return None
 
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".3gp", ".3g2", ".mts", ".wmv"}
-)
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".mts", ".wmv"})
 
 
 def _tracks(path: Path, container: str) -> tuple[str, str] | None:

@@ -32,6 +32,8 @@ THUMB_SIDE = 320
 # scale (PySceneDetect's content detector, whose default is 27 for consecutive frames; keyframes
 # lie seconds apart, so the bar is higher).
 CUT_THRESHOLD = 40.0
+# Keyframes closer than this (seconds) to the last one kept are skipped: all-intra codecs.
+KEYFRAME_GAP = 0.5
 HISTOGRAM_THRESHOLD = 0.5
 # A frame darker than this mean luma (0-255) with little contrast shows nothing.
 BLACK_LUMA = 12.0
@@ -117,6 +119,17 @@ def _rotation(stream, first_frame) -> int:  # type: ignore[no-untyped-def]
     return int(-angle) % 360
 
 
+def _container_name(container) -> str:  # type: ignore[no-untyped-def]
+    """MP4 or MOV (FFmpeg names the family 'mov,mp4,m4a,3gp,...'), MATROSKA, WEBM, AVI..."""
+    names = container.format.name.split(",")
+    if names[0] == "mov":
+        brand = str(container.metadata.get("major_brand", "")).strip()
+        return "MOV" if brand in ("qt", "") else ("3GP" if brand.startswith("3g") else "MP4")
+    if names[0] == "matroska" and "webm" in str(container.metadata.get("doctype", "")).lower():
+        return "WEBM"
+    return names[0].upper()
+
+
 def probe_video(path: Path) -> tuple[dict[str, Any], str | None]:
     """(metadata, text side) after decoding the first keyframe. A file without a picture track
     is an error here: the sniffer sends sound-only containers to the audio reader."""
@@ -149,7 +162,7 @@ def probe_video(path: Path) -> tuple[dict[str, Any], str | None]:
         audio = container.streams.audio
         subtitle_streams = [s for s in container.streams.subtitles if _text_subtitles(s)]
         meta: dict[str, Any] = {
-            "format": f"{container.format.name.split(',')[0].upper()}/{codec.name}",
+            "format": f"{_container_name(container)}/{codec.name}",
             "duration": round(duration, 3),
             "width": width,
             "height": height,
@@ -173,7 +186,8 @@ def probe_video(path: Path) -> tuple[dict[str, Any], str | None]:
 
 
 def _text_subtitles(stream) -> bool:  # type: ignore[no-untyped-def]
-    name = stream.codec_context.name or ""
+    """A subtitle track of words (a bitmap track, TTML or teletext without a decoder is not)."""
+    name = getattr(stream.codec_context, "name", None) or ""
     return name in ("subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text")
 
 
@@ -202,11 +216,13 @@ def read_subtitles(path: Path, limit: int = 2000) -> list[list[Any]]:
         if not streams:
             return []
         stream = streams[0]
+        picture = video_stream(container)
+        zero = origin(container, picture) if picture is not None else 0.0
         try:
             for packet in container.demux(stream):
                 if packet.pts is None or packet.time_base is None:
                     continue
-                start = float(packet.pts * packet.time_base)
+                start = float(packet.pts * packet.time_base) - zero
                 length = float(packet.duration * packet.time_base) if packet.duration else 2.0
                 for decoded in packet.decode():
                     # PyAV 18 yields each subtitle; older versions a set holding them.
@@ -270,38 +286,90 @@ def cut_between(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(max(distance[:17].sum(), distance[17:].sum()) / 2 > HISTOGRAM_THRESHOLD)
 
 
-def _keyframes(container, stream, limit: float) -> Iterator[tuple[float, Any]]:  # type: ignore[no-untyped-def]
-    """(seconds, frame) of every keyframe before `limit`, in order; where two keyframes lie
-    more than MAX_SEGMENT apart, frames in between are fetched by seeking."""
-    codec = stream.codec_context
-    codec.skip_frame = "NONKEY"
+def origin(container, stream) -> float:  # type: ignore[no-untyped-def]
+    """Seconds of the stream's first timestamp: every time crossmodal reports counts from it
+    (an MPEG-TS clip starts at 1.48 s, a player shows 0:00)."""
+    if stream.start_time is not None and stream.time_base:
+        return max(0.0, float(stream.start_time * stream.time_base))
+    return max(0.0, (container.start_time or 0) / 1_000_000)
+
+
+def decodable(stream) -> None:  # type: ignore[no-untyped-def]
+    if stream.codec_context is None or not stream.codec_context.name:
+        raise MediaError("the video codec is not one FFmpeg decodes")
+
+
+def _keyframes(container, stream, zero: float, limit: float) -> Iterator[tuple[float, Any]]:  # type: ignore[no-untyped-def]
+    """(seconds from `zero`, frame) of the keyframes before `limit`, in order, at most one per
+    KEYFRAME_GAP. Packets are demuxed and only the chosen keyframes' are decoded: the others
+    are never decoded at all, so a codec whose every frame is a keyframe (MJPEG, ProRes) costs
+    two decodes a second, not thirty."""
+    stream.codec_context.skip_frame = "NONKEY"
+    chosen = -math.inf
     last = -math.inf
-    for frame in container.decode(stream):
-        when = frame.time
-        if when is None:
-            continue
-        if when >= limit:
-            break
-        if when <= last:
-            continue  # a repeated or reordered timestamp: keep the clock moving forward
-        last = when
-        yield max(when, 0.0), frame
+    for packet in container.demux(stream):
+        if packet.size:
+            if not packet.is_keyframe or packet.pts is None or packet.time_base is None:
+                continue
+            at = float(packet.pts * packet.time_base) - zero
+            if at >= limit:
+                break
+            if at < chosen + KEYFRAME_GAP:
+                continue  # too close to the last one (or a repeated timestamp)
+            chosen = at
+        for frame in packet.decode():  # the empty packet at the end flushes the decoder
+            if frame.time is None or frame.time - zero <= last:
+                continue
+            when = frame.time - zero
+            if when >= limit:
+                return
+            last = when
+            yield max(when, 0.0), frame
 
 
-def _between(path: Path, stream_index: int, times: list[float]):  # type: ignore[no-untyped-def]
-    """Frames at the given seconds, by seeking to the keyframe before each and decoding on."""
+def _between(path: Path, stream_index: int, zero: float, times: list[float]):  # type: ignore[no-untyped-def]
+    """Frames at the given seconds, in one pass: a seek to the keyframe before the first, then
+    decoding forward (every frame of the gap once, never once per wanted time)."""
+    if not times:
+        return
     container = open_video(path)
     with container:
         stream = container.streams[stream_index]
-        for when in times:
-            try:
-                container.seek(int(when / stream.time_base), stream=stream, backward=True)
-                for frame in container.decode(stream):
-                    if frame.time is not None and frame.time >= when:
-                        yield when, frame
-                        break
-            except Exception:
-                continue
+        pending = list(times)
+        try:
+            container.seek(
+                int((pending[0] + zero) / stream.time_base), stream=stream, backward=True
+            )
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                while pending and frame.time - zero >= pending[0]:
+                    yield pending.pop(0), frame
+                if not pending:
+                    return
+        except Exception:
+            return  # data missing there (a file cut short): the frames found so far
+
+
+def _end_time(path: Path, stream_index: int, zero: float, limit: float) -> float | None:
+    """Where the picture track really ends (before `limit`): the end of its last packet,
+    demuxed (not decoded) from the keyframe before `limit`. A file cut short ends there,
+    whatever its header says."""
+    container = open_video(path)
+    with container:
+        stream = container.streams[stream_index]
+        end = None
+        try:
+            container.seek(int((limit + zero) / stream.time_base), stream=stream, backward=True)
+            for packet in container.demux(stream):
+                if packet.pts is None or packet.time_base is None:
+                    continue
+                end = max(
+                    end or 0.0, float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                )
+        except Exception:
+            pass
+    return None if end is None else min(limit, max(0.0, end - zero))
 
 
 def segments(path: Path, max_seconds: float = DEFAULT_HOURS * 3600) -> Iterator[Segment]:
@@ -314,6 +382,8 @@ def segments(path: Path, max_seconds: float = DEFAULT_HOURS * 3600) -> Iterator[
         stream = video_stream(container)
         if stream is None:
             raise MediaError("no video track in this file")
+        decodable(stream)
+        zero = origin(container, stream)
         duration = _seconds(container, stream) or 0.0
         limit = min(duration, max_seconds) if duration else max_seconds
         rotation = None
@@ -321,7 +391,7 @@ def segments(path: Path, max_seconds: float = DEFAULT_HOURS * 3600) -> Iterator[
         previous: np.ndarray | None = None
         start = 0.0
         try:
-            for when, frame in _with_gaps(path, container, stream, limit):
+            for when, frame in _with_gaps(path, container, stream, zero, limit):
                 if rotation is None:
                     rotation = _rotation(stream, frame)
                 picture = _thumb(frame, rotation)
@@ -345,24 +415,26 @@ def segments(path: Path, max_seconds: float = DEFAULT_HOURS * 3600) -> Iterator[
                 raise MediaError(f"video does not decode: {_reason(exc)}") from exc
             # A file cut short: the scenes up to the damage.
         if scene:
-            end = max(limit, scene[-1][0]) if limit else scene[-1][0]
+            end = _end_time(path, stream.index, zero, limit) if limit else None
+            end = max(end or 0.0, scene[-1][0])
             yield Segment(round(start, 3), round(end, 3), _representative(scene))
 
 
-def _with_gaps(path: Path, container, stream, limit: float):  # type: ignore[no-untyped-def]
-    """Keyframes, with seeking to fill gaps longer than MAX_SEGMENT (sparse keyframes: screen
-    recordings, some cameras). Pieces shorter than a segment start a frame every MAX_SEGMENT/2."""
+def _with_gaps(path: Path, container, stream, zero: float, limit: float):  # type: ignore[no-untyped-def]
+    """Keyframes, with the gaps longer than MAX_SEGMENT/2 filled (sparse keyframes: screen
+    recordings, some cameras) by a frame every MAX_SEGMENT/2, decoded in one pass per gap: a
+    scene can then always end within MAX_SEGMENT."""
     last = 0.0
     step = MAX_SEGMENT / 2
-    for when, frame in _keyframes(container, stream, limit):
-        if when - last > MAX_SEGMENT:
-            wanted = list(np.arange(last + step, when - 1.0, step))
-            yield from _between(path, stream.index, [float(t) for t in wanted])
+    for when, frame in _keyframes(container, stream, zero, limit):
+        if when - last > step:
+            wanted = [float(t) for t in np.arange(last + step, when - 1.0, step)]
+            yield from _between(path, stream.index, zero, wanted)
         yield when, frame
         last = when
-    if limit - last > MAX_SEGMENT:
-        wanted = list(np.arange(last + step, limit - 1.0, step))
-        yield from _between(path, stream.index, [float(t) for t in wanted])
+    if limit - last > step:
+        wanted = [float(t) for t in np.arange(last + step, limit - 1.0, step)]
+        yield from _between(path, stream.index, zero, wanted)
 
 
 def _representative(scene: list[tuple[float, Any]]):  # type: ignore[no-untyped-def]
@@ -381,16 +453,19 @@ def frame_at(path: Path, seconds: float):  # type: ignore[no-untyped-def]
         stream = video_stream(container)
         if stream is None:
             raise MediaError("no video track in this file")
+        decodable(stream)
+        zero = origin(container, stream)
         rotation = None
         try:
             if seconds > 0:
-                container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
+                target = int((seconds + zero) / stream.time_base)
+                container.seek(target, stream=stream, backward=True)
             chosen = None
             for frame in container.decode(stream):
                 if rotation is None:
                     rotation = _rotation(stream, frame)
                 chosen = frame
-                if frame.time is None or frame.time >= seconds:
+                if frame.time is None or frame.time - zero >= seconds:
                     break
         except Exception as exc:
             raise MediaError(f"video does not decode: {_reason(exc)}") from exc
@@ -399,18 +474,12 @@ def frame_at(path: Path, seconds: float):  # type: ignore[no-untyped-def]
         return _thumb(chosen, rotation or 0)
 
 
-def load_speech(path: Path, max_seconds: float) -> np.ndarray:
-    """The default sound track as mono 16 kHz samples for the transcriber (first max_seconds)."""
-    from .av_audio import load_av
-
-    return load_av(path, SPEECH_RATE, max_seconds)
-
-
 def speech_windows(
     path: Path, max_seconds: float, window: float = 600.0
 ) -> Iterator[tuple[float, np.ndarray]]:
-    """(offset in seconds, mono 16 kHz samples) of the default sound track, `window` seconds at
-    a time, up to `max_seconds`: an hour-long track is never held whole."""
+    """(offset in seconds on the picture's clock, mono 16 kHz samples) of the default sound
+    track, `window` seconds at a time, up to `max_seconds`: an hour-long track is never held
+    whole."""
     import av
 
     from .av_audio import _open, _stream
@@ -418,6 +487,8 @@ def speech_windows(
     container = _open(path)
     with container:
         stream = _stream(container)
+        picture = video_stream(container)
+        lead = origin(container, stream) - (origin(container, picture) if picture else 0.0)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
         size = int(window * SPEECH_RATE)
         wanted = int(max_seconds * SPEECH_RATE)
@@ -425,18 +496,18 @@ def speech_windows(
         held = offset = 0
         try:
             for frame in container.decode(stream):
-                frame.pts = None
+                frame.pts = None  # timestamps of broken files must not stall the resampler
                 for out in resampler.resample(frame):
                     pieces.append(out.to_ndarray().reshape(-1))
                     held += pieces[-1].size
-                if held >= size:
+                while held >= size and offset < wanted:
                     chunk = np.concatenate(pieces)
-                    yield offset / SPEECH_RATE, chunk[:size]
+                    yield lead + offset / SPEECH_RATE, chunk[: min(size, wanted - offset)]
                     pieces, held = [chunk[size:]], chunk.size - size
                     offset += size
                 if offset >= wanted:
                     return
         except Exception:
             pass  # a sound track cut short: what was read
-        if held:
-            yield offset / SPEECH_RATE, np.concatenate(pieces)[: max(0, wanted - offset)]
+        if held and offset < wanted:
+            yield lead + offset / SPEECH_RATE, np.concatenate(pieces)[: wanted - offset]

@@ -28,7 +28,7 @@ NEEDS_OCR = SCANNED_REASON
 DERIVED = (("transcript", "transcriber"), ("ocr_text", "ocr"), (None, "passages"))
 # A video's: its scenes were cut, its speech written down with times (its words are timed
 # parts, never its text side).
-VIDEO_DERIVED = ("scenes", "speech", "transcript", "transcriber")
+VIDEO_DERIVED = ("scenes", "speech", "transcript", "transcriber", "words", "no_vector")
 
 
 def text_key(text: str) -> str:

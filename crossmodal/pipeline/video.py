@@ -5,6 +5,8 @@ from its start: what is committed is whole videos (the cost is bounded by the vi
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,11 +55,16 @@ def needs_speech(item_meta: dict[str, Any], encoder: EncoderSet) -> bool:
 def first_word_part(item: Any) -> str | None:
     """The key of a video's first words part (its speech or subtitles), when it has words: a
     model that lacks it has not read them."""
-    if item.modality != "video" or not item.content_hash or "scenes" not in item.meta:
-        return None
-    if not (item.meta.get("speech") or item.meta.get("subtitles")):
-        return None
-    return f"{item.content_hash}#{int(item.meta['scenes'])}"
+    tag = item.meta.get("words") if item.modality == "video" else None
+    return f"{item.content_hash}#{tag}0" if tag and item.content_hash else None
+
+
+def words_tag(words: list[tuple[float, float, str]]) -> str:
+    """What a video's word parts are keyed by (OWNER#<tag>N): a digest of the words and their
+    times, so words written down again (a transcriber that came later) get new keys, and every
+    model sees that it lacks them."""
+    digest = hashlib.blake2b(json.dumps(words).encode(), digest_size=4).hexdigest()
+    return f"w{digest}-"
 
 
 def encode_video(encoder: EncoderSet, job: Job, max_seconds: float) -> VideoResult:
@@ -83,9 +90,12 @@ def write_video(
     """A video's vectors, parts and what was read from it, in one transaction."""
     key = job.key
     scenes = result.scenes
-    # Words are numbered after the scenes; a model without image spaces did not cut them.
-    count = len(scenes.scenes) or int(job.item.meta.get("scenes") or 0)
+    count = len(scenes.scenes) or int(job.item.meta.get("scenes") or 0)  # a words-only model
+    tag = words_tag(result.words) if result.words else None
     with catalog.transaction():
+        old = job.item.meta.get("words")
+        if old and old != tag:
+            catalog.drop_parts(key, old)  # words written down again: the old parts go
         for vectors in (scenes.whole, result.sound):
             for space, vector in vectors.items():
                 catalog.add_vectors(space, [key], vector[None, :])
@@ -93,16 +103,22 @@ def write_video(
         spans = [(*scenes.scenes[i], "") for i in scenes.kept]
         for space, matrix in scenes.frames.items():
             catalog.add_passages(space, key, spans, matrix, "image", scenes.kept)
-        numbers = range(count, count + len(result.words))
         for space, matrix in result.word_vectors.items():
-            catalog.add_passages(space, key, result.words, matrix, "text", numbers)
+            catalog.add_passages(space, key, result.words, matrix, "text", tag=tag or "")
         silent = [
             name
             for name, spec in encoder.spaces.items()
             if spec.accepts("audio") and not spec.accepts("image") and name not in result.sound
         ]
+        if result.cues is not None and encoder.transcriber is not None:
+            spoken = " ".join(text for _, _, text in result.cues)
+            summary.transcribed += 1 if spoken else 0
         for item in catalog.items_with("content_hash", key):
             meta = dict(item.meta, scenes=count)
+            if tag:
+                meta["words"] = tag
+            else:
+                meta.pop("words", None)
             duration = float(meta.get("duration") or 0)
             if duration > max_seconds:
                 meta["note"] = f"first {max_seconds / 3600:g} hours read"
@@ -116,7 +132,6 @@ def write_video(
                     transcript=transcript,
                     transcriber=encoder.transcriber.transcriber_id,
                 )
-                summary.transcribed += 1 if transcript else 0
             catalog.update_item(item.id, meta=meta)
 
 
