@@ -39,6 +39,10 @@ def search(
     ] = None,
     image: Annotated[list[Path] | None, typer.Option(help="Image file part (repeatable).")] = None,
     audio: Annotated[list[Path] | None, typer.Option(help="Audio file part (repeatable).")] = None,
+    video: Annotated[
+        list[Path] | None,
+        typer.Option(help="Video file part (repeatable): its scenes' mean and its sound."),
+    ] = None,
     not_: Annotated[
         list[str] | None, typer.Option("--not", help="Text to steer away from (repeatable).")
     ] = None,
@@ -134,7 +138,8 @@ def search(
         option = "--preview" if preview else f"--format {format_}"
         raise UserError(f"--batch prints one JSON object per line; {option} cannot be combined")
     per_line = {
-        "QUERY": query, "--text": text, "--image": image, "--audio": audio, "--not": not_,
+        "QUERY": query, "--text": text, "--image": image, "--audio": audio, "--video": video,
+        "--not": not_,
         "--not-image": not_image, "--not-audio": not_audio, "--weights": weights,
         "--fusion": fusion, "--hubness": hubness, "--type": type_, "--min-score": min_score,
         "--min-relative": min_relative, "--min-z": min_z, "--under": under, "--glob": glob,
@@ -147,8 +152,8 @@ def search(
             f"--batch takes each query and its options from its lines; {given[0]} cannot be "
             "combined (put it in the lines; -k is the default of lines without k)"
         )
-    if batch is None and query is None and not (text or image or audio):
-        raise UserError("give a QUERY, --text, --image, --audio, or --batch FILE")
+    if batch is None and query is None and not (text or image or audio or video):
+        raise UserError("give a QUERY, --text, --image, --audio, --video, or --batch FILE")
     library = open_library(store, model, device)
     _check_page(html, library.root, force)
     with library:
@@ -162,6 +167,7 @@ def search(
             texts=text,
             images=[str(p) for p in image or []],
             audios=[str(p) for p in audio or []],
+            videos=[str(p) for p in video or []],
             negatives=not_,
             negative_images=[str(p) for p in not_image or []],
             negative_audios=[str(p) for p in not_audio or []],

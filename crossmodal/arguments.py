@@ -12,7 +12,15 @@ from typing import Any
 from .errors import UserError
 
 # build_query's list-valued options, and its numeric ones.
-LIST_OPTIONS = ("texts", "images", "audios", "negatives", "negative_images", "negative_audios")
+LIST_OPTIONS = (
+    "texts",
+    "images",
+    "audios",
+    "videos",
+    "negatives",
+    "negative_images",
+    "negative_audios",
+)
 NUMBER_OPTIONS = ("min_score", "min_relative", "min_z")
 TEXT_OPTIONS = ("fusion", "hubness")
 FILTER_LISTS = ("under", "globs")

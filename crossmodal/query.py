@@ -19,8 +19,10 @@ MODALITY_TYPES = ("image", "text", "audio", "video")
 # that repeats the query's words would otherwise outrank every photo (same-modality similarity is
 # systematically higher than cross-modal). `--type text` or `--type all` includes documents.
 TEXT_QUERY_DEFAULT_TYPES = ("image", "audio", "video")
-# Meta fields too long for every result line: a video's cues live on as its parts.
+# Meta fields too long for every result line: a video's cues (and all it says) live on as its
+# timed parts, the one that matched in "passage".
 BULKY_META = ("subtitles", "speech")
+BULKY_VIDEO_META = (*BULKY_META, "transcript")
 DEFAULT_WEIGHTS = {"text": 1.0, "image": 1.0, "audio": 1.0, "video": 1.0}
 FUSION_MODES = ("auto", "rrf", "score", "attention", "early")
 # auto = rrf for one positive part (merging its spaces), attention for several: the best of both on
@@ -124,7 +126,11 @@ class Hit:
             "fused": round(float(self.fused), 6),
             "spaces": self.spaces,
             "space_scores": {space: round(float(s), 4) for space, s in self.scores.items()},
-            "meta": {k: v for k, v in self.item.meta.items() if k not in BULKY_META},
+            "meta": {
+                k: v
+                for k, v in self.item.meta.items()
+                if k not in (BULKY_VIDEO_META if self.item.modality == "video" else BULKY_META)
+            },
             **({"because": self.because} if self.because is not None else {}),
             **({"passage": self.passage} if self.passage is not None else {}),
             **({"start": self.span[0], "end": self.span[1]} if self.span else {}),
@@ -236,6 +242,7 @@ def build_query(
     min_z: float | None = None,
     filters: Filters | None = None,
     hubness: str | None = None,
+    videos: list[str] | None = None,
 ) -> Query:
     """Turn command-line style inputs into a Query, validating everything up front.
 
@@ -246,6 +253,7 @@ def build_query(
     for expected, paths, sign, flag in (
         ("image", images, 1.0, "--image"),
         ("audio", audios, 1.0, "--audio"),
+        ("video", videos, 1.0, "--video"),
         ("image", negative_images, -1.0, "--not-image"),
         ("audio", negative_audios, -1.0, "--not-audio"),
     ):
@@ -338,6 +346,7 @@ BATCH_OPTIONS = {
     "text": "texts",
     "image": "images",
     "audio": "audios",
+    "video": "videos",
     "not": "negatives",
     "not_image": "negative_images",
     "not_audio": "negative_audios",
@@ -352,7 +361,7 @@ BATCH_FILTERS += ("min_duration", "max_duration")
 
 
 def query_from_request(request: Any, default_k: int = 10) -> Query:
-    """A `--batch` line: {"text", "image", "audio", "not", "not_image", "not_audio", "type", "k",
+    """A `--batch` line: {"text", "image", "audio", "video", "not", "not_image", "not_audio", "type", "k",
     "min_score", "min_relative", "min_z", "fusion", "hubness", "under", "glob", "after", "before",
     "min_size", "max_size", "min_duration", "max_duration"}; strings or lists for the parts.
     Each value is checked as the library face checks its arguments (arguments.py)."""

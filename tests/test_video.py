@@ -470,3 +470,23 @@ def test_preview_shows_the_scene_frame(video_store: tuple, monkeypatch) -> None:
     # Half blocks coloured green (the scene at 4-8 s), not red (the first scene).
     colours = [tuple(map(int, m)) for m in re.findall(r"38;2;(\d+);(\d+);(\d+)", out)]
     assert colours and all(g > r and g > b for r, g, b in colours)
+
+
+def test_a_video_part_from_the_flag_and_a_batch_line(video_store: tuple) -> None:
+    store, root = video_store
+    walk = str(root / "walk.mp4")
+    flag = runner.invoke(
+        app, ["search", "--video", walk, "--type", "video", "--store", str(store.root), "--json"]
+    )
+    assert flag.exit_code == 0, flag.stdout
+    assert [Path(r["path"]).name for r in json.loads(flag.stdout)["results"]] == ["silent.mkv"]
+    line = json.dumps({"id": "v", "video": walk, "type": "video"})
+    batch = runner.invoke(
+        app, ["search", "--batch", "-", "--store", str(store.root)], input=line + "\n"
+    )
+    answer = json.loads(batch.stdout)
+    assert answer["id"] == "v" and answer["results"][0]["path"].endswith("silent.mkv")
+    wrong = runner.invoke(
+        app, ["search", "--video", str(root.parent / "x.png"), "--store", str(store.root)]
+    )
+    assert wrong.exit_code == 1

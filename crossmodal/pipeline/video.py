@@ -150,7 +150,8 @@ def run_video_jobs(
     from .embed import failure_reason, note_no_vector
 
     max_seconds = cap_seconds(video_hours)
-    for job in jobs:
+    # Shortest first: a run stopped by a time limit has finished as many videos as it could.
+    for job in sorted(jobs, key=lambda j: float(j.item.meta.get("duration") or 0)):
         try:
             result = encode_video(encoder, job, max_seconds)
         except CrossmodalError as exc:
