@@ -19,17 +19,20 @@ For each file:
      Whisper nothing to decode; real speech costs more), index, in-process. The models are loaded
      once beforehand by a warm-up update of a 2 s clip and a text file (its cold time is printed),
      so what is timed is the cost of the video itself, the cost a long-running or batch `update`
-     pays per video: cleaner than subtracting a CLI run on an empty folder, whose start-up (~25 s
-     of model loading) would dwarf and blur a 2 s difference. The time spent in the three encoder
+     pays per video: cleaner than subtracting a CLI run on an empty folder, whose start-up (10-20 s
+     of imports and model loading) would dwarf and blur a 1-2 s difference. The time spent in the three encoder
      calls of the video job is split out by wrapping them (no library code is changed).
   a-c: median of --repeat runs. "video s / wall s" = seconds of video indexed per second of wall
-  time; "x decode-all" = decode-every-frame time / the step's time (how many times cheaper).
+  time; "x decode-all" = decode-every-frame time / the step's time (how many times cheaper);
+  "others" = CPU seconds other processes used while a file was measured (from /proc/stat less
+  this process and its children; about +-1.5 s of accounting noise): on a shared 2-core machine
+  a row measured beside another job reads slow, and this column says which.
 
 Peak memory: a fresh process per video loads the models with the same warm-up update, then
-updates a store with one video: a 1-hour 640x360 10 fps H.264 file (`-preset ultrafast`, a keyframe
-every 10 s, AAC mono sound) against a 1-minute file of the same settings. It reports the kernel's
-high-water mark (VmHWM) after warm-up and after the video, and RSS sampled every 0.1 s while the
-video is indexed.
+updates a store with one video: 640x360 10 fps H.264 files (`-preset ultrafast`, a keyframe every
+10 s, AAC mono sound) of 1 minute (the baseline), 10 minutes (one speech window) and 1 hour. It
+reports the kernel's high-water mark (VmHWM) after warm-up and after the video, and RSS sampled
+every 0.1 s while the video is indexed (overall, and within each encoder call of the video job).
 
 No-op update: a folder of N distinct 2 s 320x240 clips with sound (one testsrc2 encode cut by
 ffmpeg's segment muxer: every clip shows other frames, so none is deduplicated by hash) is
@@ -37,7 +40,8 @@ updated once (timed: the baseline), then --repeat more times with `av.open` wrap
 calls: a no-op decodes nothing, so the count must be 0.
 
 Usage: python bench/bench_video.py [--quick] [--repeat 3] [--clips 100] [--preset veryfast] [--keep]
-(--quick: 15 s clips, a 10-minute "long" video instead of 1 hour, 30 clips; about 4 minutes.)
+(--quick: 15 s videos, no 1-hour video (1 and 10 minutes), 30 clips: about 2 minutes; the full
+run about 6-8 minutes on 2 cores.)
 """
 
 from __future__ import annotations
@@ -146,6 +150,16 @@ def video_facts(path: Path) -> dict[str, Any]:
 
 
 # -- the measurements ----------------------------------------------------------------------
+def others_cpu() -> float:
+    """CPU seconds used on this machine by processes other than this one and its children so
+    far (busy time in /proc/stat less our own): what another job's load took from the timings."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(value) for value in fields]
+    busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+    own = os.times()
+    return busy - (own.user + own.system + own.children_user + own.children_system)
+
+
 def decode_all(path: Path) -> int:
     """The baseline: every frame of the picture track, as a player decodes it."""
     import av
@@ -182,6 +196,7 @@ class Split:
 
         self.module = job
         self.seconds = dict.fromkeys(self.NAMES, 0.0)
+        self.spans: list[tuple[str, float, float]] = []  # (name, start, end) of every call
         self.originals = {name: getattr(job, name) for name in self.NAMES}
         for name, original in self.originals.items():
             setattr(job, name, self._timed(name, original))
@@ -192,7 +207,9 @@ class Split:
             try:
                 return original(*args, **kwargs)
             finally:
-                self.seconds[name] += time.perf_counter() - started
+                end = time.perf_counter()
+                self.seconds[name] += end - started
+                self.spans.append((name, started, end))
 
         return timed
 
@@ -287,12 +304,14 @@ def child(warm_root: str, video_root: str, work: str) -> None:
     warm_seconds = time.perf_counter() - started
     after_warm = _rss_mb("VmHWM")
     floor = _rss_mb()
-    samples: list[float] = []
+    samples: list[tuple[float, float]] = []  # (perf_counter, RSS MB)
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.1):
-            samples.append(_rss_mb())
+            samples.append((time.perf_counter(), _rss_mb()))
+
+    split = Split()
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -301,6 +320,12 @@ def child(warm_root: str, video_root: str, work: str) -> None:
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
+    split.restore()
+    steps: dict[str, float] = {}  # the sampled peak RSS while each encoder call ran
+    for name, start, end in split.spans:
+        inside = [rss for when, rss in samples if start <= when <= end]
+        if inside:
+            steps[name] = max(steps.get(name, 0.0), *inside)
     from crossmodal.catalog import Catalog
 
     store = Store.open(Path(work) / "video-store")
@@ -315,7 +340,9 @@ def child(warm_root: str, video_root: str, work: str) -> None:
                 "warm_seconds": warm_seconds,
                 "hwm_after_warm_mb": after_warm,
                 "rss_before_video_mb": floor,
-                "video_sampled_peak_mb": max(samples, default=floor),
+                "video_sampled_peak_mb": max((rss for _, rss in samples), default=floor),
+                "step_peaks_mb": steps,
+                "step_seconds": split.seconds,
                 "hwm_after_video_mb": _rss_mb("VmHWM"),
                 "seconds": seconds,
                 "scenes": scenes,
@@ -356,28 +383,34 @@ def main() -> None:
         return
 
     seconds = 15.0 if args.quick else 60.0
-    long_seconds = 600.0 if args.quick else 3600.0
+    long_minutes = [1.0, 10.0] if args.quick else [1.0, 10.0, 60.0]
     clips = args.clips or (30 if args.quick else 100)
     repeat = max(1, args.repeat)
     overall = time.perf_counter()
     print(machine_line())
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(
-        f"mode {'quick' if args.quick else 'full'}: {seconds:g} s videos, long video "
-        f"{long_seconds / 60:g} min, {clips} clips, repeat {repeat}, x264 preset {args.preset}"
+        f"mode {'quick' if args.quick else 'full'}: {seconds:g} s videos, long videos "
+        f"{long_minutes} min, {clips} clips, repeat {repeat}, x264 preset {args.preset}"
     )
+    others = others_cpu()
     work = Path(tempfile.mkdtemp(prefix="crossmodal-bench-video-"))
     try:
-        run(work, seconds, long_seconds, clips, repeat, args.preset)
+        run(work, seconds, long_minutes, clips, repeat, args.preset)
     finally:
         if args.keep:
             print(f"\nkept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"\nwhole run: {time.perf_counter() - overall:.0f} s")
+    print(
+        f"\nwhole run: {time.perf_counter() - overall:.0f} s; other processes used "
+        f"{others_cpu() - others:.0f} CPU s; load average at the end: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
 
 
 def run(
-    work: Path, seconds: float, long_seconds: float, clips: int, repeat: int, preset: str
+    work: Path, seconds: float, long_minutes: list[float], clips: int, repeat: int, preset: str
 ) -> None:
     videos = work / "videos"
     print("\nmaking the test videos (ffmpeg):")
@@ -399,10 +432,13 @@ def run(
         extra=["-g", str(LONG_GOP)],
         audio=["-c:a", "aac", "-ac", "1", "-ar", "22050", "-b:a", "48k"],
     )
-    took = make_video(work / "long" / "long.mp4", *LONG_SIZE, long_seconds, **long_args)
-    took += make_video(work / "minute" / "minute.mp4", *LONG_SIZE, 60, **long_args)
+    took = 0.0
+    for minutes in long_minutes:
+        folder = work / f"long-{minutes:g}min"
+        took += make_video(folder / "video.mp4", *LONG_SIZE, minutes * 60, **long_args)
     print(
-        f"   long ({long_seconds / 60:g} min) and 1-minute {LONG_SIZE[0]}x{LONG_SIZE[1]}: {took:.1f} s"
+        f"   {', '.join(f'{m:g}' for m in long_minutes)} min at {LONG_SIZE[0]}x{LONG_SIZE[1]} "
+        f"{LONG_FPS} fps: {took:.1f} s"
     )
     took = make_clips(work / "clips", clips)
     made = sorted((work / "clips").glob("*.mp4"))
@@ -424,6 +460,7 @@ def run(
     decoded: dict[str, float] = {}
     try:
         for label, path, sound in files:
+            others, block = others_cpu(), time.perf_counter()
             facts = video_facts(path)
             base = label.replace(" no sound", "")
             if sound:
@@ -449,6 +486,8 @@ def run(
                 "update": took,
                 "parts": parts,
                 "spans": spans,
+                "others": others_cpu() - others,
+                "block": time.perf_counter() - block,
             }
             rows.append(row)
             print(f"\n{label}: {path.name}, {facts['mb']:.1f} MB, {facts['mbit_s']:.2f} Mbit/s")
@@ -469,6 +508,9 @@ def run(
                 + "; in the video job: "
                 + ", ".join(f"{k} {v:.3f}" for k, v in parts.items())
             )
+            print(
+                f"   other processes used {row['others']:.1f} CPU s in these {row['block']:.1f} s"
+            )
             if summary.failed:
                 raise SystemExit(
                     f"the update failed: {summary.ingest.failures} {summary.embed.failures}"
@@ -477,6 +519,7 @@ def run(
         split.restore()
 
     # -- no-op update over N clips ---------------------------------------------------------
+    others = others_cpu()
     clip_root = work / "clips"
     clip_store = work / "clip-store"
     with counting_av_open() as first_calls:
@@ -504,23 +547,36 @@ def run(
         f"{counts(noop_summaries[0])}; av.open calls over {repeat} runs: {noop_calls}"
     )
 
+    print(f"   other processes used {others_cpu() - others:.1f} CPU s during the clips' updates")
+
     # -- peak memory -----------------------------------------------------------------------
     memory = {}
-    for name in ("minute", "long"):
-        memory[name] = measure_memory(warm, work / name, work / f"mem-{name}")
-        m = memory[name]
+    for minutes in long_minutes:
+        name = f"long-{minutes:g}min"
+        others = others_cpu()
+        memory[minutes] = m = measure_memory(warm, work / name, work / f"mem-{name}")
+        m["others"] = others_cpu() - others
         print(
-            f"\npeak memory, {name} video: warm-up {m['warm_seconds']:.1f} s, VmHWM after warm-up "
-            f"{m['hwm_after_warm_mb']:.0f} MB, RSS before the video {m['rss_before_video_mb']:.0f} MB, "
-            f"sampled peak during the video {m['video_sampled_peak_mb']:.0f} MB, VmHWM after "
-            f"{m['hwm_after_video_mb']:.0f} MB; update {m['seconds']:.1f} s, scenes {m['scenes']}, "
-            f"embedded {m['embedded']}, failed {m['failed']}"
+            f"\npeak memory, {minutes:g} min video: warm-up {m['warm_seconds']:.1f} s, VmHWM after "
+            f"warm-up {m['hwm_after_warm_mb']:.0f} MB, RSS before the video "
+            f"{m['rss_before_video_mb']:.0f} MB, sampled peak during the video "
+            f"{m['video_sampled_peak_mb']:.0f} MB, VmHWM after {m['hwm_after_video_mb']:.0f} MB; "
+            f"update {m['seconds']:.1f} s, scenes {m['scenes']}, embedded {m['embedded']}, "
+            f"failed {m['failed']}; other processes used {m['others']:.1f} CPU s"
+        )
+        print(
+            "   peak RSS / seconds in each call: "
+            + ", ".join(
+                f"{k} {m['step_peaks_mb'].get(k, float('nan')):.0f} MB / {v:.1f} s"
+                for k, v in m["step_seconds"].items()
+            )
         )
 
     # -- the table ---------------------------------------------------------------------------
     print(
         f"\n{'file':<19} {'Mbit/s':>6} {'key':>4} {'all fr s':>8} {'segm s':>7} {'x all':>6} "
-        f"{'index s':>8} {'scenes+img':>10} {'sound':>6} {'speech':>6} {'vid s/s':>8} {'x all':>6}"
+        f"{'index s':>8} {'scenes+img':>10} {'sound':>6} {'speech':>6} {'vid s/s':>8} {'x all':>6} "
+        f"{'others':>6}"
     )
     for row in rows:
         parts = row["parts"]
@@ -530,21 +586,23 @@ def run(
             f"{row['decode_all'] / row['segments']:>5.1f}x {row['update']:>8.3f} "
             f"{parts['encode_scenes']:>10.3f} {parts['encode_sound']:>6.3f} "
             f"{parts['timed_speech']:>6.3f} {row['seconds'] / row['update']:>8.1f} "
-            f"{row['decode_all'] / row['update']:>5.2f}x"
+            f"{row['decode_all'] / row['update']:>5.2f}x {row['others']:>6.1f}"
         )
     print(
         f"\nno-op update of {clips} clips: {noop:.3f} s ({100 * noop / first:.2f} % of the first "
         f"update, {first:.2f} s); av.open calls {noop_calls}"
     )
-    short, long_ = memory["minute"], memory["long"]
     print(
-        f"peak RSS during the video: 1 min {short['video_sampled_peak_mb']:.0f} MB, "
-        f"{long_seconds / 60:g} min {long_['video_sampled_peak_mb']:.0f} MB "
-        f"(ratio {long_['video_sampled_peak_mb'] / short['video_sampled_peak_mb']:.2f}); process "
-        f"VmHWM {short['hwm_after_video_mb']:.0f} / {long_['hwm_after_video_mb']:.0f} MB; "
-        f"{long_seconds / 60:g} min indexed in {long_['seconds']:.1f} s "
-        f"({long_seconds / long_['seconds']:.0f} video s / wall s)"
+        f"\n{'video (640x360 10 fps)':<24} {'index s':>8} {'vid s/s':>8} {'RSS before':>10} "
+        f"{'peak during':>11} {'VmHWM':>6} {'peak / 1 min':>12}"
     )
+    first_peak = memory[long_minutes[0]]["video_sampled_peak_mb"]
+    for minutes, m in memory.items():
+        print(
+            f"{f'{minutes:g} min':<24} {m['seconds']:>8.1f} {minutes * 60 / m['seconds']:>8.1f} "
+            f"{m['rss_before_video_mb']:>7.0f} MB {m['video_sampled_peak_mb']:>8.0f} MB "
+            f"{m['hwm_after_video_mb']:>6.0f} {m['video_sampled_peak_mb'] / first_peak:>11.2f}x"
+        )
     print(f"checks: no-op decoded nothing: {'ok' if noop_ok else 'FAILED'}")
     if not noop_ok:
         sys.exit(1)

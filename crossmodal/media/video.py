@@ -4,7 +4,7 @@ frame rate, codec, rotation, capture date, tracks), its scenes, and the words in
 Only keyframes are decoded (`skip_frame = NONKEY`), straight to thumbnail size: encoders put
 a keyframe at most scene cuts (x264's scenecut) and every few seconds besides, so the keyframes
 show where the scenes change without decoding the frames between them (a minute of 1080p H.264
-decodes in about 0.15 s of keyframes against 6.6 s for every frame, bench/RESULTS.md). A clip
+decodes in about 0.19 s of keyframes against 6.3 s for every frame, bench/RESULTS.md). A clip
 whose keyframes are sparser than MAX_SEGMENT gets frames in between by seeking."""
 
 from __future__ import annotations
