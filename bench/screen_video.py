@@ -26,12 +26,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "words20": {
         "crossmodal.encoders.video.WORDS_SECONDS": 20.0,
         "crossmodal.encoders.video.WORDS_PAUSE": 1e9,
-    },  # fmt: skip
+    },
     # Scenes cut only by length (no scene detection): fixed 10 s pieces.
     "fixed10": {
         "crossmodal.media.video.CUT_THRESHOLD": 1e9,
+        "crossmodal.media.video.HISTOGRAM_THRESHOLD": 1e9,
         "crossmodal.media.video.MAX_SEGMENT": 10.0,
-    },  # fmt: skip
+    },
+    # Cuts by pixel differences alone (no colour and brightness histograms).
+    "pixels": {"crossmodal.media.video.HISTOGRAM_THRESHOLD": 1e9},
 }
 
 
