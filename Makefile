@@ -92,7 +92,7 @@ MUTATE_TARGETS := \
 mutate: install
 	@set -f; rm -rf mutants; mkdir -p mutants/tests mutants/tmp; \
 	cp -R crossmodal cli sample_data pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \
-	cp tests/__init__.py tests/conftest.py mutants/tests/; cp -R tests/corpus mutants/tests/; \
+	cp tests/__init__.py tests/conftest.py mutants/tests/; \
 	names=; for target in $(MUTATE_TARGETS); do \
 		names="$$names $${target%%=*}"; cp $$(echo "$${target#*=}" | tr , ' ') mutants/tests/; \
 	done; \

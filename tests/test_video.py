@@ -29,7 +29,16 @@ from crossmodal.query import build_query, clock, time_span
 from crossmodal.search import SearchEngine
 from crossmodal.store import Store
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
+
+def _sample_data() -> Path:
+    """sample_data beside tests/, or above it (mutation testing runs a copy of tests/ deeper)."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "sample_data" / "video" / "holiday.mp4").is_file():
+            return folder / "sample_data"
+    raise FileNotFoundError("sample_data/video/holiday.mp4")
+
+
+SAMPLE = _sample_data()
 HOLIDAY = SAMPLE / "video" / "holiday.mp4"
 runner = CliRunner()
 COLOURS = {"red": (220, 20, 20), "green": (20, 200, 20), "blue": (20, 20, 220)}
@@ -490,3 +499,83 @@ def test_a_video_part_from_the_flag_and_a_batch_line(video_store: tuple) -> None
         app, ["search", "--video", str(root.parent / "x.png"), "--store", str(store.root)]
     )
     assert wrong.exit_code == 1
+
+
+# -- the decoding details, one by one ---------------------------------------------------------
+class _Rect:
+    def __init__(self, dialogue=None, text=None, ass=None) -> None:  # type: ignore[no-untyped-def]
+        self.dialogue, self.text, self.ass = dialogue, text, ass
+
+
+def test_subtitle_words_lose_their_markup() -> None:
+    assert video_media._cue_text(_Rect(dialogue=b"<i>Hello</i>  there")) == "Hello there"
+    assert video_media._cue_text(_Rect(text="{\\an8}Top\\Nline")) == "Top line"
+    ass = b"0,0,Default,,0,0,0,,{\\i1}Said\\nquietly{\\i0}"
+    assert video_media._cue_text(_Rect(ass=ass)) == "Said quietly"
+    assert video_media._cue_text(_Rect(ass="no fields here")) == "no fields here"
+    assert video_media._cue_text(_Rect()) == ""
+
+
+def test_which_subtitle_tracks_are_words() -> None:
+    class Stream:
+        def __init__(self, name):  # type: ignore[no-untyped-def]
+            self.codec_context = None if name is None else type("C", (), {"name": name})()
+
+    assert [video_media._text_subtitles(Stream(n)) for n in ("subrip", "ass", "mov_text")] == [
+        True,
+        True,
+        True,
+    ]
+    assert not any(video_media._text_subtitles(Stream(n)) for n in ("dvd_subtitle", "", None))
+
+
+def test_subtitles_are_read_with_their_times_and_a_limit() -> None:
+    garden = SAMPLE / "video" / "garden.mkv"
+    assert video_media.read_subtitles(garden) == [
+        [0.5, 4.5, "The red dahlia opened this morning."],
+        [5.5, 9.5, "And the lawn needs mowing again."],
+    ]
+    assert len(video_media.read_subtitles(garden, limit=1)) == 1
+    assert video_media.read_subtitles(HOLIDAY) == []
+
+
+def test_histograms_count_colours_and_brightness() -> None:
+    red = video_media._histogram(video_media.signature(Image.new("RGB", (64, 36), (230, 0, 0))))
+    grey = video_media._histogram(video_media.signature(Image.new("RGB", (64, 36), (128,) * 3)))
+    assert len(red) == 25 and red[0] == pytest.approx(1.0) and red[16] == 0
+    assert grey[16] == pytest.approx(1.0) and grey[:16].sum() == 0
+    assert red[17:].sum() == pytest.approx(1.0) and grey[17:].sum() == pytest.approx(1.0)
+    assert red[17 + 7] == pytest.approx(1.0) and grey[17 + 4] == pytest.approx(1.0)
+    dark = video_media._histogram(video_media.signature(Image.new("RGB", (64, 36), (0, 0, 30))))
+    assert dark[16] == pytest.approx(1.0)  # too dark to have a colour
+
+
+def test_frames_between_sparse_keyframes_come_in_order(tmp_path: Path) -> None:
+    clip = coloured_clip(tmp_path / "two.mp4", [("red", 15.0), ("blue", 15.0)], fps=5, gop=150)
+    pairs = list(video_media._between(clip, 0, 0.0, [5.0, 20.0, 29.0]))
+    assert [when for when, _ in pairs] == [5.0, 20.0, 29.0]
+    assert all(frame.time >= when for when, frame in pairs)
+    colours = [np.asarray(frame.to_image()).reshape(-1, 3).mean(axis=0) for _, frame in pairs]
+    assert colours[0][0] > colours[0][2] and colours[1][2] > colours[1][0]
+    assert list(video_media._between(clip, 0, 0.0, [])) == []
+    assert [w for w, _ in video_media._between(clip, 0, 0.0, [10.0, 99.0])] == [10.0]
+
+
+def test_frame_at_shows_the_scene_then() -> None:
+    scenes = list(video_media.segments(HOLIDAY))
+    for seconds, index in ((0.0, 0), (9.0, 1), (15.0, 2)):
+        shown = np.asarray(video_media.frame_at(HOLIDAY, seconds), dtype=np.float32)
+        own = np.asarray(scenes[index].frame, dtype=np.float32)
+        other = np.asarray(scenes[(index + 1) % 4].frame, dtype=np.float32)
+        assert shown.shape == own.shape
+        assert np.abs(shown - own).mean() < np.abs(shown - other).mean()
+
+
+def test_speech_windows_are_cut_to_the_window_and_the_cap(tmp_path: Path) -> None:
+    clip = coloured_clip(tmp_path / "talk.mp4", [("red", 8.0)], tone=440.0)
+    windows = list(video_media.speech_windows(clip, 7.0, window=3.0))
+    assert [round(offset, 2) for offset, _ in windows] == [0.0, 3.0, 6.0]
+    assert [len(wave) for _, wave in windows] == [48000, 48000, 16000]
+    whole = list(video_media.speech_windows(clip, 100.0, window=3.0))
+    assert sum(len(w) for _, w in whole) == pytest.approx(8 * 16000, abs=4000)  # AAC padding
+    assert all(w.dtype == np.float32 and np.abs(w).max() > 0.1 for _, w in whole)
