@@ -267,7 +267,7 @@ def stats_table(report: dict[str, Any]) -> None:
         + (", ocr on)" if report["options"]["ocr"] else ")"),
         f"items        {items or 'none'}; {report['deleted']} deleted, {report['failed']} failed",
         f"read         {read['transcripts']} transcripts, {read['pictures_with_words']} pictures "
-        f"with words, {read['passages']} passages",
+        f"with words, {read['passages']} passages, {read['video_parts']} video scenes and words",
         f"last update  {report['last_update'] or 'never'}",
         "folders      " + (", ".join(report["roots"]) or "none"),
     ]

@@ -54,6 +54,7 @@ def store_stats(store: Store) -> dict[str, Any]:
             "transcripts": derived[0],
             "pictures_with_words": derived[1],
             "passages": derived[2],
+            "video_parts": derived[3],
         },
         "last_update": _iso(last),
     }

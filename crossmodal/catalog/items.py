@@ -154,16 +154,20 @@ class ItemRows(Connection):
             out.setdefault(row["status"], {})[row["m"]] = row["n"]
         return out
 
-    def derived_counts(self) -> tuple[int, int, int]:
-        """(clips with a transcript, pictures with words read, passages) for `stats`."""
+    def derived_counts(self) -> tuple[int, int, int, int]:
+        """(clips with a transcript, pictures with words read, documents' passages, videos'
+        parts: scenes and words) for `stats`."""
         row = self.conn.execute(
             """SELECT
               sum(coalesce(json_extract(meta, '$.transcript'), '') != ''),
               sum(coalesce(json_extract(meta, '$.ocr_text'), '') != ''),
-              (SELECT count(*) FROM passages)
+              (SELECT count(*) FROM passages),
+              (SELECT count(*) FROM passages p WHERE EXISTS (SELECT 1 FROM items v
+                 WHERE v.content_hash = p.owner AND v.modality = 'video'))
             FROM items WHERE status = 'ok'"""
         ).fetchone()
-        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+        parts = int(row[3] or 0)
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0) - parts, parts
 
     def unhashed_live_items(self) -> int:
         row = self.conn.execute(
