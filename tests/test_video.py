@@ -579,3 +579,41 @@ def test_speech_windows_are_cut_to_the_window_and_the_cap(tmp_path: Path) -> Non
     whole = list(video_media.speech_windows(clip, 100.0, window=3.0))
     assert sum(len(w) for _, w in whole) == pytest.approx(8 * 16000, abs=4000)  # AAC padding
     assert all(w.dtype == np.float32 and np.abs(w).max() > 0.1 for _, w in whole)
+
+
+def test_probe_names_the_container_and_reads_the_clip() -> None:
+    cases = {
+        HOLIDAY: ("MP4/h264", 1280, 720, 30.0, 24.0),
+        SAMPLE / "video" / "garden.mkv": ("MATROSKA/vp9", 640, 360, 25.0, 10.0),
+        SAMPLE / "phone" / "VID_0002.mov": ("MOV/mpeg4", 320, 240, 10.0, 2.0),
+        SAMPLE / "phone" / "VID_0001.mp4": ("MP4/mpeg4", 320, 240, 10.0, 2.0),
+    }
+    for path, (fmt, width, height, fps, seconds) in cases.items():
+        meta, _ = video_media.probe_video(path)
+        assert (meta["format"], meta["width"], meta["height"], meta["fps"]) == (
+            fmt,
+            width,
+            height,
+            fps,
+        ), path
+        assert meta["duration"] == pytest.approx(seconds, abs=0.05) and meta["audio_tracks"] == 1
+        assert meta["codec"] == fmt.split("/")[1] and "rotation" not in meta
+
+
+def test_capture_dates_from_container_tags() -> None:
+    class Tagged:
+        def __init__(self, **tags):  # type: ignore[no-untyped-def]
+            self.metadata = tags
+
+    def captured(**tags):  # type: ignore[no-untyped-def]
+        return video_media._captured(Tagged(**tags), Tagged())
+
+    assert captured(creation_time="2024-06-01T18:30:00") == "2024-06-01T18:30:00"
+    utc = captured(creation_time="2024-06-01T18:30:00.000000Z")
+    assert utc is not None and utc.startswith("2024-06-0")
+    apple = captured(**{"com.apple.quicktime.creationdate": "2023-07-14T10:11:12", "date": "x"})
+    assert apple == "2023-07-14T10:11:12"
+    assert captured(creation_time="1970-01-01T00:00:00.000000Z") is None  # a placeholder
+    assert captured(creation_time="1904-01-01T00:00:00") is None
+    assert captured(date="not a date") is None and captured() is None
+    assert captured(date="", creation_time="2020-02-02T02:02:02") == "2020-02-02T02:02:02"
