@@ -75,7 +75,11 @@ def encode_video(encoder: EncoderSet, job: Job, max_seconds: float) -> VideoResu
         timed_speech(encoder, path, max_seconds) if needs_speech(job.item.meta, encoder) else None
     )
     spoken = cues if cues is not None else list(job.item.meta.get("speech") or [])
-    words, word_vectors = encode_words(encoder, spoken + list(job.item.meta.get("subtitles") or []))
+    timed = spoken + list(job.item.meta.get("subtitles") or [])
+    length = float(job.item.meta.get("duration") or 0)
+    if length > 0:  # Whisper's last word may end past the last frame; a cue may outlast it
+        timed = [[a, min(float(b), length), t] for a, b, t in timed if float(a) < length]
+    words, word_vectors = encode_words(encoder, timed)
     return VideoResult(scenes, sound, cues, words, word_vectors)
 
 
