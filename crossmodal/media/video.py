@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
+from .av_audio import _duration as _seconds
+from .av_audio import _reason
 
 # Segment lengths in seconds: a cut closer than MIN_SEGMENT to the last one is not a new scene
 # (a flash, a quick pan); a scene longer than MAX_SEGMENT is cut into pieces of that length.
@@ -49,11 +51,6 @@ class Segment:
     frame: Any  # a PIL image, or None
 
 
-def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc)
-    return " ".join(str(text).split())[:200]
-
-
 def open_video(path: Path):  # type: ignore[no-untyped-def]
     import av
 
@@ -80,14 +77,6 @@ def video_stream(container):  # type: ignore[no-untyped-def]
         if stream.disposition & av.stream.Disposition.default:
             return stream
     return streams[0]
-
-
-def _seconds(container, stream) -> float | None:  # type: ignore[no-untyped-def]
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / 1_000_000
-    return None
 
 
 def _captured(container, stream) -> str | None:  # type: ignore[no-untyped-def]
@@ -299,6 +288,16 @@ def decodable(stream) -> None:  # type: ignore[no-untyped-def]
         raise MediaError("the video codec is not one FFmpeg decodes")
 
 
+def picture_track(container):  # type: ignore[no-untyped-def]
+    """(the picture track, its first timestamp in seconds), or MediaError when there is no
+    track FFmpeg can decode."""
+    stream = video_stream(container)
+    if stream is None:
+        raise MediaError("no video track in this file")
+    decodable(stream)
+    return stream, origin(container, stream)
+
+
 def _keyframes(container, stream, zero: float, limit: float) -> Iterator[tuple[float, Any]]:  # type: ignore[no-untyped-def]
     """(seconds from `zero`, frame) of the keyframes before `limit`, in order, at most one per
     KEYFRAME_GAP. Packets are demuxed and only the chosen keyframes' are decoded: the others
@@ -379,11 +378,7 @@ def segments(path: Path, max_seconds: float = DEFAULT_HOURS * 3600) -> Iterator[
     thumbnails are held."""
     container = open_video(path)
     with container:
-        stream = video_stream(container)
-        if stream is None:
-            raise MediaError("no video track in this file")
-        decodable(stream)
-        zero = origin(container, stream)
+        stream, zero = picture_track(container)
         duration = _seconds(container, stream) or 0.0
         limit = min(duration, max_seconds) if duration else max_seconds
         rotation = None
@@ -450,11 +445,7 @@ def frame_at(path: Path, seconds: float):  # type: ignore[no-untyped-def]
     """The picture a player shows at `seconds`, upright and thumbnail-sized (previews, pages)."""
     container = open_video(path)
     with container:
-        stream = video_stream(container)
-        if stream is None:
-            raise MediaError("no video track in this file")
-        decodable(stream)
-        zero = origin(container, stream)
+        stream, zero = picture_track(container)
         rotation = None
         try:
             if seconds > 0:
