@@ -617,3 +617,53 @@ def test_capture_dates_from_container_tags() -> None:
     assert captured(creation_time="1904-01-01T00:00:00") is None
     assert captured(date="not a date") is None and captured() is None
     assert captured(date="", creation_time="2020-02-02T02:02:02") == "2020-02-02T02:02:02"
+
+
+def test_words_written_down_again_replace_their_parts(video_store: tuple, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import FakeEncoderSet
+
+    store, root = video_store
+    monkeypatch.setattr(FakeEncoderSet, "transcriber_id", "fake-asr/2")
+    monkeypatch.setattr(FakeEncoderSet, "SPOKEN", "goodbye from the quay")
+    assert update(Store.open(store.root), [root]).failed == 0
+    catalog = Catalog(store.catalog_path, readonly=True)
+    walk = catalog.item_by_path(str((root / "walk.mp4").resolve()))
+    texts = [
+        p["text"] for p in catalog.parts_of("fake-semantic", walk.content_hash)[0] if p["text"]
+    ]
+    rows = catalog.conn.execute(
+        "SELECT count(*) FROM passages WHERE owner = ? AND modality = 'text'", (walk.content_hash,)
+    ).fetchone()[0]
+    catalog.close()
+    assert texts == ["goodbye from the quay"] and rows == 1
+    assert walk.meta["transcriber"] == "fake-asr/2"
+
+
+def test_a_silent_video_touched_or_copied_is_not_decoded_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    import crossmodal.pipeline.video as stage
+
+    root = tmp_path / "clips"
+    root.mkdir()
+    clip = coloured_clip(root / "quiet.mp4", [("green", 3.0)])
+    store = Store.open_or_create(tmp_path / "store", encoder_set="fake")
+    update(store, [root])
+    os.utime(clip, (1_700_000_000, 1_700_000_000))
+    (root / "copy.mp4").write_bytes(clip.read_bytes())
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(stage, "encode_scenes", never)
+    summary = update(Store.open(store.root), [root])
+    assert summary.failed == 0 and summary.ingest.changed == 1 and summary.ingest.duplicates == 1
+
+
+def test_a_video_cut_short_ends_where_its_pictures_do(tmp_path: Path) -> None:
+    whole = coloured_clip(tmp_path / "whole.mkv", [("red", 6.0), ("blue", 6.0)], gop=10)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    scenes = list(video_media.segments(cut))
+    assert scenes and scenes[-1].end < 9.0  # the header says 12 s; the pictures stop near 6

@@ -83,6 +83,20 @@ def remux(source: Path, target: Path, container: str) -> None:
             out.mux(packet)
 
 
+def with_ttml_track(source: Path, target: Path) -> None:
+    """`source` with a TTML subtitle track (stpp), which FFmpeg reads but cannot decode: muxed
+    by the ffmpeg command."""
+    import subprocess
+
+    srt = target.with_suffix(".srt")
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nA caption in TTML\n")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-i", str(srt), "-map", "0", "-map",
+         "1", "-c", "copy", "-c:s", "ttml", str(target)],
+        check=True,
+    )  # fmt: skip
+
+
 def unknown_codec_avi() -> bytes:
     """An AVI whose video FourCC names no codec FFmpeg knows ('ZZZZ' in strh and strf)."""
     data = bytearray(
@@ -146,6 +160,13 @@ def make(add: Add) -> None:
         _bytes(lambda p: write_video(p, _noise_frames(20, 5), audio_tracks=20), ".mkv"),
         "video",
         "an MKV with one video track and 20 audio tracks: the default (first) one is heard",
+    )
+    add(
+        "video/ttml_track.mp4",
+        _bytes(lambda p: with_ttml_track(SAMPLES / "phone" / "VID_0001.mp4", p), ".mp4"),
+        "video",
+        "an MP4 with a TTML subtitle track FFmpeg has no decoder for: the video is still read",
+        "sample_data/phone/VID_0001.mp4 (a TTML track muxed in by the ffmpeg command)",
     )
     add(
         "video/subtitled.mkv",
