@@ -278,6 +278,7 @@ def test_recommend_likes_and_dislikes_videos(video_store: tuple) -> None:
     assert liked.exit_code == 0, liked.stdout
     results = json.loads(liked.stdout)["results"]
     assert results and results[0]["path"].endswith("silent.mkv")
+    assert (results[0]["start"], results[0]["end"]) == (0, 3)  # recommend names the scene too
     disliked = runner.invoke(
         app,
         ["recommend", "--prefer", "a blue picture", "--dislike", walk, "--store",
