@@ -65,7 +65,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_update import machine_line  # noqa: E402
+from bench_update import Stages, machine_line  # noqa: E402
 
 # (label, width, height, extra x264 options)
 VARIANTS = (
@@ -220,28 +220,6 @@ class Split:
     def restore(self) -> None:
         for name, original in self.originals.items():
             setattr(self.module, name, original)
-
-
-class Stages:
-    """Progress callback: seconds to the last call of scan / ingest / embed / index."""
-
-    ORDER = ("scan", "ingest", "embed", "index")
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.last: dict[str, float] = {}
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        self.last[stage] = time.perf_counter()
-
-    def split(self, end: float) -> dict[str, float]:
-        spans, previous = {}, self.start
-        for stage in self.ORDER:
-            if stage in self.last:
-                spans[stage] = self.last[stage] - previous
-                previous = self.last[stage]
-        spans["finish"] = end - previous
-        return spans
 
 
 def fresh_update(store_dir: Path, root: Path) -> tuple[float, Any, dict[str, float]]:

@@ -35,20 +35,9 @@ def detect_protocol(env: dict[str, str] | None = None) -> str:
 def thumbnail(path: str, width: int, height: int, seconds: float | None = None) -> Any:
     """An RGB thumbnail that fits width x height pixels, or None when the file does not decode;
     with `seconds`, the frame a video shows then."""
-    try:
-        if seconds is not None:
-            from crossmodal.media.video import frame_at
+    from crossmodal.media.image import thumbnail as still
 
-            image = frame_at(Path(path), seconds)
-        else:
-            from crossmodal.media.image import load_image
-
-            image = load_image(Path(path))
-    except Exception:
-        return None
-    image = image.convert("RGB")
-    image.thumbnail((width, height))
-    return image
+    return still(Path(path), width, height, seconds)
 
 
 def half_blocks(image: Any) -> Text:

@@ -46,18 +46,11 @@ def thumbnail_uri(
 ) -> str | None:
     """A small JPEG of an image file (or of a video's frame at `seconds`) as a data URI, or None
     when it does not decode."""
-    try:
-        if seconds is not None:
-            from .media.video import frame_at
+    from .media.image import thumbnail
 
-            image = frame_at(Path(path), seconds).convert("RGB")
-        else:
-            from .media.image import load_image
-
-            image = load_image(Path(path)).convert("RGB")
-    except Exception:
+    image = thumbnail(Path(path), pixels, pixels, seconds)
+    if image is None:
         return None
-    image.thumbnail((pixels, pixels))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 import soundfile as sf
+from make_formats import _mux_sound  # the same writer as the phone clips (sample_data/)
 from PIL import Image
 
 OUT = Path(__file__).resolve().parent
@@ -61,22 +62,6 @@ def _track(seconds: float, rate: int, placed: list[tuple[float, str]]) -> np.nda
         piece = data[: len(track) - at]
         track[at : at + len(piece)] += piece
     return np.clip(track, -1.0, 1.0)
-
-
-def _mux_audio(out, stream, track: np.ndarray, rate: int) -> None:  # type: ignore[no-untyped-def]
-    resampler = av.AudioResampler(
-        format=stream.codec_context.format.name,
-        layout=stream.codec_context.layout.name,
-        rate=stream.codec_context.sample_rate,
-    )
-    frame = av.AudioFrame.from_ndarray(track.reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = rate
-    frame.pts = None
-    for chunk in resampler.resample(frame):
-        for packet in stream.encode(chunk):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
 
 
 def build(
@@ -123,7 +108,7 @@ def build(
                 clock += (1 / fps) * (float(rng.uniform(0.6, 1.4)) if variable else 1.0)
         for packet in video.encode(None):
             out.mux(packet)
-        _mux_audio(out, audio, _track(seconds, rate, sounds), rate)
+        _mux_sound(out, audio, _track(seconds, rate, sounds), rate)
 
 
 def with_subtitles(video: Path, cues: list[tuple[float, float, str]], target: Path) -> None:

@@ -35,8 +35,6 @@ class VideoVectors:
     frames: dict[str, np.ndarray]  # space -> (scenes kept, dim): their frames' vectors
     kept: list[int]  # which scenes have a frame (not black)
     whole: dict[str, np.ndarray] = field(default_factory=dict)  # space -> the video's vector
-    words: list[tuple[float, float, str]] = field(default_factory=list)
-    word_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def ahead(items: Iterator[Any], size: int = AHEAD) -> Iterator[Any]:

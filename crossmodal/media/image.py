@@ -163,3 +163,21 @@ def load_image(path: Path, min_side: int = 224):  # type: ignore[no-untyped-def]
         raise
     except Exception as exc:
         raise MediaError(f"image does not decode: {exc}") from exc
+
+
+def thumbnail(path: Path, width: int, height: int, seconds: float | None = None):  # type: ignore[no-untyped-def]
+    """An RGB picture that fits width x height pixels, for previews and pages; with `seconds`,
+    the frame a video shows then. None when the file does not decode: a preview is never an
+    error."""
+    try:
+        if seconds is not None:
+            from .video import frame_at
+
+            image = frame_at(path, seconds)
+        else:
+            image = load_image(path)
+    except Exception:
+        return None
+    image = image.convert("RGB")
+    image.thumbnail((width, height))
+    return image

@@ -151,7 +151,7 @@ def run_video_jobs(
     """Each video in turn (its frames are decoded in a thread ahead of the encoder). A video
     that cannot be read fails with its reason when this is the store's first model; an added
     model that cannot encode it only lacks its vectors, noted so it is not retried."""
-    from .embed import failure_reason, note_no_vector
+    from .embed import failure_reason
 
     max_seconds = cap_seconds(video_hours)
     # Shortest first: a run stopped by a time limit has finished as many videos as it could.
@@ -161,9 +161,9 @@ def run_video_jobs(
         except CrossmodalError as exc:
             if not isinstance(exc, MediaError):
                 raise  # a model that cannot load, a store error: not this file's fault
-            _failed(catalog, encoder, job, failure_reason(exc), summary, primary, note_no_vector)
+            _failed(catalog, encoder, job, failure_reason(exc), summary, primary)
         except Exception as exc:  # a decoder's own error on a hostile file
-            _failed(catalog, encoder, job, failure_reason(exc), summary, primary, note_no_vector)
+            _failed(catalog, encoder, job, failure_reason(exc), summary, primary)
         else:
             write_video(catalog, encoder, job, result, max_seconds, summary)
         done(1)
@@ -176,8 +176,9 @@ def _failed(
     reason: str,
     summary: EmbedSummary,
     primary: bool,
-    note_no_vector: Any,
 ) -> None:
+    from .embed import note_no_vector  # embed imports this module
+
     if not primary:
         spaces = [name for name, spec in encoder.spaces.items() if spec.accepts("video")]
         note_no_vector(catalog, [job], spaces)
