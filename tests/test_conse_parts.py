@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from crossmodal.encoders import builtin
+from crossmodal.encoders import builtin, image_input
 from crossmodal.encoders.hierarchy import ancestor_mass, ancestors
 
 
@@ -66,8 +66,8 @@ def test_cut_outs_are_letterboxed_whole_and_photos_centre_cropped() -> None:
     ImageDraw.Draw(cut_out).rectangle((5, 30, 295, 70), fill=(200, 20, 30))
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 256, (100, 300, 3), dtype=np.uint8))
-    assert builtin.plain_backdrop(cut_out) and not builtin.plain_backdrop(photo)
-    boxed = np.asarray(builtin.letterbox(cut_out, 224))
+    assert image_input.plain_backdrop(cut_out) and not image_input.plain_backdrop(photo)
+    boxed = np.asarray(image_input.letterbox(cut_out, 224))
     assert boxed.shape == (224, 224, 3)
     assert tuple(boxed[112, 4]) != (255, 255, 255)  # the red bar reaches the left edge
     assert tuple(boxed[5, 112]) == (255, 255, 255)  # white bands above and below

@@ -100,6 +100,11 @@ class EncoderSet(ABC):
         """The models behind this set, embedded one by one (a composite has several)."""
         return [self]
 
+    def prepare(self, modality: str, value: Any) -> Any:
+        """One decoded input made ready for `encode`, in a decode worker while the model runs
+        (builtin resizes and normalises a picture there); the default keeps it as decoded."""
+        return value
+
     # -- capabilities, found once per instance ---------------------------------------------
     def _capable(self) -> Any:
         """The object whose capabilities count (a wrapper points at what it wraps)."""

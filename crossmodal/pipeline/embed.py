@@ -150,8 +150,14 @@ def decode(job: Job, sample_rate: int) -> Any:
     return job.item.text_side
 
 
+def decode_for(job: Job, encoder: EncoderSet) -> Any:
+    """Decoded, then made ready for the encoder (a picture resized and normalised), in the
+    worker: that work then overlaps the model's instead of following it."""
+    return encoder.prepare(job.kind, decode(job, encoder.audio_sample_rate))
+
+
 def prefetched(
-    jobs: list[Job], sample_rate: int, workers: int
+    jobs: list[Job], encoder: EncoderSet, workers: int
 ) -> Iterator[tuple[Job, Any, Exception | None]]:
     """Decode ahead in threads (Pillow and libsndfile release the GIL) with a bounded window,
     so decoding overlaps inference without holding the whole collection in memory."""
@@ -159,7 +165,7 @@ def prefetched(
         pending: list[tuple[Job, Future[Any]]] = []
         iterator = iter(jobs)
         for job in iterator:
-            pending.append((job, pool.submit(decode, job, sample_rate)))
+            pending.append((job, pool.submit(decode_for, job, encoder)))
             if len(pending) >= PREFETCH:
                 break
         while pending:
@@ -170,7 +176,7 @@ def prefetched(
                 yield job, None, exc
             following = next(iterator, None)
             if following is not None:
-                pending.append((following, pool.submit(decode, following, sample_rate)))
+                pending.append((following, pool.submit(decode_for, following, encoder)))
 
 
 def batches(
@@ -385,7 +391,7 @@ def _run_jobs(
 ) -> None:
     """decode -> encode -> write for one kind of job, batch by batch."""
     encode_as = "text" if kind == "text_side" else kind
-    stream = prefetched(jobs, encoder.audio_sample_rate, workers)
+    stream = prefetched(jobs, encoder, workers)
     for batch_jobs, values, errors in batches(stream, encoder.batch_size or BATCH_SIZE[encode_as]):
         if kind in ("transcribe", "ocr"):
             # A file that does not decode fails in its content job; here it is skipped.

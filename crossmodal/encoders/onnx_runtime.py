@@ -1,0 +1,225 @@
+"""The builtin models on ONNX Runtime: exported once from the shipped PyTorch weights into the
+store's cache, then run without importing torch.
+
+Why: on CPUs PyTorch eager runs EfficientNet-Lite0's depthwise convolutions far below what the
+cores can do; ONNX Runtime's fused kernels run the same graph about 4x faster on these 2 cores,
+with vectors equal to float rounding (bench/RESULTS.md, issue 20). Exporting needs torch and the
+`onnx` package once per store (~3 s); every later run loads the cached graph in ~0.1 s and never
+pays torch's import. CROSSMODAL_RUNTIME=torch (or a missing onnxruntime) keeps PyTorch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EncoderError, UserError
+from ..fsutil import atomic_write_bytes
+from .weights import first_line
+
+RUNTIME_ENV = "CROSSMODAL_RUNTIME"
+RUNTIMES = ("auto", "onnx", "torch")
+# Bump when an export changes the graph (inputs, outputs, opset), so old cached files are not read.
+EXPORT_REVISION = 2
+OPSET = 17
+TEXT_BATCH = 32  # passages per forward pass, sorted by length (measured: bench/RESULTS.md)
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
+
+
+def runtime_wanted() -> str:
+    """'onnx' or 'torch', from CROSSMODAL_RUNTIME (auto: onnx where onnxruntime is installed)."""
+    wanted = os.environ.get(RUNTIME_ENV, "auto").strip().lower() or "auto"
+    if wanted not in RUNTIMES:
+        raise UserError(f"{RUNTIME_ENV} must be one of {', '.join(RUNTIMES)}, not '{wanted}'")
+    if wanted == "auto":
+        return "onnx" if importlib.util.find_spec("onnxruntime") is not None else "torch"
+    if wanted == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+        raise EncoderError(f"{RUNTIME_ENV}=onnx, but onnxruntime is not installed")
+    return wanted
+
+
+def session(model: Path | bytes, threads: int) -> Any:
+    """An ONNX Runtime CPU session with every graph optimisation, `threads` intra-op threads and
+    no inter-op pool (one graph at a time)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: the library never prints
+    source = str(model) if isinstance(model, Path) else model
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def cached_graph(
+    cache_dir: Path | None, name: str, digest: str, export: Callable[[io.BytesIO], None]
+) -> Path | bytes:
+    """The exported graph of `name` (weights `digest`): the store's cached file when it is there,
+    else exported now, kept in the cache (a read-only store just exports again next time)."""
+    cache = (
+        cache_dir / "onnx" / f"{name}-{digest[:16]}-r{EXPORT_REVISION}.onnx" if cache_dir else None
+    )
+    if cache is not None and cache.is_file():
+        return cache
+    buffer = io.BytesIO()
+    try:
+        export(buffer)
+    except ImportError as exc:
+        raise EncoderError(f"cannot export {name} to ONNX: {first_line(exc)}") from exc
+    data = buffer.getvalue()
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(cache, data)
+    return data
+
+
+def open_session(
+    cache_dir: Path | None,
+    name: str,
+    digest: str,
+    export: Callable[[io.BytesIO], None],
+    threads: int,
+) -> Any:
+    """A session on the cached graph; a cached file that does not load (cut short, garbled) is
+    exported again in its place rather than trusted or fatal."""
+    graph = cached_graph(cache_dir, name, digest, export)
+    try:
+        return session(graph, threads)
+    except Exception:
+        if not isinstance(graph, Path):
+            raise
+        with contextlib.suppress(OSError):
+            graph.unlink()
+        return session(cached_graph(cache_dir, name, digest, export), threads)
+
+
+# -- EfficientNet-Lite0 --------------------------------------------------------------------
+def export_image_model(model: Any, handle: io.BytesIO) -> None:
+    """pixels (n, 3, 224, 224) -> pooled features (n, 1280) and ImageNet probabilities (n, 1000),
+    the two things encode_images reads, in one graph."""
+    import onnx  # noqa: F401  (torch's exporter needs it; fail here with a clear message)
+    import torch
+
+    class Heads(torch.nn.Module):
+        def __init__(self, net: Any) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, pixels: Any) -> tuple[Any, Any]:
+            pooled = self.net.extract_features(pixels).mean(dim=(2, 3))
+            return pooled, self.net._fc(pooled).softmax(dim=-1)
+
+    example = torch.zeros(2, 3, 224, 224)
+    batch = {0: "n"}
+    with warnings_quiet():
+        torch.onnx.export(
+            Heads(model).eval(),
+            (example,),
+            handle,
+            input_names=["pixels"],
+            output_names=["pooled", "probabilities"],
+            dynamic_axes={"pixels": batch, "pooled": batch, "probabilities": batch},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+class OnnxImageModel:
+    """EfficientNet-Lite0 on ONNX Runtime: preprocessed pixels in, (pooled, probabilities) out."""
+
+    def __init__(self, onnx_session: Any) -> None:
+        self.session = onnx_session
+
+    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pooled, probabilities = self.session.run(None, {"pixels": pixels})
+        return pooled, probabilities
+
+
+# -- all-MiniLM-L6-v2 ----------------------------------------------------------------------
+def export_text_model(model_dir: Path, handle: io.BytesIO) -> None:
+    """token ids and mask (n, t) -> token vectors (n, t, 384) of the BERT encoder; pooling is
+    done outside, in numpy, as sentence-transformers does it (mean over the mask)."""
+    import onnx  # noqa: F401
+    import torch
+    from transformers import AutoModel
+
+    from .weights import quiet_transformers
+
+    quiet_transformers()
+    # eager attention: the traced SDPA path bakes the example's sequence length into its mask.
+    bert = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class Tokens(torch.nn.Module):
+        def __init__(self, net: Any) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, ids: Any, mask: Any) -> Any:
+            return self.net(
+                input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
+            ).last_hidden_state
+
+    ids = torch.ones(2, 8, dtype=torch.long)
+    axes = {0: "n", 1: "t"}
+    with warnings_quiet():
+        torch.onnx.export(
+            Tokens(bert),
+            (ids, torch.ones_like(ids)),
+            handle,
+            input_names=["ids", "mask"],
+            output_names=["tokens"],
+            dynamic_axes={"ids": axes, "mask": axes, "tokens": axes},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+class OnnxMiniLM:
+    """Mean-pooled, L2-normalised sentence vectors, batched by length so little is padded."""
+
+    def __init__(self, onnx_session: Any, model_dir: Path, batch_size: int = TEXT_BATCH) -> None:
+        from tokenizers import Tokenizer
+
+        self.session = onnx_session
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.no_padding()  # the file pads to 128; batches pad to their longest
+
+    def encode(self, sentences: list[str]) -> np.ndarray:
+        ids = [encoding.ids for encoding in self.tokenizer.encode_batch(sentences)]
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        out = np.zeros((len(sentences), 384), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(ids[row]) for row in rows)
+            tokens = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for place, row in enumerate(rows):
+                tokens[place, : len(ids[row])] = ids[row]
+                mask[place, : len(ids[row])] = 1
+            (hidden,) = self.session.run(None, {"ids": tokens, "mask": mask})
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            out[rows] = pooled
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+@contextlib.contextmanager
+def warnings_quiet() -> Any:
+    """torch's exporter warns about tracing; the library never prints."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

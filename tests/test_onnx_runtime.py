@@ -1,0 +1,245 @@
+"""The builtin models on ONNX Runtime: the same vectors as PyTorch, exported once per store, and
+a fresh process that finds the export in the store runs without torch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from crossmodal.encoders import image_input, onnx_runtime
+from crossmodal.encoders.builtin import BuiltinEncoderSet
+from crossmodal.errors import EncoderError, UserError
+from crossmodal.media.image import load_image
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = sorted(
+    p for p in (ROOT / "sample_data" / "images").iterdir() if p.suffix in {".jpg", ".png"}
+)
+
+
+def _runtime(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(onnx_runtime.RUNTIME_ENV, name)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def both(cache: Path) -> tuple[BuiltinEncoderSet, BuiltinEncoderSet]:
+    """(PyTorch, ONNX Runtime) builtin sets sharing one cache."""
+    saved = os.environ.get(onnx_runtime.RUNTIME_ENV)
+    try:
+        os.environ[onnx_runtime.RUNTIME_ENV] = "torch"
+        torch_set = BuiltinEncoderSet(cache_dir=cache)
+        assert torch_set.runtime() == "torch"
+        os.environ[onnx_runtime.RUNTIME_ENV] = "onnx"
+        onnx_set = BuiltinEncoderSet(cache_dir=cache)
+        assert onnx_set.runtime() == "onnx"
+    finally:
+        if saved is None:
+            os.environ.pop(onnx_runtime.RUNTIME_ENV, None)
+        else:
+            os.environ[onnx_runtime.RUNTIME_ENV] = saved
+    return torch_set, onnx_set
+
+
+def _torchvision(image: Image.Image, padded: bool):  # type: ignore[no-untyped-def]
+    from torchvision import transforms as T
+
+    normalize = T.Compose([T.ToTensor(), T.Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])])
+    if padded:
+        return normalize(image_input.letterbox(image, 224)).numpy()
+    crop = T.Compose(
+        [T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224), normalize]
+    )
+    return crop(image).numpy()
+
+
+@pytest.mark.parametrize("size", [(300, 100), (100, 300), (224, 224), (225, 613), (1201, 799)])
+def test_prepare_equals_the_torchvision_transforms_bit_for_bit(size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(sum(size))
+    photo = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    cut_out = Image.new("RGB", size, (255, 255, 255))
+    ImageDraw.Draw(cut_out).ellipse((5, 5, size[0] - 5, size[1] - 5), fill=(20, 120, 200))
+    assert np.array_equal(image_input.prepare(photo, "auto"), _torchvision(photo, False))
+    assert np.array_equal(image_input.prepare(cut_out, "auto"), _torchvision(cut_out, True))
+    assert np.array_equal(image_input.prepare(photo, "pad"), _torchvision(photo, True))
+    assert np.array_equal(image_input.prepare(cut_out, "crop"), _torchvision(cut_out, False))
+    prepared = image_input.prepare(photo)
+    assert image_input.prepare(prepared) is prepared  # a worker's array passes through
+
+
+def test_image_vectors_match_pytorch(both: tuple[BuiltinEncoderSet, BuiltinEncoderSet]) -> None:
+    torch_set, onnx_set = both
+    images = [load_image(path) for path in PHOTOS]
+    expected = torch_set.encode("image", images)
+    got = onnx_set.encode("image", images)
+    assert set(got) == set(expected) == {"builtin-semantic", "builtin-visual"}
+    for space in expected:
+        cosine = (expected[space] * got[space]).sum(axis=1)
+        assert cosine.min() >= 0.9999, (space, cosine.min())
+    # prepared in a worker or not, the same input
+    prepared = [onnx_set.prepare("image", image) for image in images]
+    again = onnx_set.encode("image", prepared)
+    assert np.array_equal(again["builtin-visual"], got["builtin-visual"])
+    names = [name for name, _ in onnx_set.top_classes(images[0], 3)]
+    assert names == [name for name, _ in torch_set.top_classes(images[0], 3)]
+
+
+def test_text_vectors_match_sentence_transformers(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet],
+) -> None:
+    torch_set, onnx_set = both
+    # Mixed lengths in one batch (padding must not leak into the mean), past 256 word pieces,
+    # and more than the light model's 16, so the batched ONNX path runs.
+    sentences = [
+        "a cat",
+        "A dog on a beach, in winter!",
+        "Zürich café naïve 日本語 🎉",
+        "the telephone is ringing " * 80,
+        *[f"note {i}: " + "buy milk and bread " * (i % 7 + 1) for i in range(40)],
+    ]
+    expected = torch_set.text_model().encode(sentences, normalize_embeddings=True)
+    got = onnx_set.onnx_text_model().encode(sentences)
+    assert np.abs(got - expected).max() < 1e-5
+    assert np.abs(onnx_set._encode_sentences(sentences) - expected).max() < 1e-5
+
+
+def test_the_export_is_cached_in_the_store_and_reused(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet], cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, onnx_set = both
+    onnx_set.image_runner()
+    files = sorted((cache / "onnx").glob("efficientnet-lite0-*.onnx"))
+    assert len(files) == 1 and files[0].stat().st_size > 10_000_000
+
+    def no_export(*_: object) -> None:
+        raise AssertionError("exported again although the store has the graph")
+
+    monkeypatch.setattr(onnx_runtime, "export_image_model", no_export)
+    _runtime(monkeypatch, "onnx")
+    fresh = BuiltinEncoderSet(cache_dir=cache)
+    image = load_image(PHOTOS[0])
+    assert np.allclose(
+        fresh.encode("image", [image])["builtin-visual"],
+        onnx_set.encode("image", [image])["builtin-visual"],
+    )
+
+
+def test_a_garbled_cached_graph_is_exported_again(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch_set, _ = both
+    digest = "0" * 64
+    bad = (
+        tmp_path / "onnx" / f"efficientnet-lite0-{digest[:16]}-r{onnx_runtime.EXPORT_REVISION}.onnx"
+    )
+    bad.parent.mkdir()
+    bad.write_bytes(b"\x08\x07garbage, cut short")
+    calls = []
+
+    def export(handle):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        onnx_runtime.export_image_model(torch_set.image_model(), handle)
+
+    session = onnx_runtime.open_session(tmp_path, "efficientnet-lite0", digest, export, 1)
+    assert calls == [1] and bad.stat().st_size > 10_000_000
+    pooled, probabilities = onnx_runtime.OnnxImageModel(session).run(
+        np.zeros((1, 3, 224, 224), np.float32)
+    )
+    assert pooled.shape == (1, 1280) and np.isclose(probabilities.sum(), 1.0, atol=1e-4)
+
+
+def test_a_read_only_cache_still_runs(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet], tmp_path: Path
+) -> None:
+    torch_set, _ = both
+    locked = tmp_path / "cache"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        graph = onnx_runtime.cached_graph(
+            locked,
+            "efficientnet-lite0",
+            "1" * 64,
+            lambda handle: onnx_runtime.export_image_model(torch_set.image_model(), handle),
+        )
+        assert isinstance(graph, bytes) and len(graph) > 10_000_000
+    finally:
+        locked.chmod(0o700)
+
+
+def test_auto_falls_back_to_pytorch_without_an_exporter(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch_set, _ = both
+
+    def missing(*_: object) -> None:
+        raise ImportError("No module named 'onnx'")
+
+    monkeypatch.setattr(onnx_runtime, "export_image_model", missing)
+    image = load_image(PHOTOS[1])
+    _runtime(monkeypatch, "auto")
+    auto = BuiltinEncoderSet(cache_dir=tmp_path)
+    vectors = auto.encode("image", [image])["builtin-visual"]
+    assert np.allclose(vectors, torch_set.encode("image", [image])["builtin-visual"], atol=1e-5)
+    _runtime(monkeypatch, "onnx")  # asked for by name: a clear error, not a silent switch
+    with pytest.raises(EncoderError, match="cannot export efficientnet-lite0 to ONNX"):
+        BuiltinEncoderSet(cache_dir=tmp_path).encode("image", [image])
+
+
+def test_an_unknown_runtime_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    _runtime(monkeypatch, "tensorrt")
+    with pytest.raises(UserError, match="CROSSMODAL_RUNTIME must be one of auto, onnx, torch"):
+        BuiltinEncoderSet().runtime()
+
+
+def test_a_second_update_imports_no_torch(tmp_path: Path) -> None:
+    """Once the store holds the exported graphs and the class matrix, indexing photos and
+    documents loads neither torch nor sentence-transformers (~10 s of imports before)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in PHOTOS[:3]:
+        (photos / path.name).write_bytes(path.read_bytes())
+    long_text = "\n\n".join(
+        f"Paragraph {i} about a dog on a beach in winter. " * 9 for i in range(30)
+    )
+    (photos / "notes.txt").write_text(long_text)
+    store = tmp_path / "store"
+    probe = (
+        "import sys\n"
+        "from cli.main import app\n"
+        "try:\n"
+        "    app(['update', sys.argv[1], '--store', sys.argv[2], '--json'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop(onnx_runtime.RUNTIME_ENV, None)
+    run = [sys.executable, "-c", probe, str(photos), str(store)]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name.split("-r")[0][:-17] for p in (store / "cache" / "onnx").iterdir()) == [
+        "all-minilm-l6-v2",
+        "efficientnet-lite0",
+    ]
+    for path in PHOTOS[3:6]:
+        (photos / path.name).write_bytes(path.read_bytes())
+    (photos / "more.txt").write_text(long_text.replace("dog", "cat"))
+    second = subprocess.run(run, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip().endswith("NO-TORCH"), second.stdout[-300:]
+    assert '"embedded"' in second.stdout and '"builtin-visual": 3' in second.stdout
