@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import EncoderError, UserError
 from ..fsutil import atomic_write_with
 from .base import DocumentVectors, EncoderSet, SpaceSpec, l2_normalize
-from .image_input import IMAGE_SIZE, prepare
+from .image_input import prepare
 from .passages import documents_by_passages
 from .weights import offline_env, quiet_transformers
 
@@ -217,9 +217,7 @@ class BuiltinEncoderSet(EncoderSet):
                 from efficientnet_lite_pytorch import EfficientNet
             except ImportError as exc:
                 raise EncoderError(f"builtin image model unavailable: {exc}") from exc
-            # A fixed input size gives static "same" padding: the exported graph then has no
-            # shape arithmetic at run time, and its FLOPs can be counted.
-            model = EfficientNet.from_name("efficientnet-lite0", image_size=IMAGE_SIZE)
+            model = EfficientNet.from_name("efficientnet-lite0")
             weights = EfficientnetLite0ModelFile.get_model_file_path()
             state = torch.load(weights, map_location="cpu", weights_only=True)
             model.load_state_dict(state, strict=True)

@@ -27,10 +27,13 @@ from .weights import first_line
 RUNTIME_ENV = "CROSSMODAL_RUNTIME"
 RUNTIMES = ("auto", "onnx", "torch")
 # Bump when an export changes the graph (inputs, outputs, opset), so old cached files are not read.
-EXPORT_REVISION = 2
+EXPORT_REVISION = 1
 OPSET = 17
 TEXT_BATCH = 32  # passages per forward pass, sorted by length (measured: bench/RESULTS.md)
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
+# Whether idle intra-op threads spin waiting for work: faster alone, but a spinning thread takes
+# a core from the decode workers on a 2-core machine (measured both: bench/RESULTS.md, issue 20).
+ALLOW_SPINNING = True
 
 
 def runtime_wanted() -> str:
@@ -55,6 +58,9 @@ def session(model: Path | bytes, threads: int) -> Any:
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: the library never prints
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if ALLOW_SPINNING else "0"
+    )
     source = str(model) if isinstance(model, Path) else model
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
