@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from crossmodal.encoders import image_input, onnx_runtime
+from crossmodal.encoders import builtin, image_input, onnx_runtime
 from crossmodal.encoders.builtin import BuiltinEncoderSet
+from crossmodal.encoders.minilm_batched import amx_bf16
 from crossmodal.errors import EncoderError, UserError
 from crossmodal.media.image import load_image
 
@@ -108,7 +109,7 @@ def test_text_vectors_match_sentence_transformers(
         *[f"note {i}: " + "buy milk and bread " * (i % 7 + 1) for i in range(40)],
     ]
     expected = torch_set.text_model().encode(sentences, normalize_embeddings=True)
-    got = onnx_set.onnx_text_model().encode(sentences)
+    got = onnx_set.batched_text_model(precise=True).encode(sentences)
     assert np.abs(got - expected).max() < 1e-5
     assert np.abs(onnx_set._encode_sentences(sentences) - expected).max() < 1e-5
 
@@ -243,3 +244,30 @@ def test_a_second_update_imports_no_torch(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip().endswith("NO-TORCH"), second.stdout[-300:]
     assert '"embedded"' in second.stdout and '"builtin-visual": 3' in second.stdout
+
+
+@pytest.mark.skipif(not amx_bf16(), reason="this CPU has no AMX bfloat16 tiles")
+def test_bfloat16_passages_match_float32(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet], cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an AMX CPU, auto embeds a large call's passages in bfloat16 (3x float32): the same
+    vectors to cosine >= 0.9999; the ConSE class matrix and small calls stay float32."""
+    torch_set, _ = both
+    _runtime(monkeypatch, "auto")
+    auto = BuiltinEncoderSet(cache_dir=cache)
+    assert auto.text_route() == "bf16"
+    passages = [
+        f"Passage {i}. "
+        + "The ferry leaves the harbour at dawn and crosses to the island. " * (i % 9 + 1)
+        for i in range(builtin.BF16_MIN_SENTENCES)
+    ]
+    expected = torch_set.text_model().encode(passages, normalize_embeddings=True)
+    small = auto._encode_sentences(passages[:40])
+    assert True not in auto._batched_text  # 40 sentences: float32 ONNX, no torch for them
+    assert np.abs(small - expected[:40]).max() < 1e-5
+    got = auto._encode_sentences(passages)
+    assert True in auto._batched_text
+    assert (got * expected).sum(axis=1).min() >= 0.9999
+    assert np.abs(got - expected).max() > 1e-6  # it really ran in bfloat16
+    precise = auto._encode_sentences(passages[:40], precise=True)
+    assert np.abs(precise - expected[:40]).max() < 1e-5

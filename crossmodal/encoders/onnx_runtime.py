@@ -29,8 +29,6 @@ RUNTIMES = ("auto", "onnx", "torch")
 # Bump when an export changes the graph (inputs, outputs, opset), so old cached files are not read.
 EXPORT_REVISION = 1
 OPSET = 17
-TEXT_BATCH = 32  # passages per forward pass, sorted by length (measured: bench/RESULTS.md)
-MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
 # Whether idle intra-op threads spin waiting for work: faster alone, but a spinning thread takes
 # a core from the decode workers on a 2-core machine (measured both: bench/RESULTS.md, issue 20).
 ALLOW_SPINNING = True
@@ -189,36 +187,13 @@ def export_text_model(model_dir: Path, handle: io.BytesIO) -> None:
         )
 
 
-class OnnxMiniLM:
-    """Mean-pooled, L2-normalised sentence vectors, batched by length so little is padded."""
+def text_forward(onnx_session: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """(ids, mask) -> token vectors, for minilm_batched.BatchedMiniLM."""
 
-    def __init__(self, onnx_session: Any, model_dir: Path, batch_size: int = TEXT_BATCH) -> None:
-        from tokenizers import Tokenizer
+    def forward(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return onnx_session.run(None, {"ids": tokens, "mask": mask})[0]
 
-        self.session = onnx_session
-        self.batch_size = batch_size
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self.tokenizer.no_padding()  # the file pads to 128; batches pad to their longest
-
-    def encode(self, sentences: list[str]) -> np.ndarray:
-        ids = [encoding.ids for encoding in self.tokenizer.encode_batch(sentences)]
-        order = np.argsort([len(row) for row in ids], kind="stable")
-        out = np.zeros((len(sentences), 384), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = max(len(ids[row]) for row in rows)
-            tokens = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for place, row in enumerate(rows):
-                tokens[place, : len(ids[row])] = ids[row]
-                mask[place, : len(ids[row])] = 1
-            (hidden,) = self.session.run(None, {"ids": tokens, "mask": mask})
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[rows] = pooled
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+    return forward
 
 
 @contextlib.contextmanager
