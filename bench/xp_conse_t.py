@@ -39,7 +39,9 @@ def main() -> None:
         catalog = Catalog(store.catalog_path)
         photos = list(catalog.items(modality="image"))
         model = encoder.image_model()
-        batch = torch.stack([encoder.transform()(load_image(Path(p.path))) for p in photos])
+        batch = torch.from_numpy(
+            np.stack([encoder.transform()(load_image(Path(p.path))) for p in photos])
+        )
         with torch.inference_mode():
             pooled = model.extract_features(batch).mean(dim=(2, 3))
             probabilities = model._fc(pooled).softmax(dim=-1).numpy().astype(np.float64)

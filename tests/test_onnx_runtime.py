@@ -86,7 +86,8 @@ def test_image_vectors_match_pytorch(both: tuple[BuiltinEncoderSet, BuiltinEncod
     assert set(got) == set(expected) == {"builtin-semantic", "builtin-visual"}
     for space in expected:
         cosine = (expected[space] * got[space]).sum(axis=1)
-        assert cosine.min() >= 0.9999, (space, cosine.min())
+        assert cosine.min() >= 0.999999, (space, cosine.min())
+        assert np.abs(expected[space] - got[space]).max() < 1e-4, space
     # prepared in a worker or not, the same input
     prepared = [onnx_set.prepare("image", image) for image in images]
     again = onnx_set.encode("image", prepared)
@@ -161,23 +162,83 @@ def test_a_garbled_cached_graph_is_exported_again(
     assert pooled.shape == (1, 1280) and np.isclose(probabilities.sum(), 1.0, atol=1e-4)
 
 
-def test_a_read_only_cache_still_runs(
-    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet], tmp_path: Path
+def test_a_read_only_store_still_runs_even_with_a_garbled_graph(
+    both: tuple[BuiltinEncoderSet, BuiltinEncoderSet],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Nothing can be written or removed (a read-only store, as a user other than root sees
+    it): the graph is exported into memory, the garbled file is neither trusted nor fatal."""
     torch_set, _ = both
-    locked = tmp_path / "cache"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        graph = onnx_runtime.cached_graph(
-            locked,
-            "efficientnet-lite0",
-            "1" * 64,
-            lambda handle: onnx_runtime.export_image_model(torch_set.image_model(), handle),
-        )
-        assert isinstance(graph, bytes) and len(graph) > 10_000_000
-    finally:
-        locked.chmod(0o700)
+    digest = "1" * 64
+    bad = onnx_runtime.graph_file(tmp_path, "efficientnet-lite0", digest)
+    bad.parent.mkdir()
+    bad.write_bytes(b"garbled")
+
+    def refuse(*_: object, **__: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(onnx_runtime, "atomic_write_bytes", refuse)
+    monkeypatch.setattr(Path, "unlink", refuse)
+    session = onnx_runtime.open_session(
+        tmp_path,
+        "efficientnet-lite0",
+        digest,
+        lambda handle: onnx_runtime.export_image_model(torch_set.image_model(), handle),
+        1,
+    )
+    pooled, _ = onnx_runtime.OnnxImageModel(session).run(np.zeros((1, 3, 224, 224), np.float32))
+    assert pooled.shape == (1, 1280)
+    assert bad.read_bytes() == b"garbled"  # untouched, and nothing else written
+    assert sorted(p.name for p in bad.parent.iterdir()) == [bad.name]
+    monkeypatch.undo()
+    fresh = onnx_runtime.cached_graph(tmp_path / "other", "x", digest, lambda h: h.write(b"g"))
+    assert fresh == b"g"  # where it can write, the cache keeps the graph
+    assert onnx_runtime.graph_file(tmp_path / "other", "x", digest).read_bytes() == b"g"
+
+
+def test_a_new_export_replaces_the_graphs_of_other_weights(tmp_path: Path) -> None:
+    old = onnx_runtime.cached_graph(tmp_path, "model", "a" * 64, lambda h: h.write(b"old"))
+    other = onnx_runtime.cached_graph(tmp_path, "other", "a" * 64, lambda h: h.write(b"x"))
+    new = onnx_runtime.cached_graph(tmp_path, "model", "b" * 64, lambda h: h.write(b"new"))
+    assert old == b"old" and other == b"x" and new == b"new"
+    names = sorted(p.name for p in (tmp_path / "onnx").iterdir())
+    assert names == [f"model-{'b' * 16}-r1.onnx", f"other-{'a' * 16}-r1.onnx"]
+
+
+def test_an_exporter_failure_is_one_line(tmp_path: Path) -> None:
+    def broken(_: object) -> None:
+        raise RuntimeError("Unsupported: ONNX export of operator foo\nat line 3")
+
+    with pytest.raises(EncoderError) as caught:
+        onnx_runtime.cached_graph(tmp_path, "model", "c" * 64, broken)
+    assert str(caught.value) == (
+        "cannot export model to ONNX: Unsupported: ONNX export of operator foo "
+        "(install onnx, or set CROSSMODAL_RUNTIME=torch)"
+    )
+
+
+def test_pictures_are_prepared_in_the_decode_workers(tmp_path: Path) -> None:
+    """The pipeline hands the encoder what its prepare() made, off the main thread."""
+    import threading
+
+    from crossmodal.catalog.items import Item
+    from crossmodal.pipeline.embed import Job, prefetched
+
+    photo = tmp_path / PHOTOS[0].name
+    photo.write_bytes(PHOTOS[0].read_bytes())
+    threads: list[str] = []
+
+    class Preparing(BuiltinEncoderSet):
+        def prepare(self, modality: str, value: object) -> object:
+            threads.append(threading.current_thread().name)
+            return super().prepare(modality, value)
+
+    item = Item(1, str(photo), "image", 1, 1, "h", None, None, {}, "ok", None)
+    out = list(prefetched([Job(item, "image", "h")], Preparing(), 2))
+    assert len(out) == 1 and out[0][2] is None
+    assert isinstance(out[0][1], np.ndarray) and out[0][1].shape == (3, 224, 224)
+    assert threads and threads[0] != threading.main_thread().name
 
 
 def test_auto_falls_back_to_pytorch_without_an_exporter(
@@ -243,6 +304,7 @@ def test_a_second_update_imports_no_torch(tmp_path: Path) -> None:
     second = subprocess.run(run, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip().endswith("NO-TORCH"), second.stdout[-300:]
+    assert first.stderr == "" and second.stderr == ""  # the export printed nothing
     assert '"embedded"' in second.stdout and '"builtin-visual": 3' in second.stdout
 
 
@@ -269,5 +331,7 @@ def test_bfloat16_passages_match_float32(
     assert True in auto._batched_text
     assert (got * expected).sum(axis=1).min() >= 0.9999
     assert np.abs(got - expected).max() > 1e-6  # it really ran in bfloat16
-    precise = auto._encode_sentences(passages[:40], precise=True)
-    assert np.abs(precise - expected[:40]).max() < 1e-5
+    precise = auto._encode_sentences(passages[:256], precise=True)
+    assert np.abs(precise - expected).max() < 1e-5
+    # the call's size decides, not what ran before: a small call stays float32
+    assert np.abs(auto._encode_sentences(passages[:40]) - expected[:40]).max() < 1e-5

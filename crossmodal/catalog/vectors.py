@@ -240,7 +240,7 @@ class VectorRows(Connection):
     ) -> dict[int, dict[str, Any]]:
         """{vector id: {"n", "start", "end", "text", "modality"}} for the ids that are parts."""
         query = """SELECT v.id, p.ordinal, p.start, p."end", p.text, p.modality FROM vectors v
-            JOIN passages p ON p.key = v.key WHERE v.space = ? AND v.id IN ({marks})"""
+            JOIN passages p ON p.key = v.key WHERE +v.space = ? AND v.id IN ({marks})"""
         rows = self.rows_in(query, (int(v) for v in vector_ids), before=[space])
         return {
             row[0]: {

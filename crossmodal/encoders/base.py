@@ -102,7 +102,8 @@ class EncoderSet(ABC):
 
     def prepare(self, modality: str, value: Any) -> Any:
         """One decoded input made ready for `encode`, in a decode worker while the model runs
-        (builtin resizes and normalises a picture there); the default keeps it as decoded."""
+        (builtin resizes and normalises a picture there); the default keeps it as decoded.
+        Called from several decode threads at once: it must not change shared state."""
         return value
 
     # -- capabilities, found once per instance ---------------------------------------------

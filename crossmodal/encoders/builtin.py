@@ -254,6 +254,7 @@ class BuiltinEncoderSet(EncoderSet):
         return self._image_runner
 
     def _onnx_image_runner(self):  # type: ignore[no-untyped-def]
+        """EfficientNet-Lite0 on ONNX Runtime; None where auto cannot export it (PyTorch then)."""
         from . import onnx_runtime
         from .weights import file_sha256
 
@@ -280,9 +281,9 @@ class BuiltinEncoderSet(EncoderSet):
     def runtime(self) -> str:
         """'onnx' or 'torch' (onnx_runtime.runtime_wanted), looked up once."""
         if self._runtime is None:
-            from .onnx_runtime import RUNTIME_ENV, runtime_wanted
+            from .onnx_runtime import runtime_asked, runtime_wanted
 
-            self._runtime_asked = os.environ.get(RUNTIME_ENV, "auto").strip().lower()
+            self._runtime_asked = runtime_asked()
             self._runtime = runtime_wanted()
         return self._runtime
 
@@ -347,8 +348,9 @@ class BuiltinEncoderSet(EncoderSet):
         if len(sentences) <= LIGHT_TEXT_MAX and not loaded:
             return self.light_text_model().encode(sentences)
         if self._text_model is None and self.runtime() == "onnx":
-            # bfloat16 pays torch's import (~3 s): worth it for a large call, not for a few.
-            few = len(sentences) < BF16_MIN_SENTENCES and True not in self._batched_text
+            # bfloat16 pays torch's import (~3 s): worth it for a large call, not for a few,
+            # and the call's size alone decides, so a query never changes with what ran before.
+            few = len(sentences) < BF16_MIN_SENTENCES
             model = self.batched_text_model(precise or few)
             if model is not None:
                 return model.encode(sentences)

@@ -3,7 +3,7 @@ with AMX (Intel Sapphire Rapids and later), on PyTorch in bfloat16.
 
 Why two: MiniLM is matrix products, which ONNX Runtime runs in float32 only ~1.2x faster than
 PyTorch; AMX's bfloat16 tiles run them 3x faster than float32, with vectors at cosine >= 0.9999
-to float32's (bench/RESULTS.md, issue 20). Short queries never come here (minilm_numpy).
+to float32's (bench/RESULTS.md, issue 20). Queries of a few words go through minilm_numpy.
 """
 
 from __future__ import annotations

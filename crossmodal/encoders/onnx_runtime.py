@@ -14,7 +14,7 @@ import contextlib
 import importlib.util
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,24 @@ OPSET = 17
 ALLOW_SPINNING = True
 
 
+def runtime_asked() -> str:
+    """CROSSMODAL_RUNTIME as the user wrote it, normalised: 'auto' (also when unset or empty),
+    'onnx' or 'torch'; anything else is a one-line error."""
+    asked = os.environ.get(RUNTIME_ENV, "").strip().lower() or "auto"
+    if asked not in RUNTIMES:
+        raise UserError(f"{RUNTIME_ENV} must be one of {', '.join(RUNTIMES)}, not '{asked}'")
+    return asked
+
+
 def runtime_wanted() -> str:
     """'onnx' or 'torch', from CROSSMODAL_RUNTIME (auto: onnx where onnxruntime is installed)."""
-    wanted = os.environ.get(RUNTIME_ENV, "auto").strip().lower() or "auto"
-    if wanted not in RUNTIMES:
-        raise UserError(f"{RUNTIME_ENV} must be one of {', '.join(RUNTIMES)}, not '{wanted}'")
-    if wanted == "auto":
-        return "onnx" if importlib.util.find_spec("onnxruntime") is not None else "torch"
-    if wanted == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+    asked = runtime_asked()
+    installed = importlib.util.find_spec("onnxruntime") is not None
+    if asked == "auto":
+        return "onnx" if installed else "torch"
+    if asked == "onnx" and not installed:
         raise EncoderError(f"{RUNTIME_ENV}=onnx, but onnxruntime is not installed")
-    return wanted
+    return asked
 
 
 def session(model: Path | bytes, threads: int) -> Any:
@@ -63,26 +71,40 @@ def session(model: Path | bytes, threads: int) -> Any:
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+def graph_file(cache_dir: Path, name: str, digest: str) -> Path:
+    return cache_dir / "onnx" / f"{name}-{digest[:16]}-r{EXPORT_REVISION}.onnx"
+
+
+def exported(name: str, export: Callable[[io.BytesIO], None]) -> bytes:
+    """The graph, exported now; any failure (no `onnx`, a torch/onnx mismatch) is one line."""
+    buffer = io.BytesIO()
+    try:
+        export(buffer)
+    except Exception as exc:
+        raise EncoderError(
+            f"cannot export {name} to ONNX: {first_line(exc)} (install onnx, or set "
+            f"{RUNTIME_ENV}=torch)"
+        ) from exc
+    return buffer.getvalue()
+
+
 def cached_graph(
     cache_dir: Path | None, name: str, digest: str, export: Callable[[io.BytesIO], None]
 ) -> Path | bytes:
     """The exported graph of `name` (weights `digest`): the store's cached file when it is there,
-    else exported now, kept in the cache (a read-only store just exports again next time)."""
-    cache = (
-        cache_dir / "onnx" / f"{name}-{digest[:16]}-r{EXPORT_REVISION}.onnx" if cache_dir else None
-    )
+    else exported now and kept in the cache, in place of graphs of other weights or revisions (a
+    read-only store just exports again next time)."""
+    cache = graph_file(cache_dir, name, digest) if cache_dir else None
     if cache is not None and cache.is_file():
         return cache
-    buffer = io.BytesIO()
-    try:
-        export(buffer)
-    except ImportError as exc:
-        raise EncoderError(f"cannot export {name} to ONNX: {first_line(exc)}") from exc
-    data = buffer.getvalue()
+    data = exported(name, export)
     if cache is not None:
         with contextlib.suppress(OSError):
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(cache, data)
+            for old in cache.parent.glob(f"{name}-*.onnx"):
+                if old != cache:
+                    old.unlink()
     return data
 
 
@@ -93,17 +115,27 @@ def open_session(
     export: Callable[[io.BytesIO], None],
     threads: int,
 ) -> Any:
-    """A session on the cached graph; a cached file that does not load (cut short, garbled) is
-    exported again in its place rather than trusted or fatal."""
+    """A session on the cached graph. A cached file that does not load (cut short, garbled) is
+    exported again: into the cache where it can be written, else into memory. Errors are
+    EncoderError, so `auto` can fall back to PyTorch."""
+    try:
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+    except ImportError as exc:
+        raise EncoderError(f"ONNX Runtime is not usable: {first_line(exc)}") from exc
+    garbled = (state.InvalidProtobuf, state.InvalidGraph, state.Fail, state.NoSuchFile)
     graph = cached_graph(cache_dir, name, digest, export)
     try:
         return session(graph, threads)
-    except Exception:
-        if not isinstance(graph, Path):
-            raise
-        with contextlib.suppress(OSError):
-            graph.unlink()
-        return session(cached_graph(cache_dir, name, digest, export), threads)
+    except Exception as exc:
+        if not isinstance(graph, Path) or not isinstance(exc, garbled):
+            raise EncoderError(f"ONNX Runtime cannot load {name}: {first_line(exc)}") from exc
+    with contextlib.suppress(OSError):
+        graph.unlink()
+    fresh = cached_graph(cache_dir, name, digest, export)
+    try:
+        return session(fresh if isinstance(fresh, bytes) else exported(name, export), threads)
+    except Exception as exc:
+        raise EncoderError(f"ONNX Runtime cannot load {name}: {first_line(exc)}") from exc
 
 
 # -- EfficientNet-Lite0 --------------------------------------------------------------------
@@ -197,7 +229,7 @@ def text_forward(onnx_session: Any) -> Callable[[np.ndarray, np.ndarray], np.nda
 
 
 @contextlib.contextmanager
-def warnings_quiet() -> Any:
+def warnings_quiet() -> Iterator[None]:
     """torch's exporter warns about tracing; the library never prints."""
     import warnings
 
