@@ -5,6 +5,11 @@ and the format's own invariants, and every link (level 0 and above) must name an
 file. Link checks are vectorised and the walk over upper levels visits only the elements that
 have them, so a large file costs a fraction of reading it.
 
+The check also yields what hnswlib's state API needs (`IndexLayout`: views of the mapped file),
+so spaces.hnsw builds the index from the mapping instead of letting hnswlib read the file again.
+Index files are never changed in place (each generation is a new file, replaced atomically), so a
+mapping never sees its file shrink.
+
 Layout (hnswalg.h, saveIndex): 13 header fields, then per element its level-0 record
 [links count (uint16, flags) | maxM0 neighbour ids (uint32) | vector | label (size_t)], then per
 element a uint32 byte size and its upper-level link lists (size_links_per_element each).
@@ -14,8 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import struct
+from bisect import bisect_left
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +38,60 @@ def _damaged(path: Path, why: str) -> StoreError:
     return StoreError(f"index {path} is damaged ({why}); run crossmodal check --repair")
 
 
+@dataclass(frozen=True)
+class IndexLayout:
+    """A checked file's parts, as views of its memory mapping: what hnswlib's state API (the
+    dict of Index.__getstate__) rebuilds the index from, without hnswlib reading the file."""
+
+    max_elements: int
+    count: int
+    size_per_element: int
+    label_offset: int
+    offset_data: int
+    max_level: int
+    entry_point: int
+    max_m: int
+    max_m0: int
+    m: int
+    mult: float
+    ef_construction: int
+    records: np.ndarray  # (count, size_per_element) uint8: the level-0 section
+    levels: np.ndarray  # (count,) each element's top level
+    upper: np.ndarray  # uint8: the upper-level link lists, element by element, sizes left out
+
+
+def _map(path: Path, populate: bool) -> np.ndarray:
+    """The whole file, read-only and memory-mapped (MAP_POPULATE: its page-cache pages are
+    mapped in one call instead of one fault per 64 KB while hnswlib copies them)."""
+    try:
+        with open(path, "rb") as handle:
+            flags = mmap.MAP_SHARED
+            if populate:
+                flags |= getattr(mmap, "MAP_POPULATE", 0)
+            mapping = mmap.mmap(handle.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+    except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
+        raise StoreError(f"index {path} is unreadable ({exc}); run crossmodal index") from exc
+    return np.frombuffer(mapping, dtype=np.uint8)
+
+
 def check_index_file(path: Path, dim: int, elements: int | None = None) -> None:
     """StoreError when the file at `path` is not a sound hnswlib index of `dim` floats (and, if
     given, of `elements` elements)."""
-    try:
-        data = np.memmap(path, dtype=np.uint8, mode="r")
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"index {path} is unreadable ({exc}); run crossmodal index") from exc
+    read_index_file(path, dim, elements)
+
+
+def read_index_file(
+    path: Path,
+    dim: int,
+    elements: int | None = None,
+    level0_links: bool = True,
+    populate: bool = False,
+) -> IndexLayout:
+    """The file's layout after checking it (StoreError when damaged). `level0_links=False`
+    skips only the check of the level-0 links (most of the check's time at 1M elements), for a
+    file whose earlier full check still holds (check_index_file_once's stamp): the header, the
+    sizes and the upper-level section, which hnswlib's state is built from, are always checked."""
+    data = _map(path, populate)
     if data.size < _HEADER.size:
         raise _damaged(path, "shorter than its header")
     (
@@ -78,12 +133,29 @@ def check_index_file(path: Path, dim: int, elements: int | None = None) -> None:
     level0_end = _HEADER.size + count * size_per_element
     if data.size < level0_end + 4 * count:
         raise _damaged(path, "shorter than its elements")
-    if count:
-        records = data[_HEADER.size : level0_end].reshape(count, size_per_element)
+    records = data[_HEADER.size : level0_end].reshape(count, size_per_element)
+    if count and level0_links:
         _check_links(path, records[:, :links0], max_m0, count, "level 0")
-    levels = _upper_levels(path, data[level0_end:], count, max_m * 4 + 4, max_m)
+    levels, upper = _upper_levels(path, data[level0_end:], count, max_m * 4 + 4, max_m)
     if count and (levels.max() != max_level or levels[entry_point] != max_level):
         raise _damaged(path, f"top level {max_level} does not match the elements' levels")
+    return IndexLayout(
+        max_elements,
+        count,
+        size_per_element,
+        label_offset,
+        offset_data,
+        max_level,
+        entry_point,
+        max_m,
+        max_m0,
+        m,
+        mult,
+        ef_construction,
+        records,
+        levels,
+        upper,
+    )
 
 
 def _check_links(path: Path, lists: np.ndarray, most: int, count: int, where: str) -> None:
@@ -100,20 +172,25 @@ def _check_links(path: Path, lists: np.ndarray, most: int, count: int, where: st
 
 def _upper_levels(
     path: Path, tail: np.ndarray, count: int, size_links: int, max_m: int
-) -> np.ndarray:
-    """Each element's top level, from the upper-level section, whose link lists are checked."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each element's top level, from the upper-level section, and its link lists (checked),
+    concatenated in element order as bytes."""
     if tail.size % 4:
         raise _damaged(path, "its upper-level section is not whole")
     words = tail.view("<u4")
     levels = np.zeros(count, dtype=np.int64)
-    starts: list[int] = []
     # Most elements have no upper level (one zero word each): jump over such runs through the
-    # positions of non-zero words, so the loop runs once per element that has upper links.
+    # positions of non-zero words, so the loop runs once per element that has upper links
+    # (62k of 1M at M=16), on Python lists (numpy scalars cost ~4x as much per step).
     nonzero = np.flatnonzero(words)
-    position = element = 0
+    where, values = nonzero.tolist(), words[nonzero].tolist()
+    elements: list[int] = []
+    starts: list[int] = []
+    found: list[int] = []
+    position = element = following = 0
     while element < count:
-        following = int(np.searchsorted(nonzero, position))
-        next_set = int(nonzero[following]) if following < nonzero.size else words.size
+        following = bisect_left(where, position, following)
+        next_set = where[following] if following < len(where) else words.size
         skip = min(next_set - position, count - element)
         position += skip
         element += skip
@@ -121,27 +198,28 @@ def _upper_levels(
             break
         if position >= words.size:
             raise _damaged(path, "its upper-level section ends early")
-        size = int(words[position])
+        size = values[following]  # the word at `position`, the next one that is not zero
         if size % size_links or size // size_links >= _MAX_LEVEL:
             raise _damaged(path, f"element {element} has upper links of {size} bytes")
-        levels[element] = size // size_links
+        elements.append(element)
+        found.append(size // size_links)
         starts.append(position + 1)
         position += 1 + size // 4
         element += 1
     if position != words.size:
         raise _damaged(path, "bytes after its last element")
-    if starts:
-        per_list = size_links // 4
-        lists = np.concatenate(
-            [
-                words[start : start + levels_of * per_list].reshape(levels_of, per_list)
-                for start, levels_of in zip(starts, levels[levels > 0].tolist(), strict=True)
-            ]
-        )
-        _check_links(
-            path, lists.view(np.uint8).reshape(len(lists), size_links), max_m, count, "upper"
-        )
-    return levels
+    if not starts:
+        return levels, np.zeros(0, dtype=np.uint8)
+    levels[elements] = found
+    # Every element's lists, gathered in one indexing: word offsets of each run, in order.
+    per_list = size_links // 4
+    lengths = np.asarray(found, dtype=np.int64) * per_list
+    shift = np.asarray(starts, dtype=np.int64) - (np.cumsum(lengths) - lengths)
+    lists = words[np.repeat(shift, lengths) + np.arange(int(lengths.sum()))]
+    lists = lists.reshape(-1, per_list)
+    upper = lists.view(np.uint8).reshape(len(lists), size_links)
+    _check_links(path, upper, max_m, count, "upper")
+    return levels, upper.reshape(-1)
 
 
 def _stamp(path: Path) -> list[int]:
@@ -150,28 +228,60 @@ def _stamp(path: Path) -> list[int]:
     return [info.st_ino, info.st_size, info.st_ctime_ns]
 
 
+def checked_before(path: Path, dim: int, elements: int | None, record: Path) -> bool:
+    """Whether `record` (a small JSON cache file) holds this file's stamp from an earlier full
+    check: any write to the file changes its change time, so a file damaged since is not."""
+    known: object = None
+    with contextlib.suppress(OSError, ValueError):
+        known = json.loads(record.read_text())
+    try:
+        stamp = [dim, elements, *_stamp(path)]
+    except OSError:
+        return False
+    return isinstance(known, dict) and known.get(path.name) == stamp
+
+
+def remember_checked(
+    path: Path, dim: int, elements: int | None, record: Path, stamp: list[int] | None = None
+) -> None:
+    """Record the file's stamp (taken before it was read: `stamp`) after a full check; a
+    record that cannot be written (read-only store) is left as it is."""
+    if not record.parent.is_dir():
+        return
+    known: object = {}
+    with contextlib.suppress(OSError, ValueError):
+        known = json.loads(record.read_text())
+    fresh = {
+        name: value
+        for name, value in (known if isinstance(known, dict) else {}).items()
+        if (path.parent / name).exists()
+    }
+    try:
+        fresh[path.name] = stamp or [dim, elements, *_stamp(path)]
+    except OSError:
+        return
+    from .fsutil import atomic_write_with
+
+    with contextlib.suppress(OSError):
+        atomic_write_with(record, lambda tmp: tmp.write_text(json.dumps(fresh)))
+
+
+def file_stamp(path: Path, dim: int, elements: int | None) -> list[int] | None:
+    """The stamp remember_checked records, or None when the file cannot be stat'ed."""
+    try:
+        return [dim, elements, *_stamp(path)]  # type: ignore[list-item]
+    except OSError:
+        return None
+
+
 def check_index_file_once(
     path: Path, dim: int, elements: int | None = None, record: Path | None = None
 ) -> None:
-    """check_index_file, skipped for a file whose stamp `record` (a small JSON cache file)
-    holds from an earlier check: any write to the file changes its change time, so a file
-    damaged since is checked again. Without a writable `record` every load checks."""
-    stamp = [dim, elements, *_stamp(path)]
-    known: dict[str, list[int | None]] = {}
-    if record is not None:
-        with contextlib.suppress(OSError, ValueError):
-            known = json.loads(record.read_text())
-        if isinstance(known, dict) and known.get(path.name) == stamp:
-            return
+    """check_index_file, skipped for a file whose stamp `record` holds from an earlier check
+    (see checked_before). Without a writable `record` every load checks."""
+    if record is not None and checked_before(path, dim, elements, record):
+        return
+    stamp = file_stamp(path, dim, elements)
     check_index_file(path, dim, elements)
-    if record is not None and record.parent.is_dir():
-        from .fsutil import atomic_write_with
-
-        fresh = {
-            name: value
-            for name, value in (known if isinstance(known, dict) else {}).items()
-            if (path.parent / name).exists()
-        }
-        fresh[path.name] = stamp
-        with contextlib.suppress(OSError):
-            atomic_write_with(record, lambda tmp: tmp.write_text(json.dumps(fresh)))
+    if record is not None:
+        remember_checked(path, dim, elements, record, stamp)
