@@ -6,7 +6,13 @@ It is imported on first use, so `import crossmodal` (and `crossmodal --help`) st
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# ONNX Runtime (the builtin models, Whisper's voice detector) keeps a telemetry device id and an
+# event database in ~/.cache/Microsoft/DeveloperTools unless this is set before it is imported:
+# nothing may be written outside the store, and nothing may call out (found by test_e2e).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 __all__ = ["Hit", "Query", "Recommendation", "Store", "UpdateSummary", "__version__"]

@@ -52,6 +52,7 @@ def offline_env() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # see crossmodal/__init__.py
 
 
 def quiet_transformers() -> None:
