@@ -160,6 +160,8 @@ bench: install
 bench-large: install
 	$(BIN)/python bench/bench_index.py 1000000 --dims 384,512 --ef 32,64,128,256
 	$(BIN)/python bench/bench_index.py 100000 --m 8,16,32 --efc 100,200 --ef 32,64,128
+	$(BIN)/python bench/bench_million.py
+	$(BIN)/python bench/bench_text.py
 	$(BIN)/python bench/bench_memory.py --images 100000 --encoder pixels
 	$(BIN)/python bench/bench_memory.py --images 10000 --encoder builtin
 
