@@ -156,7 +156,7 @@ bench: install
 	$(BIN)/python bench/bench_memory.py --images 10000 --encoder pixels
 	$(BIN)/python bench/bench_memory.py --images 2000 --encoder builtin
 
-# The large sizes recorded in bench/RESULTS.md (about 1.5 hours on 2 cores).
+# The large sizes recorded in bench/RESULTS.md (about 3 hours on 2 cores; bench_million builds its 1M store once, ~25 min).
 bench-large: install
 	$(BIN)/python bench/bench_index.py 1000000 --dims 384,512 --ef 32,64,128,256
 	$(BIN)/python bench/bench_index.py 100000 --m 8,16,32 --efc 100,200 --ef 32,64,128
