@@ -264,7 +264,9 @@ def test_auto_falls_back_to_pytorch_without_an_exporter(
 
 def test_an_unknown_runtime_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     _runtime(monkeypatch, "tensorrt")
-    with pytest.raises(UserError, match="CROSSMODAL_RUNTIME must be one of auto, onnx, torch"):
+    with pytest.raises(
+        UserError, match="CROSSMODAL_RUNTIME must be one of auto, onnx, bf16, torch"
+    ):
         BuiltinEncoderSet().runtime()
 
 
@@ -312,12 +314,15 @@ def test_a_second_update_imports_no_torch(tmp_path: Path) -> None:
 def test_bfloat16_passages_match_float32(
     both: tuple[BuiltinEncoderSet, BuiltinEncoderSet], cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On an AMX CPU, auto embeds a large call's passages in bfloat16 (3x float32): the same
-    vectors to cosine >= 0.9999; the ConSE class matrix and small calls stay float32."""
+    """On an AMX CPU, CROSSMODAL_RUNTIME=bf16 embeds a large call's passages in bfloat16 (3x
+    float32): the same vectors to cosine >= 0.9999; the ConSE class matrix and small calls stay
+    float32. auto keeps float32 (memory)."""
     torch_set, _ = both
     _runtime(monkeypatch, "auto")
+    assert BuiltinEncoderSet(cache_dir=cache).text_route() == "onnx"
+    _runtime(monkeypatch, "bf16")
     auto = BuiltinEncoderSet(cache_dir=cache)
-    assert auto.text_route() == "bf16"
+    assert auto.runtime() == "onnx" and auto.text_route() == "bf16"
     passages = [
         f"Passage {i}. "
         + "The ferry leaves the harbour at dawn and crosses to the island. " * (i % 9 + 1)

@@ -45,7 +45,7 @@ PREPROCESS = (
 # Up to this many sentences go through the numpy MiniLM while sentence-transformers is not loaded:
 # a query or a handful of captions then never pays torch's and sentence-transformers' imports.
 LIGHT_TEXT_MAX = 16
-BF16_MIN_SENTENCES = 256  # a call this large loads MiniLM in bfloat16 on an AMX CPU
+BF16_MIN_SENTENCES = 256  # with CROSSMODAL_RUNTIME=bf16, a call this large runs in bfloat16
 MAX_ANCESTOR_CLASSES = 400  # ancestors grouping more classes are too general ("object")
 
 
@@ -273,7 +273,7 @@ class BuiltinEncoderSet(EncoderSet):
                 self.threads,
             )
         except EncoderError:
-            if self._runtime_asked == "onnx":
+            if self._runtime_asked in ("onnx", "bf16"):
                 raise
             return None  # auto: no exporter here (onnx missing); PyTorch runs it
         return onnx_runtime.OnnxImageModel(graph).run
@@ -361,13 +361,15 @@ class BuiltinEncoderSet(EncoderSet):
         return np.asarray(vectors, dtype=np.float32)
 
     def text_route(self) -> str:
-        """How many passages are embedded: 'bf16' (PyTorch on AMX tiles, CROSSMODAL_RUNTIME
-        auto on a CPU with AMX), 'onnx', or 'torch' (sentence-transformers, float32)."""
+        """How many passages are embedded: 'bf16' (PyTorch on AMX tiles: CROSSMODAL_RUNTIME=bf16
+        on a CPU with AMX), 'onnx', or 'torch' (sentence-transformers, float32). bfloat16 is 2x
+        faster but not the default: it peaked at 2.15 GB where float32 ONNX stayed at 1.44 GB
+        (300 documents; bench/RESULTS.md, issue 20), above the 1.5 GB indexing budget."""
         if self.runtime() == "torch":
             return "torch"
         from .minilm_batched import amx_bf16
 
-        return "bf16" if self._runtime_asked == "auto" and amx_bf16() else "onnx"
+        return "bf16" if self._runtime_asked == "bf16" and amx_bf16() else "onnx"
 
     def batched_text_model(self, precise: bool = False):  # type: ignore[no-untyped-def]
         """MiniLM for many passages (minilm_batched): bfloat16 on AMX, else (and when `precise`:
@@ -397,7 +399,7 @@ class BuiltinEncoderSet(EncoderSet):
                         self.threads,
                     )
                 except EncoderError:
-                    if self._runtime_asked == "onnx":
+                    if self._runtime_asked in ("onnx", "bf16"):
                         raise
                     return None
                 found = BatchedMiniLM(onnx_runtime.text_forward(graph), folder)

@@ -1,5 +1,5 @@
 """all-MiniLM-L6-v2 for many passages at once: batched by length, on ONNX Runtime or, on CPUs
-with AMX (Intel Sapphire Rapids and later), on PyTorch in bfloat16.
+with AMX (Intel Sapphire Rapids and later) and CROSSMODAL_RUNTIME=bf16, on PyTorch in bfloat16.
 
 Why two: MiniLM is matrix products, which ONNX Runtime runs in float32 only ~1.2x faster than
 PyTorch; AMX's bfloat16 tiles run them 3x faster than float32, with vectors at cosine >= 0.9999

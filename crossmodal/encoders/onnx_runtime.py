@@ -25,7 +25,7 @@ from ..fsutil import atomic_write_bytes
 from .weights import first_line
 
 RUNTIME_ENV = "CROSSMODAL_RUNTIME"
-RUNTIMES = ("auto", "onnx", "torch")
+RUNTIMES = ("auto", "onnx", "bf16", "torch")
 # Bump when an export changes the graph (inputs, outputs, opset), so old cached files are not read.
 EXPORT_REVISION = 1
 OPSET = 17
@@ -36,7 +36,8 @@ ALLOW_SPINNING = True
 
 def runtime_asked() -> str:
     """CROSSMODAL_RUNTIME as the user wrote it, normalised: 'auto' (also when unset or empty),
-    'onnx' or 'torch'; anything else is a one-line error."""
+    'onnx', 'bf16' (onnx, and many passages in bfloat16 on an AMX CPU) or 'torch'; anything
+    else is a one-line error."""
     asked = os.environ.get(RUNTIME_ENV, "").strip().lower() or "auto"
     if asked not in RUNTIMES:
         raise UserError(f"{RUNTIME_ENV} must be one of {', '.join(RUNTIMES)}, not '{asked}'")
@@ -49,6 +50,8 @@ def runtime_wanted() -> str:
     installed = importlib.util.find_spec("onnxruntime") is not None
     if asked == "auto":
         return "onnx" if installed else "torch"
+    if asked == "bf16":
+        asked = "onnx"
     if asked == "onnx" and not installed:
         raise EncoderError(f"{RUNTIME_ENV}=onnx, but onnxruntime is not installed")
     return asked
