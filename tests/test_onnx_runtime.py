@@ -18,7 +18,12 @@ from crossmodal.encoders.minilm_batched import amx_bf16
 from crossmodal.errors import EncoderError, UserError
 from crossmodal.media.image import load_image
 
-ROOT = Path(__file__).resolve().parent.parent
+# sample_data beside tests/, or above it (mutation testing runs a copy of tests/ deeper)
+ROOT = next(
+    folder
+    for folder in Path(__file__).resolve().parents
+    if (folder / "sample_data" / "images").is_dir()
+)
 PHOTOS = sorted(
     p for p in (ROOT / "sample_data" / "images").iterdir() if p.suffix in {".jpg", ".png"}
 )
