@@ -94,6 +94,7 @@ def read_index_file(
     data = _map(path, populate)
     if data.size < _HEADER.size:
         raise _damaged(path, "shorter than its header")
+    header = _HEADER.unpack(bytes(data[: _HEADER.size]))
     (
         offset_level0,
         max_elements,
@@ -108,7 +109,7 @@ def read_index_file(
         m,
         mult,
         ef_construction,
-    ) = _HEADER.unpack(bytes(data[: _HEADER.size]))
+    ) = header
     links0 = max_m0 * 4 + 4
     expected = {
         "offset of level 0": (offset_level0, 0),
@@ -139,23 +140,7 @@ def read_index_file(
     levels, upper = _upper_levels(path, data[level0_end:], count, max_m * 4 + 4, max_m)
     if count and (levels.max() != max_level or levels[entry_point] != max_level):
         raise _damaged(path, f"top level {max_level} does not match the elements' levels")
-    return IndexLayout(
-        max_elements,
-        count,
-        size_per_element,
-        label_offset,
-        offset_data,
-        max_level,
-        entry_point,
-        max_m,
-        max_m0,
-        m,
-        mult,
-        ef_construction,
-        records,
-        levels,
-        upper,
-    )
+    return IndexLayout(*header[1:], records, levels, upper)  # the header's fields, in order
 
 
 def _check_links(path: Path, lists: np.ndarray, most: int, count: int, where: str) -> None:

@@ -93,15 +93,27 @@ def load_index(  # type: ignore[no-untyped-def]
     fresh memory). Searches do not load at all (MappedGraph); writes and `check` do. Same
     index, same file format; hnswlib's own reader remains the fallback for an hnswlib whose
     state differs."""
-    # The level-0 links are checked once per state of the file (the stamps live in the store's
-    # cache folder); `recheck` (crossmodal check) always checks the whole structure again.
+    layout = checked_layout(path, dim, elements, recheck=recheck, populate=True)
+    return _from_layout(path, layout, dim, capacity)
+
+
+def checked_layout(
+    path: Path,
+    dim: int,
+    elements: int | None,
+    recheck: bool = False,
+    populate: bool = False,
+) -> IndexLayout:
+    """The file's checked layout. The level-0 links are checked once per state of the file (the
+    stamps live in the store's cache folder); `recheck` (crossmodal check) always checks the
+    whole structure again."""
     record = None if recheck else path.parent.parent / "cache" / "index-checks.json"
     known = record is not None and checked_before(path, dim, elements, record)
     stamp = None if known else file_stamp(path, dim, elements)
-    layout = read_index_file(path, dim, elements, level0_links=not known, populate=True)
+    layout = read_index_file(path, dim, elements, level0_links=not known, populate=populate)
     if record is not None and not known:
         remember_checked(path, dim, elements, record, stamp)
-    return _from_layout(path, layout, dim, capacity)
+    return layout
 
 
 def _from_layout(path: Path, layout: IndexLayout, dim: int, capacity: int):  # type: ignore[no-untyped-def]
@@ -245,24 +257,12 @@ class MappedGraph:
 
 def open_mapped(path: Path, dim: int, elements: int, deletions: bool) -> MappedGraph:
     """The file mapped for MappedGraph, after load_index's checks (StoreError when damaged)."""
-    record = path.parent.parent / "cache" / "index-checks.json"
-    known = checked_before(path, dim, elements, record)
-    stamp = None if known else file_stamp(path, dim, elements)
-    layout = read_index_file(path, dim, elements, level0_links=not known)
-    if not known:
-        remember_checked(path, dim, elements, record, stamp)
-    return MappedGraph(path, layout, dim, deletions)
+    return MappedGraph(path, checked_layout(path, dim, elements), dim, deletions)
 
 
 def _checked_labels(path: Path, dim: int, elements: int) -> np.ndarray:
     """The labels of the index in the file, after the same checks load_index makes."""
-    record = path.parent.parent / "cache" / "index-checks.json"
-    known = checked_before(path, dim, elements, record)
-    stamp = None if known else file_stamp(path, dim, elements)
-    layout = read_index_file(path, dim, elements, level0_links=not known)
-    if not known:
-        remember_checked(path, dim, elements, record, stamp)
-    return _labels(layout)
+    return _labels(checked_layout(path, dim, elements))
 
 
 def _labels(layout: IndexLayout) -> np.ndarray:
