@@ -114,6 +114,12 @@ def search(
     max_duration: Annotated[
         float | None, typer.Option(help="Sounds at most this many seconds.")
     ] = None,
+    lang: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only documents and speech detected in this language, e.g. zh (repeatable)."
+        ),
+    ] = None,
     batch: Annotated[
         str | None, typer.Option(help="JSON-lines requests from FILE ('-' for stdin).")
     ] = None,
@@ -144,7 +150,7 @@ def search(
         "--fusion": fusion, "--hubness": hubness, "--type": type_, "--min-score": min_score,
         "--min-relative": min_relative, "--min-z": min_z, "--under": under, "--glob": glob,
         "--after": after, "--before": before, "--min-size": min_size, "--max-size": max_size,
-        "--min-duration": min_duration, "--max-duration": max_duration,
+        "--min-duration": min_duration, "--max-duration": max_duration, "--lang": lang,
     }  # fmt: skip
     given = [name for name, value in per_line.items() if value not in (None, [])]
     if batch is not None and given:
@@ -180,7 +186,15 @@ def search(
             min_relative=min_relative,
             min_z=min_z,
             filters=parse_filters(
-                under, glob, after, before, min_size, max_size, min_duration, max_duration
+                under,
+                glob,
+                after,
+                before,
+                min_size,
+                max_size,
+                min_duration,
+                max_duration,
+                lang,
             ),
         )
         hits = library.search(parsed)

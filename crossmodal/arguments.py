@@ -23,7 +23,7 @@ LIST_OPTIONS = (
 )
 NUMBER_OPTIONS = ("min_score", "min_relative", "min_z")
 TEXT_OPTIONS = ("fusion", "hubness")
-FILTER_LISTS = ("under", "globs")
+FILTER_LISTS = ("under", "globs", "langs")
 FILTER_TEXTS = ("after", "before")
 FILTER_SIZES = ("min_size", "max_size")
 FILTER_NUMBERS = ("min_duration", "max_duration")
@@ -112,8 +112,10 @@ def search_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def filter_options(options: dict[str, Any]) -> dict[str, Any]:
-    """parse_filters' keyword arguments ("glob" is "globs", as in --batch lines)."""
-    options = {("globs" if name == "glob" else name): value for name, value in options.items()}
+    """parse_filters' keyword arguments ("glob" is "globs" and "lang" "langs", as in --batch
+    lines)."""
+    renamed = {"glob": "globs", "lang": "langs"}
+    options = {renamed.get(name, name): value for name, value in options.items()}
     return _checked(options, FILTER_CHECKS, "filter")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .catalog import Item
 from .errors import UserError
+from .media.language import language_code
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Filters:
     max_size: int | None = None
     min_duration: float | None = None  # seconds (audio, video)
     max_duration: float | None = None
+    langs: tuple[str, ...] = ()  # detected languages (media/language.py): documents, speech
 
     def __bool__(self) -> bool:
         return any(value not in (None, ()) for value in self.__dict__.values())
@@ -60,7 +62,8 @@ class Filters:
                 return False
             if self.max_duration is not None and duration > self.max_duration:
                 return False
-        return True
+        # Undetected (pictures, short texts) never passes a language filter.
+        return not self.langs or (item.meta or {}).get("lang") in self.langs
 
     def describe(self) -> dict[str, Any]:
         return {name: value for name, value in self.__dict__.items() if value not in (None, ())}
@@ -125,6 +128,7 @@ def parse_filters(
     max_size: str | None = None,
     min_duration: float | None = None,
     max_duration: float | None = None,
+    langs: list[str] | None = None,
 ) -> Filters:
     for name, value in (("--min-duration", min_duration), ("--max-duration", max_duration)):
         if value is not None and not math.isfinite(value):
@@ -144,4 +148,5 @@ def parse_filters(
         max_size=None if max_size is None else parse_size(str(max_size), "--max-size"),
         min_duration=min_duration,
         max_duration=max_duration,
+        langs=tuple(dict.fromkeys(language_code(code) for code in langs or ())),
     )

@@ -114,8 +114,12 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
     encoder_set.weights_path()  # a one-line error now when the weights are not here
     encoder_set.load()  # a file that does not load is refused before the store records anything
     spaces = dict(encoder_set.spaces)
+    replaced = _replaced_sibling(store, name)
     taken = {
-        space for m in store.settings.models if m["name"] != name for space in _spaces(store, m)
+        space
+        for m in store.settings.models
+        if m["name"] not in (name, replaced)
+        for space in _spaces(store, m)
     }
     clash = sorted(taken & set(spaces))
     if clash:
@@ -123,7 +127,15 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
             f"model {name} makes space {clash[0]}, which another model of this store has"
         )
     record = _new_record(name, encoder_set, spaces)
-    if existing is not None:
+    if replaced is not None:
+        # builtin <-> builtin-multilingual: the spaces they share (pictures' visual vectors,
+        # sounds' features) are the same vectors and stay; the other's text space is retired.
+        old = next(m for m in store.settings.models if m["name"] == replaced)
+        gone = set(_spaces(store, old)) | set(old.get("retired", []))
+        if gone - set(spaces):
+            record["retired"] = sorted(gone - set(spaces))
+        models = [record if m["name"] == replaced else m for m in store.settings.models]
+    elif existing is not None:
         # The old weights' spaces stay until the new ones are embedded (embed drops them).
         retired = set(existing.get("spaces", [])) | set(existing.get("retired", []))
         if retired - set(spaces):
@@ -139,6 +151,18 @@ def add_model(store: Store, name: str, options: ModelOptions | None = None) -> E
     if models != store.settings.models:
         store.set_models(models)
     return encoder_set
+
+
+BUILTIN_FAMILY = ("builtin", "builtin-multilingual")
+
+
+def _replaced_sibling(store: Store, name: str) -> str | None:
+    """The builtin set a store holds that `name` takes the place of: builtin and
+    builtin-multilingual differ only in their text model, so a store holds one of them."""
+    if name not in BUILTIN_FAMILY:
+        return None
+    held = [m["name"] for m in store.settings.models if m["name"] in BUILTIN_FAMILY]
+    return next((n for n in held if n != name), None)
 
 
 def _new_record(name: str, encoder_set: EncoderSet, spaces: dict[str, Any]) -> dict[str, Any]:

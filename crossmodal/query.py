@@ -357,13 +357,14 @@ BATCH_OPTIONS = {
     "hubness": "hubness",
 }
 BATCH_FILTERS = ("under", "glob", "after", "before", "min_size", "max_size")
-BATCH_FILTERS += ("min_duration", "max_duration")
+BATCH_FILTERS += ("min_duration", "max_duration", "lang")
 
 
 def query_from_request(request: Any, default_k: int = 10) -> Query:
     """A `--batch` line: {"text", "image", "audio", "video", "not", "not_image", "not_audio", "type", "k",
     "min_score", "min_relative", "min_z", "fusion", "hubness", "under", "glob", "after", "before",
-    "min_size", "max_size", "min_duration", "max_duration"}; strings or lists for the parts.
+    "min_size", "max_size", "min_duration", "max_duration", "lang"}; strings or lists for the
+    parts (and for "lang").
     Each value is checked as the library face checks its arguments (arguments.py)."""
     from . import arguments
 

@@ -59,7 +59,7 @@ class PartVectors:
             raise UserError(f"cannot use query file {part.value}: {exc}") from exc
         vectors = {
             space: matrix[0]
-            for space, matrix in self.encoder.encode(part.modality, [value]).items()
+            for space, matrix in self.encoder.encode_query(part.modality, [value]).items()
         }
         transcriber = self.encoder.transcriber
         if part.modality == "audio" and transcriber is not None:

