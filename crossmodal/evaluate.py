@@ -6,6 +6,8 @@ A queries file has one JSON object per line:
 Paths are relative to the queries file's folder unless absolute. A relevant video scene is an
 object {"path", "start", "end"} (seconds): a result counts when it is that video and the scene it
 names overlaps that span. Chance then counts every scene of the pool's videos as a candidate.
+An optional "filters" object holds search filters ({"lang": "de"}: only German documents are
+ranked); chance is still that of the whole pool of the type.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from math import comb, log2
 from pathlib import Path
 from typing import Any
 
+from . import arguments
 from .errors import UserError
+from .filters import Filters, parse_filters
 from .query import Query, build_query
 from .search import SearchEngine
 
@@ -40,6 +44,7 @@ class LabelledQuery:
     relevant: frozenset[str]
     negative: str | None = None  # text to steer away from ("not")
     spans: tuple[tuple[str, float, float], ...] = ()  # relevant scenes of videos, if any
+    filters: Filters = Filters()  # e.g. {"lang": "de"}: rank only German documents
 
     def hit(self, path: str, span: tuple[float, float] | None) -> bool:
         """Whether a result (its path, the time span it names) is relevant."""
@@ -61,6 +66,7 @@ class LabelledQuery:
             negatives=[self.negative] if self.negative else None,
             type=self.type,
             k=k,
+            filters=self.filters,
             **options,
         )
 
@@ -99,6 +105,13 @@ def _labelled(raw: Any, number: int, resolve: Any) -> LabelledQuery:
             raise ValueError("'relevant' must be a non-empty list of paths")
     if not isinstance(raw["type"], str):
         raise ValueError("'type' must be a string")
+    wanted = raw.get("filters") or {}
+    if not isinstance(wanted, dict):
+        raise ValueError("'filters' must be an object of search filters (lang, glob, ...)")
+    try:
+        filters = parse_filters(**arguments.filter_options(wanted))
+    except (UserError, TypeError) as exc:
+        raise ValueError(f"'filters': {exc}") from exc
     return LabelledQuery(
         id=str(raw.get("id", number)),
         kind=str(raw.get("kind", "all")),
@@ -109,6 +122,7 @@ def _labelled(raw: Any, number: int, resolve: Any) -> LabelledQuery:
         relevant=frozenset(resolve(p if isinstance(p, str) else p["path"]) for p in relevant),
         negative=parts.get("not"),
         spans=tuple(spans),
+        filters=filters,
     )
 
 
