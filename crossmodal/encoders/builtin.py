@@ -129,9 +129,10 @@ class BuiltinEncoderSet(EncoderSet):
     def transcriber_id(self) -> str | None:
         """Which speech model writes transcripts (None: not installed, clips get none)."""
         if self._transcriber_id is False:
-            from .speech import TRANSCRIBER_ID, transcriber_available
+            from .speech import multilingual_available, transcriber_available, transcriber_id
 
-            self._transcriber_id = TRANSCRIBER_ID if transcriber_available() else None
+            multilingual = multilingual_available() and self.cache_dir is not None
+            self._transcriber_id = transcriber_id(multilingual) if transcriber_available() else None
         return self._transcriber_id  # type: ignore[return-value]
 
     @property
@@ -164,7 +165,8 @@ class BuiltinEncoderSet(EncoderSet):
         if self._speech is None:
             from .speech import SpeechTranscriber
 
-            self._speech = SpeechTranscriber(self.threads)
+            # The store's cache folder: where the multilingual model is joined once, if installed.
+            self._speech = SpeechTranscriber(self.threads, self.cache_dir)
         return self._speech
 
     def __init__(self, cache_dir: Path | None = None, threads: int | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import Catalog
 from ..encoders import EncoderSet
+from ..media.language import detect_language
 from .reading import NEEDS_OCR, text_key
 from .summaries import EmbedSummary
 
@@ -42,6 +43,10 @@ def save_words(
             for item in catalog.items_with("content_hash", job.key):
                 side = with_transcript(item.text_side, item.meta.get(field_name), text)
                 meta = {**item.meta, field_name: text, marker: model_id}
+                if kind == "transcribe" and item.modality == "audio":
+                    meta.pop("lang", None)  # what is said decides a clip's language (--lang)
+                    if text and (lang := detect_language(text)) is not None:
+                        meta["lang"] = lang
                 catalog.update_item(
                     item.id, meta=meta, text_side=side, text_key=text_key(side) if side else None
                 )
