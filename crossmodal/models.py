@@ -301,11 +301,13 @@ def list_models(store: Store | None = None, show_all: bool = False) -> list[dict
         )
 
     for name in available_encoder_sets():
+        encoder_set = create_encoder_set(name)
+        present, where = encoder_set.weights_present()
         add(
             name,
-            create_encoder_set(name),
-            True,
-            "pip packages" if name == "builtin" else "registered",
+            encoder_set,
+            present,
+            "pip packages" if name.startswith("builtin") and present else where or "registered",
         )
     if store:
         for record in store.settings.models:

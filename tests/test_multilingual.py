@@ -151,3 +151,31 @@ def test_queries_in_any_language_find_pictures_and_documents(tmp_path: Path) -> 
     stats = crossmodal("stats", "--store", str(store), "--json")
     assert stats.returncode == 0, stats.stderr
     assert "builtin-ml-semantic" not in stats.stdout
+
+
+def test_documents_indexed_before_languages_get_theirs_on_the_next_update(tmp_path: Path) -> None:
+    import sqlite3
+
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "bread_de.txt").write_text(DOCUMENTS["bread_de.txt"], encoding="utf-8")
+    (media / "ok.txt").write_text("ok", encoding="utf-8")
+    store = tmp_path / "store"
+    assert crossmodal("update", str(media), "--store", str(store), "--quiet").returncode == 0
+    db = sqlite3.connect(store / "catalog.sqlite")
+    stored = {Path(p).name: json.loads(m) for p, m in db.execute("SELECT path, meta FROM items")}
+    assert stored["bread_de.txt"]["lang"] == "de" and stored["ok.txt"]["lang"] is None
+    with db:  # as a store from before issue 21 has them
+        for path, meta in db.execute("SELECT path, meta FROM items").fetchall():
+            meta = {k: v for k, v in json.loads(meta).items() if k != "lang"}
+            db.execute("UPDATE items SET meta = ? WHERE path = ?", (json.dumps(meta), path))
+    db.close()
+    assert crossmodal("update", "--store", str(store), "--quiet").returncode == 0
+    db = sqlite3.connect(store / "catalog.sqlite")
+    stored = {Path(p).name: json.loads(m) for p, m in db.execute("SELECT path, meta FROM items")}
+    db.close()
+    assert stored["bread_de.txt"]["lang"] == "de" and stored["ok.txt"]["lang"] is None
+
+
+def test_a_damaged_text_gets_no_language_instead_of_failing() -> None:
+    assert detect_language("Der Hund spielt im Garten mit dem Ball \ud800 und lacht") == "de"

@@ -144,6 +144,13 @@ class ItemRows(Connection):
             args += list(modalities)
         return [Item.from_row(row) for row in self.conn.execute(sql + " ORDER BY id", args)]
 
+    def items_without_meta(self, key: str, modality: str) -> list[Item]:
+        """Readable items of a modality whose meta lacks `key` (a coarse NOT LIKE: the caller
+        checks the parsed meta)."""
+        sql = "SELECT * FROM items WHERE status = 'ok' AND modality = ? AND meta NOT LIKE ?"
+        rows = self.conn.execute(sql + " ORDER BY id", [modality, f'%"{key}"%'])
+        return [Item.from_row(row) for row in rows]
+
     def counts(self) -> dict[str, dict[str, int]]:
         """{status: {modality: count}} for summaries and `stats`."""
         out: dict[str, dict[str, int]] = {}

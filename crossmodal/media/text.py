@@ -68,8 +68,7 @@ def probe_text(path: Path, ocr: bool = False, fmt: str | None = None) -> tuple[d
         del meta["format"]  # plain text keeps its old metadata shape
     if doc.sections:
         meta["sections"] = [[start, label] for start, label in doc.sections]
-    if (lang := detect_language(text)) is not None:
-        meta["lang"] = lang
+    meta["lang"] = detect_language(text)  # None: too short to tell (and not asked again)
     if meta.get("scanned_pages") and not ocr:
         count = len(meta["scanned_pages"])
         meta["note"] = "; ".join(

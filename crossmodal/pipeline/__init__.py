@@ -18,6 +18,17 @@ from .reading import NEEDS_OCR, RETRY_PREFIX, text_key
 from .summaries import EmbedSummary, IngestSummary, Progress, UpdateSummary, no_progress
 
 
+def _detect_missing_languages(store: Store) -> None:
+    from ..catalog import Catalog
+    from .words import detect_missing_languages
+
+    catalog = Catalog(store.catalog_path)
+    try:
+        detect_missing_languages(catalog)
+    finally:
+        catalog.close()
+
+
 def update(
     store: Store,
     roots: list[Path] | None = None,
@@ -51,6 +62,7 @@ def update(
         set_ocr(store, ocr, encoder)
         set_video_hours(store, video_hours)
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
+        _detect_missing_languages(store)
         embedded = embed(store, encoder, progress)
         reports = index(store, encoder, progress)
         summary = UpdateSummary(ingested, embedded, reports, *purge(store))

@@ -106,6 +106,8 @@ def carry_words(
                 words = str(donor.meta.get(field_name) or "")
                 meta[field_name] = words
                 side = with_transcript(side, None, words)
+                if field_name == "transcript" and "lang" in donor.meta:
+                    meta["lang"] = donor.meta["lang"]  # what is said decides a clip's language
     return meta, side
 
 

@@ -86,3 +86,16 @@ def drop_image_text(catalog: Catalog) -> None:
                 # A PDF of scanned pages has nothing left to find it by: failed, as it would
                 # have been without --ocr, and read again if OCR comes back.
                 catalog.update_item(item.id, status="failed", error=NEEDS_OCR)
+
+
+def detect_missing_languages(catalog: Catalog) -> int:
+    """Documents indexed before languages were detected get theirs from their snippet (the first
+    300 characters), once: `lang` is then recorded, null where it cannot be told."""
+    items = [i for i in catalog.items_without_meta("lang", "text") if "lang" not in i.meta]
+    if not items:
+        return 0
+    with catalog.transaction():
+        for item in items:
+            lang = detect_language(str(item.meta.get("snippet") or ""))
+            catalog.update_item(item.id, meta={**item.meta, "lang": lang})
+    return len(items)
