@@ -179,3 +179,24 @@ def test_documents_indexed_before_languages_get_theirs_on_the_next_update(tmp_pa
 
 def test_a_damaged_text_gets_no_language_instead_of_failing() -> None:
     assert detect_language("Der Hund spielt im Garten mit dem Ball \ud800 und lacht") == "de"
+
+
+def test_a_plug_in_s_own_encode_query_is_used_for_queries() -> None:
+    from crossmodal.encoders import SpaceSpec
+    from crossmodal.encoders.plugin import as_encoder_set
+
+    class Prefixed:
+        name = "prefixed"
+        spaces = {"p-text": SpaceSpec("p-text", 2, frozenset({"text"}))}
+
+        def encode(self, modality: str, inputs: list) -> dict:
+            return {"p-text": np.tile(np.array([1.0, 0.0], np.float32), (len(inputs), 1))}
+
+        def encode_query(self, modality: str, inputs: list) -> dict:
+            return {"p-text": np.tile(np.array([0.0, 1.0], np.float32), (len(inputs), 1))}
+
+    wrapped = as_encoder_set(Prefixed())
+    assert wrapped.encode_query("text", ["q"])["p-text"].tolist() == [[0.0, 1.0]]
+    assert wrapped.encode("text", ["q"])["p-text"].tolist() == [[1.0, 0.0]]
+    del Prefixed.encode_query
+    assert as_encoder_set(Prefixed()).encode_query("text", ["q"])["p-text"].tolist() == [[1.0, 0.0]]

@@ -94,6 +94,11 @@ class PluginEncoderSet(EncoderSet):
     def encode(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
         return self.plugin.encode(modality, inputs)  # type: ignore[no-any-return]
 
+    def encode_query(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
+        """Its own encode_query() (a model with query prefixes), else encode()."""
+        has, found = self._call("encode_query", modality, inputs)
+        return found if has else self.encode(modality, inputs)  # type: ignore[no-any-return]
+
     def load(self) -> None:
         self._call("load")
 
