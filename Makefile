@@ -93,7 +93,8 @@ MUTATE_TARGETS := \
 	crossmodal.media.video.*=tests/test_video.py,tests/test_gallery.py \
 	crossmodal.encoders.video.*=tests/test_video.py,tests/test_gallery.py \
 	crossmodal.encoders.image_input.*=tests/test_onnx_runtime.py \
-	crossmodal.encoders.minilm_batched.*=tests/test_onnx_runtime.py
+	crossmodal.encoders.minilm_batched.*=tests/test_onnx_runtime.py \
+	crossmodal.media.language.*=tests/test_multilingual.py
 mutate: install
 	@set -f; rm -rf mutants; mkdir -p mutants/tests mutants/tmp; \
 	cp -R crossmodal cli sample_data pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \
