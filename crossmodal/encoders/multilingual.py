@@ -8,7 +8,7 @@ answers a query in another. Pictures' visual vectors and sounds' features are bu
 
 E5 is trained with prefixes, used as its authors specify: "query: " for search queries (see
 `encode_query`), "passage: " for everything stored. The class prompts stand for pictures, which
-are what a query retrieves, so they are passages too (CLASS_SIDE; measured in bench/RESULTS.md).
+are what a query retrieves, so they are passages too (CLASS_SIDE, in the fingerprint).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .builtin import BuiltinEncoderSet
 
 ML_SEMANTIC = "builtin-ml-semantic"
 E5_ID = "multilingual-e5-small-q4"
-CLASS_SIDE = "passage"  # how the ConSE class prompts are embedded: "passage" or "query"
+CLASS_SIDE = "passage"  # the ConSE class prompts stand for pictures: what a query retrieves
 
 
 class E5Model:
@@ -110,19 +110,6 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
     def _encode_sentences(self, sentences: list[str], precise: bool = False) -> np.ndarray:
         """Stored texts (documents' passages, tags, transcripts) are E5 passages."""
         return self.e5().passages(sentences)
-
-    def _prompt_matrix(self, kind: str, per_row: list[list[str]]) -> np.ndarray:
-        if CLASS_SIDE == "query":
-            return self._query_prompts(kind, per_row)
-        return super()._prompt_matrix(kind, per_row)
-
-    def _query_prompts(self, kind: str, per_row: list[list[str]]) -> np.ndarray:
-        encode = self._encode_sentences
-        self._encode_sentences = lambda s, precise=False: self.e5().queries(s)  # type: ignore[method-assign]
-        try:
-            return super()._prompt_matrix(kind + "-q", per_row)
-        finally:
-            self._encode_sentences = encode  # type: ignore[method-assign]
 
     def encode_query(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
         """A text query gets E5's "query: " prefix; other queries are encoded as stored."""
