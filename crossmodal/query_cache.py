@@ -38,11 +38,12 @@ CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
 
 
 def encoder_identity(encoder: EncoderSet) -> str:
-    """What a cached vector depends on: the set's fingerprint (its name by default) and its
-    spaces."""
+    """What a cached vector depends on: the set's fingerprint (its name by default), its spaces,
+    and how its queries are encoded where that differs from its stored texts."""
     base = encoder.fingerprint or encoder.name
     spaces = ",".join(f"{name}:{spec.dim}" for name, spec in sorted(encoder.spaces.items()))
-    return f"{base}|{spaces}"
+    query = getattr(encoder, "query_fingerprint", "")
+    return f"{base}|{spaces}" + (f"|query:{query}" if query else "")
 
 
 def text_cache_key(text: str) -> str:

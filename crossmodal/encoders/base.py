@@ -101,6 +101,12 @@ class EncoderSet(ABC):
         return self.name
 
     @property
+    def query_fingerprint(self) -> str:
+        """What a query's vectors depend on beyond `fingerprint` (a query-side projection): the
+        query cache keys on it too. Empty when queries are encoded as stored texts are."""
+        return ""
+
+    @property
     def members(self) -> list[EncoderSet]:
         """The models behind this set, embedded one by one (a composite has several)."""
         return [self]

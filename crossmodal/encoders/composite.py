@@ -45,6 +45,10 @@ class CompositeEncoderSet(EncoderSet):
     def fingerprint(self) -> str:
         return "+".join(member.fingerprint for member in self._members)
 
+    @property
+    def query_fingerprint(self) -> str:
+        return "+".join(m.query_fingerprint for m in self._members if m.query_fingerprint)
+
     @cached_property
     def transcriber(self) -> Transcriber | None:
         return next((m.transcriber for m in self._members if m.transcriber), None)

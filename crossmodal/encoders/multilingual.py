@@ -9,6 +9,10 @@ answers a query in another. Pictures' visual vectors and sounds' features are bu
 E5 is trained with prefixes, used as its authors specify: "query: " for search queries (see
 `encode_query`), "passage: " for everything stored. The class prompts stand for pictures, which
 are what a query retrieves, so they are passages too (CLASS_SIDE, in the fingerprint).
+
+A text query's vector loses the directions that only say which language it is in
+(language_subspace.py, QUERY_LANGUAGE_RANK of them), so "кошка" and "cat" land in the same place
+and reach the same pictures and documents; stored vectors are unchanged by it.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import EncoderError
+from . import language_subspace
 from .base import l2_normalize
 from .builtin import BuiltinEncoderSet
 
 ML_SEMANTIC = "builtin-ml-semantic"
 E5_ID = "multilingual-e5-small-q4"
 CLASS_SIDE = "passage"  # the ConSE class prompts stand for pictures: what a query retrieves
+# Language directions taken out of a text query (chosen on half of the multilingual evals'
+# queries, reported on the other half: bench/RESULTS.md, issue 21); 0 turns it off.
+QUERY_LANGUAGE_RANK = 8
 
 
 class E5Model:
@@ -85,6 +93,10 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
         builtin = super().fingerprint.removeprefix("builtin/")
         return f"builtin-multilingual/r1/{E5_ID}/{CLASS_SIDE}/{builtin}"
 
+    @property
+    def query_fingerprint(self) -> str:
+        return f"e5-query-lir{QUERY_LANGUAGE_RANK}" if QUERY_LANGUAGE_RANK else ""
+
     def weights_path(self) -> Path | None:
         path = weights_file()
         if path is None:
@@ -112,7 +124,13 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
         return self.e5().passages(sentences)
 
     def encode_query(self, modality: str, inputs: list[Any]) -> dict[str, np.ndarray]:
-        """A text query gets E5's "query: " prefix; other queries are encoded as stored."""
+        """A text query gets E5's "query: " prefix and loses its language's directions; other
+        queries are encoded as stored."""
         if modality == "text" and inputs:
-            return {self.semantic: self.e5().queries(list(inputs))}
+            vectors = self.e5().queries(list(inputs))
+            if QUERY_LANGUAGE_RANK:
+                vectors = language_subspace.remove(
+                    vectors, language_subspace.load(rank=QUERY_LANGUAGE_RANK)
+                )
+            return {self.semantic: vectors}
         return self.encode(modality, inputs)
