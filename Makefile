@@ -94,7 +94,10 @@ MUTATE_TARGETS := \
 	crossmodal.encoders.video.*=tests/test_video.py,tests/test_gallery.py \
 	crossmodal.encoders.image_input.*=tests/test_onnx_runtime.py \
 	crossmodal.encoders.minilm_batched.*=tests/test_onnx_runtime.py \
-	crossmodal.media.language.*=tests/test_multilingual.py
+	crossmodal.media.language.*=tests/test_multilingual.py \
+	crossmodal.encoders.language_subspace.*=tests/test_language_subspace.py \
+	crossmodal.serve.live.*=tests/test_serve_live.py \
+	crossmodal.serve.guard.*=tests/test_serve_guard.py
 mutate: install
 	@set -f; rm -rf mutants; mkdir -p mutants/tests mutants/tmp; \
 	cp -R crossmodal cli sample_data pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from . import indexing, searching, store_info
+from . import indexing, searching, serving, store_info
 from .common import Terminated
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command()(indexing.relocate)
 app.command()(indexing.forget)
 app.command()(searching.search)
 app.command()(searching.recommend)
+app.command()(serving.serve)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

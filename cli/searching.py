@@ -123,6 +123,12 @@ def search(
     batch: Annotated[
         str | None, typer.Option(help="JSON-lines requests from FILE ('-' for stdin).")
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Ask a running `crossmodal serve` at this URL (token: CROSSMODAL_TOKEN)."
+        ),
+    ] = None,
     store: StoreOption = None,
     json_output: JsonOption = False,
     format_: FormatOption = None,
@@ -160,6 +166,23 @@ def search(
         )
     if batch is None and query is None and not (text or image or audio or video):
         raise UserError("give a QUERY, --text, --image, --audio, --video, or --batch FILE")
+    if server is not None:
+        local = {"--store": store, "--model": model, "--device": device, "--html": html,
+                 "--weights": weights, "--preview": preview or None}  # fmt: skip
+        for name, value in local.items():
+            if value not in (None, []):
+                raise UserError(f"{name} does not apply with --server: the server has its store")
+        options = {
+            "not": not_, "not_image": [str(p) for p in not_image or []] or None,
+            "not_audio": [str(p) for p in not_audio or []] or None, "fusion": fusion,
+            "hubness": hubness, "type": type_, "k": k, "min_score": min_score,
+            "min_relative": min_relative, "min_z": min_z, "under": under, "glob": glob,
+            "after": after, "before": before, "min_size": min_size, "max_size": max_size,
+            "min_duration": min_duration, "max_duration": max_duration, "lang": lang,
+        }  # fmt: skip
+        files = {"image": image or [], "audio": audio or [], "video": video or []}
+        _search_server(server, batch, k, fmt, query, text or [], files, options)
+        return
     library = open_library(store, model, device)
     _check_page(html, library.root, force)
     with library:
@@ -203,6 +226,42 @@ def search(
         fmt, parsed.title(), {"query": parsed.describe()}, hits, _preview(preview, fmt)
     )
     _write_html(html, lambda: results_page(parsed.describe(), hits))
+
+
+def _search_server(
+    url: str,
+    batch: str | None,
+    k: int,
+    fmt: str,
+    query: str | None,
+    texts: list[str],
+    files: dict[str, list[Path]],
+    options: dict[str, Any],
+) -> None:
+    """The same answers from a running server: each --batch line is one POST /search."""
+    from crossmodal.batch import batch_lines, batch_request, open_batch
+    from crossmodal.errors import CrossmodalError
+    from crossmodal.serve.client import RemoteStore
+
+    from .serving import print_remote, remote_request
+
+    remote = RemoteStore(url)
+    if batch is None:
+        print_remote(fmt, remote.search(remote_request(query, texts, files, options)))
+        return
+    with open_batch(batch) as stream:
+        for number, raw in batch_lines(stream):
+            request_id: Any = number
+            try:
+                request = batch_request(raw)
+                request_id = request.get("id", number)
+                answer = remote.search({"k": k, **request, "id": request_id})
+                render.print_json({"id": request_id, "results": answer.get("results", [])})
+            except CrossmodalError as exc:
+                if str(exc).startswith("cannot reach server"):
+                    raise
+                message = str(exc).removeprefix("server: ")
+                render.print_json({"id": request_id, "error": message.rsplit(" (HTTP", 1)[0]})
 
 
 def _print_notes(library: Any) -> None:

@@ -34,7 +34,11 @@ def _read_only(path: Path) -> sqlite3.Connection:
     cannot create its -shm file, so SQLite refuses it; such a copy is opened as immutable,
     which reads the file as it is and writes nothing beside it."""
     uri = Path(path).absolute().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+    # Readers may be opened on one thread and used on another (serve builds the next
+    # generation's engine beside the one answering); one thread uses a connection at a time.
+    conn = sqlite3.connect(
+        f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
     try:
         conn.execute("PRAGMA user_version").fetchone()
         return conn
@@ -42,7 +46,9 @@ def _read_only(path: Path) -> sqlite3.Connection:
         conn.close()
         if os.access(Path(path).parent, os.W_OK) and os.access(path, os.W_OK):
             raise  # writable: the error is real, not the medium
-    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    return sqlite3.connect(
+        f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+    )
 
 
 class _Tx:

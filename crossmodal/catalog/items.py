@@ -88,6 +88,10 @@ class ItemRows(Connection):
         ).fetchone()
         return Item.from_row(row) if row else None
 
+    def item_by_id(self, item_id: int) -> Item | None:
+        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        return Item.from_row(row) if row else None
+
     def items_under(self, root: str) -> dict[str, Item]:
         """Items whose path is `root` itself or lies below it, keyed by catalog path."""
         clause, args = _under_clause(catalog_path(root)[0])
