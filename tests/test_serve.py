@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.conftest import write_tone
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 CLI = [sys.executable, "-m", "cli.main"]
@@ -56,6 +58,11 @@ def make_collection(root: Path) -> Path:
         shutil.copy(SAMPLE / "audio" / name, root / "sounds" / name)
     (root / "notes" / "coffee.txt").write_text("Buy coffee beans and milk on the way home.\n")
     (root / "notes" / "rockets.md").write_text("# Launch day\nThe rocket lifted off at dawn.\n")
+    # a name that is not UTF-8 (a tone of its own: no duplicate of another sound)
+    write_tone(root / "sounds" / "tone.wav", 660.0)
+    os.rename(
+        os.fsencode(root / "sounds" / "tone.wav"), os.fsencode(root / "sounds") + b"/tone\xff.wav"
+    )
     (root / "notes" / "page.html").write_text(
         "<html><body><h1>Trip notes</h1><p>We walked on the grass by the lake.</p>"
         "<script>alert(1)</script></body></html>\n"
@@ -203,6 +210,12 @@ def test_paging_and_limits(server: Served) -> None:
     assert [r["path"] for r in first["results"] + second["results"]] == [r["path"] for r in whole]
     assert [r["rank"] for r in second["results"]] == [5, 6, 7, 8]
     assert first["more"] is True and second["offset"] == 4
+    everything = server.search(text="a", type="all", k=100)["results"]
+    exact = server.search(text="a", type="all", k=len(everything))
+    assert exact["more"] is False and len(exact["results"]) == len(everything)
+    assert server.search(text="a", type="all", k=len(everything) - 1)["more"] is True
+    status, answer = server.json("POST", "/search", {"text": "a", "under": "images"})
+    assert status == 400 and "absolute folder" in answer["error"]
     for bad in ({"text": "a", "k": 0}, {"text": "a", "offset": -1}, {"text": "a", "k": 9000, "offset": 2000},
                 {"text": "a", "k": "ten"}, {"text": 5}):  # fmt: skip
         status, answer = server.json("POST", "/search", bad)
@@ -498,3 +511,99 @@ def test_serving_through_updates_switches_generation(
             thread.join()
         served.stop()
     assert answered[0] > 20 and not failures, failures[:5]
+
+
+def test_hostile_fields_are_400_and_ids_are_ascii(server: Served) -> None:
+    for bad, message in (
+        ({"text": ["a"] * 100}, "at most 32 texts"),
+        ({"text": "a" * 30_000}, "characters"),
+        ({"text": "a", "id": float("nan")}, "finite number"),
+        ({"image": 10**30}, "not an indexed file"),
+        ({"image": -3}, "not an indexed file"),
+        ({"text": "\ud800"}, "not Unicode"),
+        ({"text": "a", "under": "\udcff"}, "not Unicode"),
+    ):
+        body = json.dumps(bad).replace("NaN", "NaN").encode()
+        status, _, data = server.request(
+            "POST", "/search", body, headers={"Content-Type": "application/json"}
+        )
+        assert status == 400 and message in json.loads(data)["error"], (bad, data)
+    status, answer = server.json("POST", "/recommend", {"prefer": "\ud800"})
+    assert status == 400
+    for path in ("/items/%D9%A2", "/items/%EF%BC%92", "/media/%D9%A2", "/items/%C2%B2"):
+        assert server.request("GET", path)[0] == 404, path
+    assert server.request("GET", "/thumb/1?size=%D9%A2%D9%A5%D9%A6")[0] == 400
+    # a float k pages like an int
+    floats = server.search(text="a", type="all", k=5.0, offset=3)["results"]
+    ints = server.search(text="a", type="all", k=5, offset=3)["results"]
+    assert [r["rank"] for r in floats] == [r["rank"] for r in ints] == [4, 5, 6, 7, 8]
+
+
+def test_a_name_that_is_not_utf8(server: Served) -> None:
+    answer = server.search(text="a", type="audio", k=20)
+    (tone,) = [r for r in answer["results"] if r["path"].endswith("tone\\xff.wav")]  # the catalog shows it escaped
+    status, headers, data = server.request("GET", f"/media/{tone['id']}")
+    assert status == 200 and data[:4] == b"RIFF"
+    assert server.search(audio=tone["id"], type="audio", k=1)["results"][0]["id"] == tone["id"]
+
+
+def test_silent_connections_are_closed(server: Served) -> None:
+    import socket
+
+    from crossmodal.serve.server import HEADER_SECONDS
+
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    half = socket.create_connection(("127.0.0.1", server.port))
+    half.sendall(b"GET /stats HTTP/1.1\r\nHost: " + server.host.encode() + b"\r\n")
+    for sock in (silent, half):
+        sock.settimeout(HEADER_SECONDS + 10)
+    started = time.monotonic()
+    assert silent.recv(100) == b"" and half.recv(100) == b""
+    assert HEADER_SECONDS - 1 < time.monotonic() - started < HEADER_SECONDS + 5
+    silent.close()
+    half.close()
+    # a request that is answered keeps its connection for the next one
+    conn = server.connection()
+    assert server.request("GET", "/stats", conn=conn)[0] == 200
+    assert server.request("GET", "/stats", conn=conn)[0] == 200
+    conn.close()
+
+
+def test_thumbnail_times_are_bounded(server: Served, built: tuple[Path, Path]) -> None:
+    ids = ids_by_name(server)
+    cat = ids["cat_chelsea.png"]
+    folder = built[1] / "cache" / "thumbs"
+    before = set(folder.glob("*"))
+    for t in ("5", "17.3", "900"):
+        assert server.request("GET", f"/thumb/{cat}?size=256&t={t}")[0] == 200
+    assert not {
+        p.name for p in set(folder.glob("*")) - before if "-t" in p.name
+    }  # a picture ignores t
+
+
+def test_search_server_refuses_redirects(tmp_path: Path) -> None:
+    import http.server
+
+    seen: list[str] = []
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/steal")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {**os.environ, "CROSSMODAL_TOKEN": "tok"}
+        done = subprocess.run([*CLI, "search", "a cat", "--server", f"http://127.0.0.1:{httpd.server_port}/"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        assert done.returncode == 1 and "not followed" in done.stderr, done.stderr
+        assert seen == ["Bearer tok"]  # once, to the server named; never to /steal
+    finally:
+        httpd.shutdown()

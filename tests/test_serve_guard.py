@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from crossmodal.serve.guard import COOKIE, PAGE_POLICY, Guard, host_names
@@ -135,6 +136,10 @@ def test_token_by_header_cookie_or_query() -> None:
     assert headers["set-cookie"] == f"{COOKIE}=s3cret; HttpOnly; SameSite=Strict; Path=/"
     assert "set-cookie" not in call(g, path="/stats", query=b"token=s3cret")[1]
     assert "set-cookie" not in call(guard(), path="/")[1]
+    own = Guard(echo, HOSTS, "s3cret", 100, (), cookie=f"{COOKIE}_8765")
+    assert call(own, headers={"cookie": f"{COOKIE}_8765=s3cret"})[0] == 200
+    assert call(own, headers={"cookie": f"{COOKIE}=s3cret"})[0] == 401  # another server's
+    assert call(own, path="/", query=b"token=s3cret")[1]["set-cookie"].startswith(f"{COOKIE}_8765=")
 
 
 def test_security_headers() -> None:
@@ -158,3 +163,50 @@ def test_other_scopes() -> None:
     asyncio.run(g({"type": "lifespan"}, None, None))
     asyncio.run(g({"type": "websocket", "path": "/"}, None, None))
     assert seen == ["lifespan"]
+
+
+def test_a_body_that_stops_arriving_is_408(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from crossmodal.serve import guard as guard_module
+
+    monkeypatch.setattr(guard_module, "BODY_SECONDS", 0.2)
+    g = guard()
+    scope = {"type": "http", "method": "POST", "path": "/search", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1:8765"), (b"content-type", b"application/json")]}  # fmt: skip
+    out: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        return {}
+
+    async def send(message: dict[str, Any]) -> None:
+        out.append(message)
+
+    started = time.monotonic()
+    asyncio.run(g(scope, receive, send))
+    assert out[0]["status"] == 408 and time.monotonic() - started < 2
+    assert g.reading == 0
+
+
+def test_bodies_share_a_budget() -> None:
+    g = Guard(echo, HOSTS, None, 100, ("/search",), budget=150)
+    assert call(g, "POST", "/search", JSON, [b"x" * 100])[0] == 200
+    assert g.reading == 0  # given back once answered
+    g.reading = 100  # another request holds 100 bytes
+    status, headers, body = call(g, "POST", "/search", JSON, [b"x" * 60])
+    assert status == 429 and "too many" in json.loads(body)["error"]
+    assert call(g, "POST", "/search", JSON, [b"x" * 50])[0] == 200
+    assert g.reading == 100
+
+
+def test_another_apps_odd_cookie_does_not_hide_the_token() -> None:
+    g = guard(token="s3cret")
+    odd = 'prefs={"a":1}; name=caf\u00e9 x'
+    assert call(g, headers={"cookie": f"{odd}; {COOKIE}=s3cret"})[0] == 200
+    assert call(g, headers={"cookie": f'{COOKIE}="s3cret"; {odd}'})[0] == 200
+    assert call(g, headers={"cookie": f"{COOKIE}x=s3cret"})[0] == 401
+
+
+def test_same_site_is_refused_too() -> None:
+    for site in ("same-site", "cross-site", "other"):
+        assert call(guard(), headers={"sec-fetch-site": site})[0] == 403, site
+    assert call(guard(), headers={"sec-fetch-site": "none"})[0] == 200

@@ -4,6 +4,7 @@ mono, resampled with soxr, and capped in length so a one-hour file costs a bound
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def _info(path: Path):  # type: ignore[no-untyped-def]
     import soundfile as sf
 
     try:
-        return sf.info(str(path))
+        return sf.info(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError
         raise MediaError(f"not a readable audio file: {exc}") from exc
 
@@ -45,7 +46,7 @@ def _libsndfile_tags(path: Path) -> dict[str, str]:
     import soundfile as sf
 
     try:
-        with sf.SoundFile(str(path)) as handle:
+        with sf.SoundFile(os.fsencode(path)) as handle:
             metadata = handle.copy_metadata()
     except Exception:
         return {}
@@ -177,7 +178,7 @@ def load_audio(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float = 
         return load_av(path, sample_rate, max_seconds)
 
     try:
-        with sf.SoundFile(str(path)) as handle:
+        with sf.SoundFile(os.fsencode(path)) as handle:
             native_rate = handle.samplerate
             frames = int(min(handle.frames, max_seconds * native_rate))
             data = handle.read(frames, dtype="float32", always_2d=True)

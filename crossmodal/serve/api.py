@@ -36,6 +36,9 @@ STATIC = Path(__file__).with_name("static")
 PAGE_FILES = ("index.html", "app.js", "style.css", "docs.html")
 FILE_KEYS = ("image", "audio", "video", "not_image", "not_audio")
 SERVER_KEYS = ("offset", "upload", "id")
+MAX_PARTS = 32  # texts and files in one query: more is a script's mistake, and holds the engine
+MAX_TEXT_CHARS = 20_000  # all its texts together
+MAX_SEEDS = 1000  # liked, disliked and seen items of one recommendation
 UPLOAD_SUFFIXES = {"image": ".img", "audio": ".snd", "video": ".vid"}
 
 
@@ -109,22 +112,60 @@ def _indexed(engine: Any, value: Any, key: str) -> str:
     """An indexed item's path for a request's file value (its id or its indexed path)."""
     item = None
     if isinstance(value, int) and not isinstance(value, bool):
-        item = engine.catalog.item_by_id(value)
+        item = engine.catalog.item_by_id(value) if 0 < value < 1 << 62 else None
     elif isinstance(value, str) and os.path.isabs(value):
         item = engine.catalog.item_by_path(value)
     if files.indexed_file(item) is None:
         raise UserError(
             f"{key}: {value!r} is not an indexed file of this store (give its id or path)"
         )
-    return item.path
+    return item.fs_path  # a name that is not UTF-8 opens by its raw bytes
 
 
-def _indexed_list(engine: Any, request: dict[str, Any], key: str) -> list[str] | None:
+def _indexed_list(
+    engine: Any, request: dict[str, Any], key: str, most: int = MAX_PARTS
+) -> list[str] | None:
     raw = request.get(key)
     if raw is None:
         return None
     values = raw if isinstance(raw, list) else [raw]
+    if len(values) > most:
+        raise UserError(f"{key}: at most {most} files")
     return [_indexed(engine, value, key) for value in values]
+
+
+def check_request(request: dict[str, Any]) -> None:
+    """What a --batch line may be but a server request may not: an id that is not a string or
+    a finite number, text that is not Unicode (a lone surrogate), too many or too long parts."""
+    import math
+
+    request_id = request.get("id")
+    if isinstance(request_id, float) and not math.isfinite(request_id):
+        raise UserError("id must be a string or a finite number")
+
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        if isinstance(value, dict):
+            return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
+        return []
+
+    for text in strings(request):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UserError(
+                "the request holds text that is not Unicode (a lone surrogate)"
+            ) from exc
+    for key in ("text", "not", "prefer", "avoid"):
+        value = request.get(key)
+        texts = value if isinstance(value, list) else [value] if value is not None else []
+        if len(texts) > MAX_PARTS:
+            raise UserError(f"{key}: at most {MAX_PARTS} texts")
+        if sum(len(t) for t in texts if isinstance(t, str)) > MAX_TEXT_CHARS:
+            raise UserError(f"{key}: at most {MAX_TEXT_CHARS:,} characters in all")
 
 
 class Api:
@@ -151,22 +192,30 @@ class Api:
             if key == "text":
                 raise UserError("an upload is a picture, a sound or a video")
             line[key] = [*(line.get(key) or []), str(upload)]
+        under = line.get("under")
+        for folder in under if isinstance(under, list) else [under]:
+            if isinstance(folder, str) and not os.path.isabs(folder):
+                raise UserError(f"under takes an absolute folder path, not {folder!r}")
         k = line.get("k", 10)
-        if isinstance(k, int) and not isinstance(k, bool) and k >= 1 and offset + k > MAX_K:
-            raise UserError(f"offset + k must be at most {MAX_K:,}")
-        if isinstance(k, int) and not isinstance(k, bool):
-            line["k"] = offset + k
+        if isinstance(k, float) and k.is_integer():
+            k = int(k)
+        if isinstance(k, int) and not isinstance(k, bool) and k >= 1:
+            if offset + k > MAX_K:
+                raise UserError(f"offset + k must be at most {MAX_K:,}")
+            line["k"] = min(offset + k + 1, MAX_K)  # one more than shown: is there a next page?
         query = query_from_request(line)
         hits = engine.search(query)
-        shown = hits[offset:]
+        shown = hits[offset : offset + k] if isinstance(k, int) else hits[offset:]
         described = query.describe()
+        if isinstance(k, int) and not isinstance(k, bool):
+            described["k"] = k  # as asked (one more was fetched to answer "more")
         if upload is not None:  # the temporary name means nothing to the client
             described = _named_upload(described, str(upload), request["upload"].get("name"))
         return {
             **({"id": request["id"]} if "id" in request else {}),
             "query": described,
             "offset": offset,
-            "more": len(hits) == query.k,
+            "more": len(hits) > offset + len(shown),
             "results": [hit_dict(hit, rank) for rank, hit in enumerate(shown, offset + 1)],
             **({"notes": engine.warnings} if engine.warnings else {}),
         }
@@ -182,9 +231,9 @@ class Api:
         history = request.get("history")
         if history is not None and not isinstance(history, list):
             raise UserError("history is a list of indexed files (ids or paths)")
-        likes = _indexed_list(engine, request, "like") or []
-        dislikes = _indexed_list(engine, request, "dislike") or []
-        seen = _indexed_list(engine, request, "history") or []
+        likes = _indexed_list(engine, request, "like", MAX_SEEDS) or []
+        dislikes = _indexed_list(engine, request, "dislike", MAX_SEEDS) or []
+        seen = _indexed_list(engine, request, "history", MAX_SEEDS) or []
         diversity = arguments.number(request.get("diversity"), "diversity")
         hits, profile = recommend(
             engine,
@@ -241,11 +290,14 @@ def _named_upload(described: dict[str, Any], temp: str, name: Any) -> dict[str, 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     """A request body as a `--batch` line is read: the same errors for the same mistakes."""
-    return batch_request(raw)
+    request = batch_request(raw)
+    check_request(request)
+    return request
 
 
 ERROR_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Busy, 429),
+    (files.ThumbnailsBusy, 429),
     (TooSlow, 408),
     (UserError, 400),
     (CrossmodalError, 503),

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CrossmodalError
+from ..errors import CrossmodalError, UserError
 from ..store import Store as StoreFolder
 from . import files
 from .api import PAGE_FILES, STATIC, Api, Limits, item_dict, parse_body, status_of
-from .guard import Guard, host_names
+from .guard import COOKIE, Guard, host_names
 from .live import LiveEngine
 from .openapi import openapi
 
@@ -35,7 +35,11 @@ def _json(payload: Any, status: int = 200) -> Any:
     from starlette.responses import Response
 
     body = json.dumps(payload, ensure_ascii=False, allow_nan=False, default=_plain)
-    return Response(body, status, media_type="application/json")
+    try:
+        data = body.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: escaped, still valid JSON
+        data = json.dumps(payload, ensure_ascii=True, allow_nan=False, default=_plain).encode()
+    return Response(data, status, media_type="application/json")
 
 
 def _plain(value: Any) -> Any:
@@ -56,7 +60,7 @@ def _error(exc: Exception) -> Any:
 
 def _item_id(request: Any) -> int | None:
     raw = request.path_params.get("item_id", "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 def create_app(folder: StoreFolder, live: LiveEngine, config: ServeConfig) -> Any:
@@ -87,7 +91,12 @@ def create_app(folder: StoreFolder, live: LiveEngine, config: ServeConfig) -> An
         if "upload" in payload:
             upload = payload["upload"]
             with api.uploads.saved(upload) as path:
-                answer = await live.call(lambda engine: api.search(engine, payload, path))
+                try:
+                    answer = await live.call(lambda engine: api.search(engine, payload, path))
+                except CrossmodalError as exc:  # the temporary name means nothing to the client
+                    if str(path) not in str(exc):
+                        raise
+                    raise UserError(str(exc).replace(str(path), "the upload")) from exc
         else:
             answer = await live.call(lambda engine: api.search(engine, payload, None))
         return _json(answer)
@@ -114,7 +123,7 @@ def create_app(folder: StoreFolder, live: LiveEngine, config: ServeConfig) -> An
     async def thumb(request: Any) -> Any:
         size = request.query_params.get("size", "256")
         at = request.query_params.get("t")
-        if not size.isdigit() or int(size) not in files.THUMB_SIZES:
+        if not (size.isascii() and size.isdigit()) or int(size) not in files.THUMB_SIZES:
             return _json({"error": f"size is one of {', '.join(map(str, files.THUMB_SIZES))}"}, 400)
         try:
             seconds = None if at is None else round(float(at), 1)
@@ -150,7 +159,7 @@ def create_app(folder: StoreFolder, live: LiveEngine, config: ServeConfig) -> An
             path,
             media_type=kind if inline else "application/octet-stream",
             headers=headers,
-            filename=path.name,
+            filename=files.download_name(path),
             content_disposition_type="inline" if inline else "attachment",
         )
 
@@ -194,5 +203,6 @@ def create_app(folder: StoreFolder, live: LiveEngine, config: ServeConfig) -> An
         config.token,
         config.limits.max_body,
         json_posts=("/search", "/recommend"),
+        cookie=f"{COOKIE}_{config.port}",
     )
     return guard

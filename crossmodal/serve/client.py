@@ -29,7 +29,9 @@ class RemoteStore:
         self.base = url.rstrip("/")
         self.token = token if token is not None else os.environ.get("CROSSMODAL_TOKEN") or None
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # no proxy (the user named the server) and no redirect (it would carry the token
+        # to whatever host it names, and turn the POST into a GET)
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
     def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The server's answer object; UserError with its message when it refuses."""
@@ -42,6 +44,9 @@ class RemoteStore:
             with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                where = exc.headers.get("Location", "elsewhere")
+                raise UserError(f"server {self.base} redirects to {where}: not followed") from exc
             raise UserError(f"server: {_message(exc.read())} (HTTP {exc.code})") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -56,6 +61,11 @@ class RemoteStore:
 
     def search(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.post("/search", request)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError: one line, below
 
 
 def upload(path: Path) -> dict[str, str]:

@@ -14,12 +14,20 @@ import io
 import os
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 from ..catalog import Item
 
 THUMB_SIZES = (128, 256, 512)
 THUMB_MODALITIES = ("image", "video")
+THUMB_AT_ONCE = 2  # pictures decoded for thumbnails at once (a 100-megapixel PNG is 1 GB)
+THUMB_WAIT_SECONDS = 20.0
+_decoding = threading.BoundedSemaphore(THUMB_AT_ONCE)
+
+
+class ThumbnailsBusy(Exception):
+    """Every decoding slot stayed taken for THUMB_WAIT_SECONDS."""
 
 
 def indexed_file(item: Item | None) -> Path | None:
@@ -35,7 +43,17 @@ def indexed_file(item: Item | None) -> Path | None:
         return None
     if item.mtime_ns and info.st_mtime_ns != item.mtime_ns:
         return None
+    # mtime can be set by anyone (touch -r); the inode change time and the device cannot
+    if item.ctime_ns is not None and info.st_ctime_ns != item.ctime_ns:
+        return None
+    if item.dev is not None and info.st_dev != item.dev:
+        return None
     return path
+
+
+def download_name(path: Path) -> str:
+    """A file name for Content-Disposition: a name that is not UTF-8 keeps its readable part."""
+    return os.fsencode(path.name).decode("utf-8", "replace")
 
 
 def thumbnail_key(item: Item, size: int, seconds: float | None) -> str:
@@ -47,26 +65,36 @@ def thumbnail_key(item: Item, size: int, seconds: float | None) -> str:
 def thumbnail_jpeg(
     item: Item, size: int, cache_dir: Path, seconds: float | None = None
 ) -> bytes | None:
-    """A JPEG that fits size x size (a video's frame at `seconds`, else a tenth of the way
-    in), from the cache or made now and cached; None when the item has no picture."""
+    """A JPEG that fits size x size (a video's frame at `seconds`, in whole seconds within its
+    length, else a tenth of the way in), from the cache or made now and cached; None when the
+    item has no picture. ThumbnailsBusy when no decoding slot frees in time."""
     from ..media.image import thumbnail
 
     path = indexed_file(item)
     if path is None or item.modality not in THUMB_MODALITIES:
         return None
-    if item.modality == "video" and seconds is None:
+    if item.modality == "video":
         duration = float(item.meta.get("duration") or 0.0)
-        seconds = round(min(duration * 0.1, 5.0), 1)
+        if seconds is None:
+            seconds = min(duration * 0.1, 5.0)
+        seconds = float(max(0, min(int(seconds), int(duration))))  # a bounded set of frames
+    else:
+        seconds = None  # a picture has one thumbnail per size
     folder = cache_dir / "thumbs"
     cached = folder / thumbnail_key(item, size, seconds)
     with contextlib.suppress(OSError):
         return cached.read_bytes()
-    image = thumbnail(path, size, size, seconds)
-    if image is None:
-        return None
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=82)
-    data = buffer.getvalue()
+    if not _decoding.acquire(timeout=THUMB_WAIT_SECONDS):
+        raise ThumbnailsBusy(f"{THUMB_AT_ONCE} thumbnails are being made already; try again")
+    try:
+        image = thumbnail(path, size, size, seconds)
+        if image is None:
+            return None
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "JPEG", quality=82)
+        data = buffer.getvalue()
+    finally:
+        _decoding.release()
     with contextlib.suppress(OSError):  # a read-only store serves it uncached
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, tmp = tempfile.mkstemp(dir=folder, suffix=".part")

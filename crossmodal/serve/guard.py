@@ -2,25 +2,28 @@
 
 - The Host header must name the address the server is bound to (DNS rebinding: a page on
   evil.example that resolves to 127.0.0.1 sends Host: evil.example, and is refused).
-- A browser's cross-site request (Sec-Fetch-Site: cross-site) is refused, so another site's
-  page can neither call the API nor embed a thumbnail; responses say
-  Cross-Origin-Resource-Policy: same-origin for browsers that do not send the header.
+- A browser's request from any other origin (Sec-Fetch-Site: cross-site or same-site; on an IP
+  address "same-site" is any other port of it) is refused, so another page can neither call the
+  API nor embed a thumbnail; responses say Cross-Origin-Resource-Policy: same-origin for browsers
+  that do not send the header.
 - With a token (required off loopback), every request carries it: `Authorization: Bearer T`,
-  the `crossmodal_token` cookie that opening `/?token=T` sets (HttpOnly, SameSite=Strict), or
+  the `crossmodal_token_PORT` cookie that opening `/?token=T` sets (HttpOnly, SameSite=Strict), or
   `?token=T`.
 - Reads are GET (or HEAD); the only POSTs are the JSON endpoints, with a JSON content type (no
   form posts, so no cross-site "simple request" gets through), and a body of at most
-  `max_body` bytes, counted as it arrives (a missing or false Content-Length changes nothing).
+  `max_body` bytes, counted as it arrives (a missing or false Content-Length changes nothing),
+  arriving within BODY_SECONDS; bodies being read at once share `budget` bytes (past it, 429 at
+  once), so memory stays bounded however many clients send uploads.
 
 A refusal is a 4xx with a JSON {"error": ...} body; nothing here can take the server down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,6 +33,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "crossmodal_token"
+BODY_SECONDS = 30.0
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"cross-origin-resource-policy", b"same-origin"),
@@ -79,9 +83,15 @@ class Guard:
         token: str | None,
         max_body: int,
         json_posts: Iterable[str],
+        cookie: str = COOKIE,
+        budget: int | None = None,
     ) -> None:
+        """`cookie`: the token cookie's name; cookies do not tell ports apart, so a server
+        names its own (two servers on one host with two tokens keep both)."""
         self.app, self.hosts, self.token, self.max_body = app, hosts, token, max_body
-        self.json_posts = set(json_posts)
+        self.json_posts, self.cookie = set(json_posts), cookie
+        self.budget = 2 * max_body if budget is None else budget
+        self.reading = 0  # body bytes held by requests being read or answered
         self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,21 +107,26 @@ class Guard:
             extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
             await refuse(send, status, message, extra)
             return
-        if scope["method"] == "POST":
-            body = await self._read_body(receive)
-            if body is None:
+        if scope["method"] != "POST":
+            await self.app(scope, receive, self._with_headers(scope, send))
+            return
+        held = [0]
+        try:
+            problem = await self._read_body(receive, held)
+            if isinstance(problem, tuple):
                 self.refused += 1
-                await refuse(send, 413, f"request body is over {self.max_body:,} bytes")
+                await refuse(send, *problem)
                 return
-            receive = _replay(body, receive)
-        await self.app(scope, receive, self._with_headers(scope, send))
+            await self.app(scope, _replay(problem, receive), self._with_headers(scope, send))
+        finally:
+            self.reading -= held[0]
 
     def _check(self, scope: Scope) -> tuple[int, str] | None:
         headers = _headers(scope)
         if self.hosts is not None and headers.get("host", "").lower() not in self.hosts:
             return 400, "the Host header does not name this server"
-        if headers.get("sec-fetch-site") == "cross-site":
-            return 403, "cross-site requests are refused"
+        if headers.get("sec-fetch-site", "none") not in ("same-origin", "none"):
+            return 403, "requests from other sites are refused"
         if self.token is not None and not self._has_token(scope, headers):
             return 401, "a token is required: Authorization: Bearer TOKEN, or open /?token=TOKEN"
         method, path = scope["method"], scope["path"]
@@ -135,29 +150,36 @@ class Guard:
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             offered.append(auth[7:].strip())
-        if "cookie" in headers:
-            try:
-                jar = SimpleCookie(headers["cookie"])
-            except CookieError:
-                jar = SimpleCookie()
-            if COOKIE in jar:
-                offered.append(jar[COOKIE].value)
+        for pair in headers.get("cookie", "").split(";"):  # by hand: one odd cookie of another
+            name, _, value = pair.strip().partition("=")  # app must not hide ours
+            if name == self.cookie:
+                offered.append(value.strip().strip('"'))
         query = scope.get("query_string", b"").decode("latin-1")
         offered += parse_qs(query).get("token", [])
         expected = self.token.encode()
         return any(hmac.compare_digest(o.encode("utf-8", "replace"), expected) for o in offered)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or None once it passes max_body (the rest is not read)."""
+    async def _read_body(self, receive: Receive, held: list[int]) -> bytes | tuple[int, str]:
+        """The whole body, or (status, why) once it passes max_body or the shared budget, or
+        stops arriving (the rest is not read). `held` counts the bytes taken from the budget."""
         chunks, total = [], 0
+        deadline = asyncio.get_running_loop().time() + BODY_SECONDS
         while True:
-            message = await receive()
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), max(left, 0.001))
+            except asyncio.TimeoutError:
+                return 408, f"the request body did not arrive within {BODY_SECONDS:g} s"
             if message["type"] == "http.disconnect":
                 break
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_body:
-                return None
+                return 413, f"request body is over {self.max_body:,} bytes"
+            if self.reading + len(chunk) > self.budget:
+                return 429, "too many large requests at once; try again"
+            self.reading += len(chunk)
+            held[0] += len(chunk)
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
@@ -188,7 +210,7 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if self.token not in query.get("token", []):
             return None
-        return f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode()
+        return f"{self.cookie}={self.token}; HttpOnly; SameSite=Strict; Path=/".encode()
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -199,7 +199,10 @@ def openapi() -> dict[str, Any]:
                         "space_scores": {"type": "object"},
                         "meta": {"type": "object"},
                         "passage": {"type": "object"},
-                        "because": {"type": "array"},
+                        "because": {
+                            "type": "string",
+                            "description": "recommendations: the liked path, or prefer: TEXT, it came from",
+                        },
                         "start": {"type": "number"},
                         "end": {"type": "number"},
                     },

@@ -30,6 +30,53 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+HEADER_SECONDS = 10.0
+
+
+def deadline_protocol() -> type:
+    """uvicorn's h11 protocol with a deadline for each request's headers. uvicorn times out
+    only the wait between requests, so sockets that send nothing, or half a request line, would
+    hold their place for ever: 512 of them locked everyone out, token or not (found in review)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class DeadlineProtocol(H11Protocol):  # type: ignore[misc]
+        _header_deadline: Any = None
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_deadline = self.loop.call_later(HEADER_SECONDS, self._expire)
+
+        def _disarm(self) -> None:
+            if self._header_deadline is not None:
+                self._header_deadline.cancel()
+                self._header_deadline = None
+
+        def _expire(self) -> None:
+            self._header_deadline = None
+            if self.cycle is None or self.cycle.response_complete:  # still no whole request
+                self.timeout_keep_alive_handler()  # closes the connection
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._disarm()  # the headers are in: the body has the guard's own deadline
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return DeadlineProtocol
+
+
 class Server:
     """A store served over HTTP: `bind()`, `load()`, then `run()` until stopped."""
 
@@ -93,6 +140,7 @@ class Server:
         app = create_app(self.folder, self.live, self.config)
         config = uvicorn.Config(
             app,
+            http=deadline_protocol(),
             log_level="warning",
             access_log=False,
             lifespan="off",
