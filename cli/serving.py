@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,10 +56,8 @@ def serve(
             )
         print(f"crossmodal: serving {server.folder.root} at {server.url}", flush=True)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt, Terminated):  # how a server stops: exit 0
         server.run(started)
-    except (KeyboardInterrupt, Terminated):  # the way a server is stopped: a clean exit
-        pass
     render.stderr.print("crossmodal: server stopped", markup=False)
 
 
