@@ -4,6 +4,8 @@ models (loaded once per process, on first need)."""
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +18,39 @@ from .fsutil import content_hash
 from .query import QueryPart
 from .query_cache import QueryCache, text_cache_key
 
+MEMO_ENTRIES = 512  # parts remembered per process: a batch reuses its files and texts, and a
+# long-running server must not grow with every query it ever answered (found measuring serve)
+
+
+def _signature(path: str) -> tuple[int, int] | None:
+    """A file's size and modification time: a file edited since is embedded again."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
+
 
 class PartVectors:
-    """Embeds query parts for one store; every result is kept for the process (a batch of
-    queries reuses files and texts)."""
+    """Embeds query parts for one store; the last MEMO_ENTRIES results are kept for the process
+    (a batch of queries reuses files and texts)."""
 
     def __init__(self, encoder: EncoderSet, catalog: Catalog, cache: QueryCache | None) -> None:
         self.encoder, self.catalog, self.cache = encoder, catalog, cache
-        self._vectors: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-        self._file_keys: dict[str, str | None] = {}
+        self._vectors: OrderedDict[tuple[Any, ...], dict[str, np.ndarray]] = OrderedDict()
+        self._file_keys: OrderedDict[tuple[Any, ...], str | None] = OrderedDict()
+
+    def _memo_key(self, part: QueryPart) -> tuple[Any, ...]:
+        if part.modality == "text":
+            return (part.modality, part.value)
+        return (part.modality, part.value, _signature(part.value))
 
     def embed(self, part: QueryPart) -> dict[str, np.ndarray]:
         """{space: unit vector} for one part, in every space that accepts its modality (and, for
         speech, its words in the text spaces)."""
-        cache_key = (part.modality, part.value)
+        cache_key = self._memo_key(part)
         if cache_key in self._vectors:
+            self._vectors.move_to_end(cache_key)
             return self._vectors[cache_key]
         if not any(s.accepts(part.modality) for s in self.encoder.spaces.values()):
             raise UserError(f"no space of this store accepts {part.modality} queries")
@@ -40,6 +60,8 @@ class PartVectors:
             if self.cache is not None and (key := self._persistent_key(part)):
                 self.cache.put(key, vectors)
         self._vectors[cache_key] = vectors
+        if len(self._vectors) > MEMO_ENTRIES:
+            self._vectors.popitem(last=False)
         return vectors
 
     def _encode(self, part: QueryPart) -> dict[str, np.ndarray]:
@@ -86,12 +108,15 @@ class PartVectors:
         """Texts by their words, files by their content (a renamed photo still hits)."""
         if part.modality == "text":
             return text_cache_key(part.value)
-        if part.value not in self._file_keys:
+        memo = (part.value, _signature(part.value))
+        if memo not in self._file_keys:
             try:
-                self._file_keys[part.value] = "file:" + content_hash(part.value)
+                self._file_keys[memo] = "file:" + content_hash(part.value)
             except OSError:
-                self._file_keys[part.value] = None
-        return self._file_keys[part.value]
+                self._file_keys[memo] = None
+            if len(self._file_keys) > MEMO_ENTRIES:
+                self._file_keys.popitem(last=False)
+        return self._file_keys[memo]
 
     def _cached(self, part: QueryPart) -> dict[str, np.ndarray] | None:
         """A query seen before in this store, with vectors for every space that takes it (a

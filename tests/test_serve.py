@@ -419,6 +419,15 @@ def test_non_loopback_bind_generates_a_token(built: tuple[Path, Path]) -> None:
     given = ServeConfig(host="0.0.0.0", token="mine")
     assert Server(Store.open(built[1]), given).config.token == "mine"
     assert ServeConfig().host == "127.0.0.1"
+    import socket
+
+    local = Server(Store.open(built[1]), ServeConfig(port=0))
+    local.bind()
+    try:  # a TCP listener: asyncio then sets TCP_NODELAY on each connection (no 40 ms waits)
+        assert local.sock is not None and local.sock.proto == socket.IPPROTO_TCP
+        assert local.config.port > 0 and local.url == f"http://127.0.0.1:{local.config.port}/"
+    finally:
+        local.sock.close()
 
 
 def test_a_port_in_use_is_one_line(server: Served, built: tuple[Path, Path]) -> None:
@@ -541,7 +550,9 @@ def test_hostile_fields_are_400_and_ids_are_ascii(server: Served) -> None:
 
 def test_a_name_that_is_not_utf8(server: Served) -> None:
     answer = server.search(text="a", type="audio", k=20)
-    (tone,) = [r for r in answer["results"] if r["path"].endswith("tone\\xff.wav")]  # the catalog shows it escaped
+    (tone,) = [
+        r for r in answer["results"] if r["path"].endswith("tone\\xff.wav")
+    ]  # the catalog shows it escaped
     status, headers, data = server.request("GET", f"/media/{tone['id']}")
     assert status == 200 and data[:4] == b"RIFF"
     assert server.search(audio=tone["id"], type="audio", k=1)["results"][0]["id"] == tone["id"]

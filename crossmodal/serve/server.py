@@ -101,7 +101,10 @@ class Server:
         if host == "localhost":
             host = self.config.host = "127.0.0.1"
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio turns TCP_NODELAY on for accepted sockets only when the
+        # listener says TCP, and without it every answer waited ~40 ms for Nagle's delayed ACK
+        # (measured: bench/RESULTS.md, issue 22)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
