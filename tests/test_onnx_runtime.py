@@ -345,3 +345,18 @@ def test_bfloat16_passages_match_float32(
     assert np.abs(precise - expected).max() < 1e-5
     # the call's size decides, not what ran before: a small call stays float32
     assert np.abs(auto._encode_sentences(passages[:40]) - expected[:40]).max() < 1e-5
+
+
+def test_a_warm_set_embeds_queries_on_onnx(cache: Path) -> None:
+    """warm() (what a server calls once): every text after it runs on ONNX Runtime, and a query
+    gets the vector the numpy route gives a cold process, to float rounding."""
+    cold = BuiltinEncoderSet(cache_dir=cache)
+    query = ["a wet dog and a bell by the river"]
+    numpy_vector = cold.encode("text", query)["builtin-semantic"]
+    assert cold._light_text_model is not None and not cold._batched_text
+    warm = BuiltinEncoderSet(cache_dir=cache)
+    warm.warm()
+    assert warm._batched_text and warm._image_runner is not None
+    onnx_vector = warm.encode("text", query)["builtin-semantic"]
+    assert warm._light_text_model is None  # the numpy model was never needed
+    assert np.abs(onnx_vector - numpy_vector).max() < 1e-5

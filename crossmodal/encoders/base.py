@@ -145,6 +145,12 @@ class EncoderSet(ABC):
         """Load the weights now (adding a model checks they load before the store records it);
         sets that load on first encode, or have nothing to load, do nothing."""
 
+    def warm(self) -> None:  # noqa: B027 - an optional hook with a default
+        """Load what queries need, now: a long-running server's first queries then pay no model
+        load, and a set with a faster route for a process that stays (builtin's ONNX MiniLM,
+        3.7 ms a query against the numpy one's 9.9 ms) takes it. Failures are left to the first
+        query, which reports them."""
+
     def weights_path(self) -> Path | None:
         """The weights file (raising a one-line error when it is missing); None: no file."""
         return None

@@ -45,6 +45,10 @@ class CompositeEncoderSet(EncoderSet):
     def fingerprint(self) -> str:
         return "+".join(member.fingerprint for member in self._members)
 
+    def warm(self) -> None:
+        for member in self._members:
+            member.warm()
+
     @property
     def query_fingerprint(self) -> str:
         return "+".join(m.query_fingerprint for m in self._members if m.query_fingerprint)

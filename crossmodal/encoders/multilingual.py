@@ -114,6 +114,9 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
         """The engine loads before a store records the model (a broken one is refused)."""
         self.e5()
 
+    def _warm_text(self) -> None:
+        self.e5()
+
     def e5(self) -> E5Model:
         if self._e5 is None:
             self._e5 = E5Model(self.threads)

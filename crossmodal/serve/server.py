@@ -127,8 +127,11 @@ class Server:
                 from ..models import store_encoder
 
                 encoder = store_encoder(self.folder, models, ModelOptions())
+            fresh = encoder is None
             engine = SearchEngine(self.folder, encoder)
             engine.ensure_searchable()
+            if fresh:  # models loaded now, not by the first query (reused ones are warm)
+                engine.encoder.warm()
             return engine
 
         limits = self.config.limits
