@@ -503,7 +503,11 @@ def test_realistic_folder_every_format_indexed_and_found(store: Path) -> None:
         and "segmentation" in pdf["ocr_text"].lower()
     )
     memo = items["phone/Recording_001.m4a"].meta
-    assert "cake from the bakery" in memo["transcript"].lower() and memo["duration"] > 3
+    # the memo's words but one: with today's install (ctranslate2 4.8.5, faster-whisper 1.2.1)
+    # tiny.en writes "makeery" for "bakery", at the previous session's last commit too
+    spoken = memo["transcript"].lower()
+    assert "birthday cake from the" in spoken and "saturday morning" in spoken
+    assert memo["duration"] > 3
 
 
 def test_a_pdf_passage_names_its_page(store: Path) -> None:
