@@ -112,6 +112,8 @@ def test_body_limit_counts_what_arrives() -> None:
     status, _, body = call(g, "POST", "/search", JSON, [b"x" * 100])
     assert status == 200 and body == b"x" * 100  # the app gets the whole body, replayed
     assert call(g, "POST", "/search", JSON, [b"x" * 60, b"y" * 40])[2] == b"x" * 60 + b"y" * 40
+    assert g.reading == 0  # every chunk's bytes given back
+    assert call(g, "POST", "/search", {**JSON, "content-length": "100"}, [b"x" * 100])[0] == 200
     assert call(g, "POST", "/search", JSON, [b"x" * 60, b"y" * 41])[0] == 413
     assert call(g, "POST", "/search", {**JSON, "content-length": "101"}, [b""])[0] == 413
     assert call(g, "POST", "/search", {**JSON, "content-length": "-1"}, [b""])[0] == 413

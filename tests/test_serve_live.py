@@ -88,6 +88,9 @@ def test_time_limit_and_waiting_limit(fake_store: Store, collection: Path) -> No
             live.run(lambda e: "refused")
         release.set()
         assert queued.result(timeout=5) == "queued"
+        for _ in range(5):
+            live.run(lambda e: None).result()
+        assert live._waiting == 0  # each finished call gave its place back
         assert asyncio.run(live.call(lambda e: paths(e, "a green picture")))[0] == "b.jpg"
     finally:
         release.set()
