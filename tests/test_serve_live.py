@@ -127,3 +127,21 @@ def test_a_failed_build_keeps_the_old_engine(fake_store: Store, collection: Path
         assert calls[0] == 2  # not retried on every call
     finally:
         live.close()
+
+
+def test_changed_settings_load_the_models_again(fake_store: Store, collection: Path) -> None:
+    """A settings change (another model, an option) opens the next engine with fresh models;
+    an index change alone reuses the loaded ones (the first test)."""
+    update(fake_store, [collection])
+    live, opened = live_for(fake_store)
+    try:
+        fake_store.set_option("serve-test", 1)  # the settings file changes, the index does not
+        deadline = time.monotonic() + 20
+        while live.switches == 0 and time.monotonic() < deadline:
+            live.run(lambda e: None).result()
+            time.sleep(0.05)
+        assert live.switches == 1 and len(opened) == 2
+        assert opened[1][1] is None  # opened without the old encoder: its own models
+        assert live.run(lambda e: paths(e, "a red picture")).result()[0] == "a.png"
+    finally:
+        live.close()
