@@ -12,6 +12,7 @@ half-loaded state, and none waits for the load.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import threading
 import time
@@ -72,6 +73,8 @@ class LiveEngine:
         self.last_switch: float | None = None
         self.build_error: str | None = None
         self._retry_at = 0.0  # after a failed build, the next try waits RETRY_SECONDS
+        self._builder: threading.Thread | None = None
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -84,6 +87,10 @@ class LiveEngine:
         self._engine, self._version = engine, version
 
     def close(self) -> None:
+        self._closed = True  # a build still running closes what it made (below)
+        if self._builder is not None:
+            self._builder.join(timeout=30)
+
         def shut() -> None:
             for engine in (self._engine, self._next[0] if self._next else None):
                 if engine is not None:
@@ -114,7 +121,8 @@ class LiveEngine:
             old, self._engine, self._version = self._engine, engine, version
             self.switches += 1
             self.last_switch = time.time()
-            old.close()
+            with contextlib.suppress(Exception):  # the swap is done; this request is not its
+                old.close()
         try:
             now = store_version(self.folder, self._engine.catalog)
         except Exception:  # a busy or damaged catalog: keep answering from what is loaded
@@ -133,7 +141,15 @@ class LiveEngine:
         def build() -> None:
             try:
                 engine = self._open_engine(encoder)
-                self._next = (engine, self._warm(engine))
+                try:
+                    built = (engine, self._warm(engine))
+                except Exception:
+                    engine.close()  # its catalog connection and maps, not left to leak
+                    raise
+                if self._closed:
+                    engine.close()
+                    return
+                self._next = built
                 self.build_error = None
             except Exception as exc:  # the old engine goes on answering; the note says why
                 self.build_error = f"{type(exc).__name__}: {exc}"
@@ -142,7 +158,8 @@ class LiveEngine:
                 with self._lock:
                     self._building = False
 
-        threading.Thread(target=build, name="crossmodal-next-engine", daemon=True).start()
+        self._builder = threading.Thread(target=build, name="crossmodal-next-engine", daemon=True)
+        self._builder.start()
 
     # -- calls -----------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T]) -> Future[T]:

@@ -129,9 +129,13 @@ class Server:
                 encoder = store_encoder(self.folder, models, ModelOptions())
             fresh = encoder is None
             engine = SearchEngine(self.folder, encoder)
-            engine.ensure_searchable()
-            if fresh:  # models loaded now, not by the first query (reused ones are warm)
-                engine.encoder.warm()
+            try:
+                engine.ensure_searchable()
+                if fresh:  # models loaded now, not by the first query (reused ones are warm)
+                    engine.encoder.warm()
+            except BaseException:
+                engine.close()  # a store that cannot answer yet leaks no connection per retry
+                raise
             return engine
 
         limits = self.config.limits
