@@ -240,8 +240,8 @@ def _search_server(
 ) -> None:
     """The same answers from a running server: each --batch line is one POST /search."""
     from crossmodal.batch import batch_lines, batch_request, open_batch
-    from crossmodal.errors import CrossmodalError
-    from crossmodal.serve.client import RemoteStore
+    from crossmodal.errors import UserError
+    from crossmodal.serve.client import RemoteStore, ServerRefused
 
     from .serving import print_remote, remote_request
 
@@ -251,17 +251,18 @@ def _search_server(
         return
     with open_batch(batch) as stream:
         for number, raw in batch_lines(stream):
-            request_id: Any = number
             try:
                 request = batch_request(raw)
-                request_id = request.get("id", number)
+            except UserError as exc:  # not a request: it never reaches the server
+                render.print_json({"id": number, "error": str(exc)})
+                continue
+            request_id = request.get("id", number)
+            try:  # an unreachable server stops the batch with its one line
                 answer = remote.search({"k": k, **request, "id": request_id})
-                render.print_json({"id": request_id, "results": answer.get("results", [])})
-            except CrossmodalError as exc:
-                if str(exc).startswith("cannot reach server"):
-                    raise
-                message = str(exc).removeprefix("server: ")
-                render.print_json({"id": request_id, "error": message.rsplit(" (HTTP", 1)[0]})
+            except ServerRefused as exc:  # the server's answer to this line; the next goes on
+                render.print_json({"id": request_id, "error": exc.reason})
+                continue
+            render.print_json({"id": request_id, "results": answer.get("results", [])})
 
 
 def _print_notes(library: Any) -> None:

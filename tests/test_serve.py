@@ -11,7 +11,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import write_tone
+from tests.served import Served
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -68,72 +68,6 @@ def make_collection(root: Path) -> Path:
         "<script>alert(1)</script></body></html>\n"
     )
     return root
-
-
-class Served:
-    """A `crossmodal serve` process and a keep-alive client to it."""
-
-    def __init__(self, store: Path, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--store", str(store), "--port", "0", *extra],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if " at http://" not in line:
-            self.stop()
-            raise AssertionError(f"server did not start: {line!r} {self.proc.stderr.read()}")
-        self.url = line.rsplit(" at ", 1)[1].strip()
-        self.port = int(self.url.rstrip("/").rsplit(":", 1)[1])
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        conn: http.client.HTTPConnection | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        own = conn is None
-        conn = conn or self.connection()
-        sent = {"Host": self.host, **(headers or {})}
-        if isinstance(body, dict):
-            body = json.dumps(body).encode()
-            sent.setdefault("Content-Type", "application/json")
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            data = response.read()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-        finally:
-            if own:
-                conn.close()
-
-    def json(
-        self, method: str, path: str, body: dict[str, Any] | None = None, **kw: Any
-    ) -> tuple[int, Any]:
-        status, _, data = self.request(method, path, body, **kw)
-        return status, json.loads(data)
-
-    def search(self, **request: Any) -> dict[str, Any]:
-        status, answer = self.json("POST", "/search", request)
-        assert status == 200, answer
-        return answer
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import selectors
 import shutil
 import signal
 import subprocess
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.served import Served
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -73,38 +74,6 @@ def make_collection(root: Path) -> Path:
             f"Day {n}: {topics[n % len(topics)]}, then a quiet evening at home.\n"
         )
     return root
-
-
-class Served:
-    """A `crossmodal serve` process, stopped by its PID."""
-
-    def __init__(self, store: Path, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--store", str(store), "--port", "0", *extra],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = ""
-        with selectors.DefaultSelector() as wait:
-            assert self.proc.stdout is not None
-            wait.register(self.proc.stdout, selectors.EVENT_READ)
-            if wait.select(timeout=120):
-                line = self.proc.stdout.readline()
-        if " at http://127.0.0.1:" not in line:
-            self.stop()
-            raise AssertionError(f"the server did not start: {line!r}")
-        self.url = line.rsplit(" at ", 1)[1].strip()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 # -- Chromium over the DevTools protocol -----------------------------------------------------

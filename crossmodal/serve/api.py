@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import math
 import os
 import secrets
 import threading
@@ -137,8 +138,6 @@ def _indexed_list(
 def check_request(request: dict[str, Any]) -> None:
     """What a --batch line may be but a server request may not: an id that is not a string or
     a finite number, text that is not Unicode (a lone surrogate), too many or too long parts."""
-    import math
-
     request_id = request.get("id")
     if isinstance(request_id, float) and not math.isfinite(request_id):
         raise UserError("id must be a string or a finite number")

@@ -21,6 +21,15 @@ from ..errors import UserError
 MAX_UPLOAD_BYTES = 32 << 20
 
 
+class ServerRefused(UserError):
+    """The server answered this request with an error: `reason` is its own one-line message
+    (a --batch line gets it as its error; the next line goes on)."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(f"server: {reason} (HTTP {status})")
+        self.reason, self.status = reason, status
+
+
 class RemoteStore:
     def __init__(self, url: str, token: str | None = None, timeout: float = 120.0) -> None:
         parsed = urllib.parse.urlsplit(url)
@@ -47,7 +56,7 @@ class RemoteStore:
             if 300 <= exc.code < 400:
                 where = exc.headers.get("Location", "elsewhere")
                 raise UserError(f"server {self.base} redirects to {where}: not followed") from exc
-            raise UserError(f"server: {_message(exc.read())} (HTTP {exc.code})") from exc
+            raise ServerRefused(_message(exc.read()), exc.code) from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise UserError(f"cannot reach server {self.base}: {reason}") from exc
