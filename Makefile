@@ -27,7 +27,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1 $(QUIET_PIP)
-	$(BIN)/pip install -q -e '.[dev,ocr]' $(QUIET_PIP)
+	$(BIN)/pip install -q -e '.[dev,ocr,scale]' $(QUIET_PIP)
 	@# CROSSMODAL_OCR=rapidocr reads Chinese (issue 21); its other needs come with EasyOCR, and
 	@# its declared opencv-python would clash with EasyOCR's opencv-python-headless: --no-deps
 	$(BIN)/pip install -q --no-deps 'rapidocr_onnxruntime==1.4.4' 'six>=1.15' $(QUIET_PIP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,9 @@ from .options import (
     JsonOption,
     ModelConfigOption,
     OcrOption,
+    RayOption,
     StoreOption,
+    VectorsOption,
     VideoHoursOption,
     WaitOption,
 )
@@ -68,6 +71,8 @@ def update(
     device: DeviceOption = None,
     batch_size: BatchSizeOption = None,
     allow_download: AllowDownloadOption = False,
+    vectors: VectorsOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Ingest, embed and index in one go: the command for cron.
 
@@ -91,6 +96,8 @@ def update(
                 video_hours=video_hours,
                 model=model,
                 options=model_options(checkpoint, model_config, device, batch_size, allow_download),
+                vectors=vectors,
+                ray=ray or os.environ.get("RAY_ADDRESS") or None,
             )
     except CrossmodalError as exc:
         _append_log(log, f"error: {exc}")

@@ -96,6 +96,24 @@ OcrOption = Annotated[
         "(~0.5 s per picture on 2 cores). Remembered by the store.",
     ),
 ]
+VectorsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vectors",
+        metavar="WHERE",
+        help="Where the store searches its vectors: hnswlib (default), milvus-lite:PATH.db, or "
+        "milvus://HOST:PORT (token from CROSSMODAL_MILVUS_TOKEN). Remembered by the store.",
+    ),
+]
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Embed on this Ray cluster (HOST:PORT, or set RAY_ADDRESS); the files must be "
+        "readable at the same paths on every node.",
+    ),
+]
 WaitOption = Annotated[
     float,
     typer.Option("--wait", help="Seconds to wait for another run's write lock before exiting 75."),

@@ -27,9 +27,11 @@ from .spaces.hnsw import (
     stray_index_files,
     update_space,
 )
+from .spaces.target import HNSWLIB, open_backend, store_target
 from .store import Store
 
 NORM_TOLERANCE = 1e-3
+MILVUS_SAMPLES = 64  # vectors read back from Milvus and compared with the catalog's, per space
 
 
 @dataclass
@@ -85,7 +87,11 @@ def check(store: Store, repair: bool = False, wait_seconds: float = 0.0) -> Chec
         dims = {name: spec.dim for name, spec in encoder.spaces.items()}
         _check_vectors(catalog, dims, report, repair)
         _check_unclaimed_spaces(store, catalog, dims, report, repair)
+        milvus = store_target(store).kind != HNSWLIB
         for space, dim in dims.items():
+            if milvus:
+                _check_milvus_space(store, catalog, space, dim, report, repair)
+                continue
             with catalog.read_snapshot():  # state, file and members of one committed generation
                 finding = _check_index(catalog, store.index_dir, space, dim)
             if finding is not None:
@@ -228,6 +234,66 @@ def _record_index_finding(
         refresh_hubness(catalog, space)
         finding.repaired = True
     report.pending.append(finding)
+
+
+def _check_milvus_space(
+    store: Store, catalog: Catalog, space: str, dim: int, report: CheckReport, repair: bool
+) -> None:
+    """A Milvus collection against the catalog: its row count, and a sample of its vectors read
+    back. Repair re-uploads from the catalog's stored vectors (never re-embeds)."""
+    from .spaces.sync import rebuild, sync
+
+    backend = open_backend(store, catalog, space, dim)
+    try:
+        finding = _milvus_finding(catalog, backend, space, dim)
+        if finding is None:
+            return
+        if repair:
+            (rebuild if finding.what == "index" else sync)(catalog, backend)
+            refresh_hubness(catalog, space)
+            finding.repaired = True
+            if finding.what == "index":
+                finding.message += "; uploaded again from stored vectors"
+    except StoreError as exc:  # Milvus unreachable or refusing: damage nothing here repairs
+        finding = Finding("index", str(exc), space)
+    (report.problems if finding.what == "index" else report.pending).append(finding)
+
+
+def _milvus_finding(catalog: Catalog, backend: Any, space: str, dim: int) -> Finding | None:
+    with catalog.read_snapshot():
+        state = catalog.index_state(space)
+        live = catalog.live_vector_ids(space)
+        members = catalog.index_members(space)
+    if state is None:
+        return Finding("pending", f"{len(live)} vectors not indexed yet", space) if live else None
+    name = backend.collection
+    if state.generation < 0:
+        return Finding("index", f"an upload to Milvus collection {name} was interrupted", space)
+    if not backend.exists():
+        return Finding("index", f"Milvus collection {name} is missing", space)
+    if backend.collection_dim() != dim:
+        return Finding("index", f"Milvus collection {name} has another dimension", space)
+    alive = sorted(v for v, dead in members.items() if not dead)
+    stored = backend.stored_count()
+    if stored != len(alive):
+        return Finding(
+            "index", f"Milvus holds {stored} vectors, the catalog records {len(alive)}", space
+        )
+    step = max(1, len(alive) // MILVUS_SAMPLES)
+    sample = alive[::step][:MILVUS_SAMPLES]
+    ids, matrix, _ = catalog.load_vectors(space, ids=sample)
+    found = backend.stored_vectors(ids.tolist())
+    for vector_id, vector in zip(ids.tolist(), matrix, strict=True):
+        if vector_id not in found:
+            return Finding("index", f"vector {vector_id} is missing from Milvus", space)
+        if not np.allclose(found[vector_id], vector, atol=1e-5):
+            return Finding("index", f"vector {vector_id} in Milvus differs from the catalog's", space)
+    missing, extra = len(live - set(alive)), len(set(alive) - live)
+    if missing or extra:
+        return Finding(
+            "pending", f"index behind the catalog: {missing} to add, {extra} to remove", space
+        )
+    return None
 
 
 def _index_damage(

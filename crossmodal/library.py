@@ -120,8 +120,12 @@ class Store:
         model: str | None = None,
         options: Any = None,
         video_hours: float | None = None,
+        vectors: str | None = None,
+        ray: str | None = None,
     ) -> UpdateSummary:
-        """ingest + embed + index + purge of `paths` (default: every folder the store indexes)."""
+        """ingest + embed + index + purge of `paths` (default: every folder the store indexes).
+        `vectors` (e.g. "milvus://host:19530") moves the store's vectors there from now on;
+        `ray` (a Ray cluster's address) runs the embedding on it."""
         from .pipeline import update
         from .pipeline.summaries import no_progress
 
@@ -137,6 +141,8 @@ class Store:
             model=model,
             options=options,
             video_hours=video_hours,
+            vectors=vectors,
+            ray=ray,
         )
 
     # -- reading ---------------------------------------------------------------------------

@@ -87,10 +87,10 @@ class SearchEngine:
     def space(self, name: str) -> Space:
         """The store's space of that name, its backend opened on first use."""
         if name not in self._spaces:
-            from .spaces.hnsw import HnswBackend
+            from .spaces.target import open_backend
 
             spec = self.encoder.spaces[name]
-            backend = HnswBackend(self.catalog, name, spec.dim, self.store.index_dir)
+            backend = open_backend(self.store, self.catalog, name, spec.dim)
             self._spaces[name] = Space(spec, self.catalog, backend)
         return self._spaces[name]
 
@@ -145,6 +145,7 @@ class SearchEngine:
             penalise=space.penalises(source, query.types, query.hubness),
             min_score=query.min_score,
             exclude=exclude,
+            types=query.types,
         )
 
     # -- planning the lists --------------------------------------------------------------

@@ -43,7 +43,10 @@ def store_stats(store: Store) -> dict[str, Any]:
         "store": str(store.root),
         "encoder_set": store.settings.encoder_set,
         "models": store.settings.model_names(),
-        "options": {"ocr": bool(store.option("ocr", False))},
+        "options": {
+            "ocr": bool(store.option("ocr", False)),
+            "vectors": str(store.option("vectors", "hnswlib")),
+        },
         "roots": roots,
         "items": counts.get("ok", {}),
         "deleted": sum(counts.get("deleted", {}).values()),

@@ -72,6 +72,18 @@ class IndexRows(Connection):
             [(state.space, int(v), int(dead)) for v, dead in rows],
         )
 
+    def replace_index_members(self, space: str, present: dict[int, bool]) -> None:
+        """Members as a backend without deletion marks keeps them: True adds the vector (alive),
+        False removes its row; inside a transaction."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO index_members VALUES (?, ?, 0)",
+            [(space, int(v)) for v, there in present.items() if there],
+        )
+        self.conn.executemany(
+            "DELETE FROM index_members WHERE space = ? AND vector_id = ?",
+            [(space, int(v)) for v, there in present.items() if not there],
+        )
+
     # -- hubness -------------------------------------------------------------------------
     def hubness_generation(self, space: str) -> int | None:
         row = self.conn.execute(

@@ -169,6 +169,18 @@ class VectorRows(Connection):
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         return ids, np.array([row[1] for row in rows], dtype=object)
 
+    def vector_made_from(self, space: str, vector_ids: Sequence[int]) -> dict[int, str]:
+        """{vector id: what it was made from} (see vector_modalities), for these vectors."""
+        query = owner_union(
+            "v.id AS id, min({made_from}) AS made", "+v.space = ? AND v.id IN ({marks})", "GROUP BY v.id"
+        )
+        rows = self.rows_in(query, [int(v) for v in vector_ids], before=[space], repeat=3)
+        found: dict[int, str] = {}
+        for row in rows:  # a vector owned two ways appears once per way: keep the least
+            made = str(row["made"] or "text")
+            found[row["id"]] = min(found.get(row["id"], made), made)
+        return found
+
     def purge_vectors(self) -> int:
         """Forget vectors no item owns any more (deleted items included, until purged) and
         that no index holds alive; then their penalties and orphaned passages."""

@@ -40,16 +40,21 @@ def update(
     model: str | None = None,
     options: ModelOptions | None = None,
     video_hours: float | None = None,
+    vectors: str | None = None,
+    ray: str | None = None,
 ) -> UpdateSummary:
     """ingest + embed + index + purge under the store's write lock.
 
     Every stage commits as it goes, so a run killed at any point leaves a consistent store and the
     next run carries on where it stopped. `ocr` turns reading text in images on or off for the
     store from now on (None: as the store has it); `video_hours` sets how much of each video is
-    read, from now on (None: as the store has it, default 3 hours)."""
+    read, from now on (None: as the store has it, default 3 hours). `vectors` moves the store's
+    vectors to another backend (target.py) from now on; `ray` runs the embed stage on that Ray
+    cluster (ray_embed.py)."""
     from ..catalog import Catalog
     from ..encoders.plugin import as_encoder_set
     from ..models import add_model, store_encoder
+    from ..spaces.target import set_target
 
     started = time.time()
     clock = time.perf_counter()
@@ -61,9 +66,10 @@ def update(
         encoder = as_encoder_set(encoder) if encoder else store_encoder(store, options=options)
         set_ocr(store, ocr, encoder)
         set_video_hours(store, video_hours)
+        set_target(store, vectors)
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         _detect_missing_languages(store)
-        embedded = embed(store, encoder, progress)
+        embedded = embed(store, encoder, progress, ray=ray)
         reports = index(store, encoder, progress)
         summary = UpdateSummary(ingested, embedded, reports, *purge(store))
         summary.seconds = time.perf_counter() - clock

@@ -41,9 +41,19 @@ class Job:
     key: str
 
 
+class RecordedFailure(CrossmodalError):
+    """A failure whose reason was already worded by failure_reason (on a Ray worker)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def failure_reason(error: BaseException) -> str:
     """The one per-file error policy of embed: what a file's failure is recorded as. A file
     deleted since ingest gets the retry prefix (the next ingest marks it deleted)."""
+    if isinstance(error, RecordedFailure):
+        return error.reason
     if isinstance(error, FileNotFoundError) or (
         isinstance(error, CrossmodalError) and media_reason(error) is None
     ):
@@ -308,10 +318,13 @@ def embed(
     workers: int | None = None,
     model: str | None = None,
     options: ModelOptions | None = None,
+    ray: str | None = None,
 ) -> EmbedSummary:
     """Embed every item that lacks a vector in a space of the store's models, model by model
     (so adding one never re-encodes the others). `model` adds that model to the store first
-    (under the caller's write lock) and embeds only it."""
+    (under the caller's write lock) and embeds only it. `ray` (a cluster address) encodes the
+    pictures, sounds, documents and text sides on that Ray cluster (ray_embed.py); videos,
+    speech and OCR are read here."""
     from ..models import add_model, drop_retired, store_encoder
 
     check_model_flags(model, options)
@@ -319,12 +332,22 @@ def embed(
         encoder = add_model(store, model, options)
     encoder = as_encoder_set(encoder) if encoder else store_encoder(store, options=options)
     summary = EmbedSummary()
+    cluster = None
+    if ray:
+        from .ray_embed import RayCluster
+
+        cluster = RayCluster(ray, store, options)
     primary = store.settings.model_names()[0]
     members = encoder.members
-    for member in members:
-        # One progress bar per model when there are several (each has its own total).
-        stage = "embed" if len(members) == 1 else f"embed {member.name}"
-        embed_with(store, member, progress, workers, summary, member.name == primary, stage)
+    try:
+        for member in members:
+            # One progress bar per model when there are several (each has its own total).
+            stage = "embed" if len(members) == 1 else f"embed {member.name}"
+            is_primary = member.name == primary
+            embed_with(store, member, progress, workers, summary, is_primary, stage, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
     drop_retired(store)
     return summary
 
@@ -342,6 +365,7 @@ def embed_with(
     summary: EmbedSummary,
     primary: bool = True,
     stage: str = "embed",
+    cluster: Any = None,
 ) -> None:
     """Embed with one model. An item the store's first model cannot encode is failed; one an
     added model cannot encode (say fp16 overflow on a GPU) only lacks that model's vector, noted
@@ -363,7 +387,9 @@ def embed_with(
                 # Transcripts and OCR changed text sides: embed what the catalog holds now.
                 jobs = plan_jobs(catalog, encoder, ocr)["text_side"]
                 counter.total += len(jobs) - len(work["text_side"])
-            if jobs:
+            if jobs and cluster is not None and kind in cluster.KINDS:
+                cluster.run_jobs(catalog, encoder, kind, jobs, summary, primary, counter.add)
+            elif jobs:
                 _run_jobs(catalog, encoder, kind, jobs, workers, summary, primary, counter)
     finally:
         catalog.close()
@@ -399,12 +425,25 @@ def _run_jobs(
             counter.add(len(batch_jobs) + len(errors))
             continue
         encoded = encode_batch(encoder, kind, batch_jobs, values)
-        unusable = [job for job, ok in zip(batch_jobs, encoded.usable, strict=True) if not ok]
-        failed: list[tuple[Job, BaseException]] = list(errors)
-        if primary:
-            blank = MediaError("the encoder gave no usable vector (silent or blank input?)")
-            failed += [(job, blank) for job in unusable]
-        else:
-            note_no_vector(catalog, unusable, list(encoded.vectors))
-        write_batch(catalog, batch_jobs, encoded, failed, summary)
+        write_encoded(catalog, batch_jobs, encoded, errors, summary, primary)
         counter.add(len(batch_jobs) + len(errors))
+
+
+def write_encoded(
+    catalog: Catalog,
+    jobs: list[Job],
+    encoded: Encoded,
+    errors: list[tuple[Job, Exception]],
+    summary: EmbedSummary,
+    primary: bool,
+) -> None:
+    """One encoded batch into the catalog, wherever it was encoded: rows without a usable vector
+    fail the file (the store's first model) or are noted as lacking this model's vector."""
+    unusable = [job for job, ok in zip(jobs, encoded.usable, strict=True) if not ok]
+    failed: list[tuple[Job, BaseException]] = list(errors)
+    if primary:
+        blank = MediaError("the encoder gave no usable vector (silent or blank input?)")
+        failed += [(job, blank) for job in unusable]
+    else:
+        note_no_vector(catalog, unusable, list(encoded.vectors))
+    write_batch(catalog, jobs, encoded, failed, summary)

@@ -24,7 +24,8 @@ def index(
     """Bring every space's index in line with the catalog's vectors (never re-embeds)."""
     from ..hubness import refresh_hubness
     from ..models import store_encoder
-    from ..spaces.hnsw import update_space
+    from ..spaces.sync import sync
+    from ..spaces.target import open_backend
 
     encoder = as_encoder_set(encoder) if encoder else store_encoder(store)
     catalog = Catalog(store.catalog_path)
@@ -33,7 +34,8 @@ def index(
         spaces = list(encoder.spaces.values())
         for number, space in enumerate(spaces):
             progress("index", number, len(spaces))
-            reports.append(update_space(catalog, space.name, space.dim, store.index_dir))
+            backend = open_backend(store, catalog, space.name, space.dim)
+            reports.append(sync(catalog, backend))
             if len(space.modalities) > 1:
                 refresh_hubness(catalog, space.name)
         progress("index", len(spaces), len(spaces))

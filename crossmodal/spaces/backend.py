@@ -1,8 +1,8 @@
 """The vector backend interface: where one space's vectors are searched.
 
 The catalog holds every vector; a backend is a copy built from them and always rebuildable.
-hnswlib (hnsw.py) is the default; a distributed engine is another implementation of the same
-few calls. `sync` (sync.py) brings any backend in line with the catalog through them."""
+hnswlib (hnsw.py) is the default; Milvus (milvus.py) is another implementation of the same few
+calls, chosen per store (target.py). `sync` (sync.py) brings any backend in line with the catalog through them."""
 
 from __future__ import annotations
 
@@ -35,8 +35,12 @@ class VectorBackend(Protocol):
     space: str
     degraded: str | None  # why searches are slower or partial (a damaged file), else None
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(vector ids, cosine similarities), best first, at most k."""
+    def search(
+        self, vector: np.ndarray, k: int, types: Iterable[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(vector ids, cosine similarities), best first, at most k. `types` are the item types
+        the caller keeps: a backend that can filter may skip vectors no such item owns (a hint;
+        the caller filters the owners itself)."""
         ...
 
     def count(self) -> int:

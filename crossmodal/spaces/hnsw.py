@@ -339,8 +339,10 @@ class HnswBackend:
         self._exact = (labels, matrix)
         self._size = len(labels)
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, cosine similarities), best first, at most k."""
+    def search(
+        self, vector: np.ndarray, k: int, types: Iterable[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, cosine similarities), best first, at most k (`types`: the caller filters)."""
         k = min(k, self.count())
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

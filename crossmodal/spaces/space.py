@@ -65,17 +65,19 @@ class Space:
         penalise: bool = False,
         min_score: float | None = None,
         exclude: frozenset[str] | set[str] = frozenset(),
+        types: Iterable[str] | None = None,
     ) -> list[Candidate]:
         """Candidates of `accepts`, best ranking first, over-fetching until there are 2k of them
         or the space is exhausted (so a narrow filter still fills k). With `penalise`, a query of
         modality `source` ranks by CSLS. A document scores by its best passage for a text query
         (MaxP); a photo or a sound is compared with whole documents only: many passages are many
         chances to match an image's few ImageNet classes by accident (image->text MRR 0.663 ->
-        0.612 when passages were allowed, bench/RESULTS.md)."""
+        0.612 when passages were allowed, bench/RESULTS.md). `types` (the item types `accepts`
+        keeps) lets a backend that filters skip vectors no such item owns."""
         self.searched = True
         fetch = k * 4 + len(exclude) + 10
         while True:
-            labels, sims = self.backend.search(vector, fetch)
+            labels, sims = self.backend.search(vector, fetch, types)
             found = self.catalog.vector_hits(
                 self.name, labels.tolist(), source if penalise else None
             )
