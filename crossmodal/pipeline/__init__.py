@@ -58,6 +58,10 @@ def update(
 
     started = time.time()
     clock = time.perf_counter()
+    if ray:  # a dead address fails before any work, not after the ingest
+        from .ray_embed import reachable
+
+        reachable(ray)
     with store.write_lock(wait_seconds):
         store.remove_leftovers()
         check_model_flags(model, options)

@@ -145,6 +145,24 @@ def _encoder(recipe: dict[str, Any]) -> EncoderSet:
     return create_encoder_set(recipe["name"], recipe["options"], cache_dir, recipe["record"])
 
 
+def reachable(address: str, seconds: float = 5.0) -> str | None:
+    """The host of a HOST:PORT address once its port answers (Ray's own connect waits a minute
+    or more on a dead address); None for addresses Ray resolves itself (auto, ray://...)."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return None
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=seconds):
+            return host
+    except OSError as exc:
+        raise UserError(
+            f"cannot connect to the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from exc
+
+
 def regroup(
     rows: list[tuple[Job, dict[str, Any]]],
 ) -> Encoded:
@@ -182,6 +200,10 @@ class RayCluster:
     KINDS = ("image", "text", "audio", "text_side")
 
     def __init__(self, address: str, store: Store, options: ModelOptions | None) -> None:
+        host = reachable(address)
+        if host in ("127.0.0.1", "localhost", "::1"):
+            # A one-machine cluster: Ray would otherwise swap loopback for the outward address.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError as exc:
