@@ -287,7 +287,9 @@ def _milvus_finding(catalog: Catalog, backend: Any, space: str, dim: int) -> Fin
         if vector_id not in found:
             return Finding("index", f"vector {vector_id} is missing from Milvus", space)
         if not np.allclose(found[vector_id], vector, atol=1e-5):
-            return Finding("index", f"vector {vector_id} in Milvus differs from the catalog's", space)
+            return Finding(
+                "index", f"vector {vector_id} in Milvus differs from the catalog's", space
+            )
     missing, extra = len(live - set(alive)), len(set(alive) - live)
     if missing or extra:
         return Finding(

@@ -172,7 +172,9 @@ class VectorRows(Connection):
     def vector_made_from(self, space: str, vector_ids: Sequence[int]) -> dict[int, str]:
         """{vector id: what it was made from} (see vector_modalities), for these vectors."""
         query = owner_union(
-            "v.id AS id, min({made_from}) AS made", "+v.space = ? AND v.id IN ({marks})", "GROUP BY v.id"
+            "v.id AS id, min({made_from}) AS made",
+            "+v.space = ? AND v.id IN ({marks})",
+            "GROUP BY v.id",
         )
         rows = self.rows_in(query, [int(v) for v in vector_ids], before=[space], repeat=3)
         found: dict[int, str] = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,8 @@ def regroup(
     usable = np.array([payload["usable"] for _, payload in rows], dtype=bool)
     vectors: dict[str, np.ndarray] = {}
     for space in spaces:
-        dims = {len(p["vectors"][space]) for _, p in rows if space in p["vectors"]}
-        dim = dims.pop()
+        sizes = Counter(len(p["vectors"][space]) for _, p in rows if space in p["vectors"])
+        dim = sizes.most_common(1)[0][0]  # the space's size: a row of another is unusable
         matrix = np.zeros((len(rows), dim), dtype=np.float32)
         for row, (_, payload) in enumerate(rows):
             vector = payload["vectors"].get(space)

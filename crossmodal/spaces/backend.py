@@ -34,6 +34,9 @@ class VectorBackend(Protocol):
 
     space: str
     degraded: str | None  # why searches are slower or partial (a damaged file), else None
+    # True: a delete only marks (hnswlib), so sync rebuilds once a quarter is marked; False: a
+    # delete removes the vector (Milvus), nothing accumulates.
+    marks_deletions: bool
 
     def search(
         self, vector: np.ndarray, k: int, types: Iterable[str] | None = None

@@ -281,6 +281,8 @@ class HnswBackend:
     so in `degraded`, so a damaged file never stops a search; `update` or `check --repair`
     rebuilds it. Writes go to the next generation's file, published by `commit`."""
 
+    marks_deletions = True
+
     def __init__(self, catalog: Catalog, space: str, dim: int, index_dir: Path) -> None:
         self.catalog, self.space, self.dim, self.index_dir = catalog, space, dim, index_dir
         self._opened = False

@@ -93,8 +93,10 @@ def client_for(target: VectorTarget) -> Any:
         }
         if target.lite:
             _refuse_if_locked(target)
-            # Milvus Lite logs a traceback of its own on a failed open: the one-line error says it.
-            logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
+            # Milvus Lite's in-process server logs tracebacks of its own (a failed open, calls it
+            # does not implement and pymilvus falls back from): the library prints nothing.
+            for name in ("milvus_lite", "grpc._server"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             client = MilvusClient(uri=target.uri, token=token, timeout=30, **options)
         except Exception as exc:  # pymilvus raises MilvusException and grpc's own errors
@@ -146,6 +148,8 @@ def _reason(exc: BaseException) -> str:
 class MilvusBackend:
     """A space's Milvus collection. Reads ask Milvus; writes follow sync's calls and publish
     through the catalog's index_state, as the hnswlib files do."""
+
+    marks_deletions = False  # a delete removes the row: no share of dead rows to rebuild away
 
     def __init__(
         self, catalog: Catalog, space: str, dim: int, target: VectorTarget, store_id: str
@@ -282,10 +286,18 @@ class MilvusBackend:
         if state is None:
             return  # no published state: nothing a search trusts, members() rebuilds anyway
         marker = IndexState(
-            self.space, state.dim, state.n_labels, state.n_deleted, -abs(state.generation) - 1
+            self.space, state.dim, state.n_labels, state.n_deleted, -self._next_generation()
         )
         with self.catalog.transaction():
             self.catalog.save_index_state(marker, {}, set())
+
+    def _next_generation(self) -> int:
+        """The generation this sync publishes: one past the published one; a marker (negative)
+        already names it."""
+        state = self._state
+        if state is None:
+            return 1
+        return state.generation + 1 if state.generation >= 0 else -state.generation
 
     def _create(self) -> None:
         from pymilvus import DataType, MilvusClient
@@ -365,8 +377,7 @@ class MilvusBackend:
     def commit(self, changed: set[int] | None) -> None:
         """Flush, then record the next generation and the members in one catalog transaction."""
         self._call("flush", self.client.flush, self.collection)
-        previous = 0 if self._state is None else abs(self._state.generation)
-        state = IndexState(self.space, self.dim, len(self._members), 0, previous + 1)
+        state = IndexState(self.space, self.dim, len(self._members), 0, self._next_generation())
         with self.catalog.transaction():
             if changed is None:
                 self.catalog.save_index_state(state, self._members, None)

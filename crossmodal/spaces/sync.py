@@ -17,8 +17,9 @@ def rebuild(catalog: Catalog, backend: VectorBackend) -> IndexReport:
 
 
 def sync(catalog: Catalog, backend: VectorBackend) -> IndexReport:
-    """Add new live vectors, delete dead ones, restore revived ones; rebuild when the deleted
-    share passes REBUILD_DELETED_SHARE or the copy is not what the catalog says it holds."""
+    """Add new live vectors, delete dead ones, restore revived ones; rebuild when the copy is not
+    what the catalog says it holds, or (for a backend that marks deletions instead of removing
+    them, as hnswlib does) when the deleted share passes REBUILD_DELETED_SHARE."""
     members = backend.members()
     if members is None:
         return rebuild(catalog, backend)
@@ -28,7 +29,8 @@ def sync(catalog: Catalog, backend: VectorBackend) -> IndexReport:
     to_restore = {v for v, dead in members.items() if dead and v in live}
     total = len(members) + len(to_add)
     deleted = sum(members.values()) - len(to_restore) + len(to_delete)
-    if total and deleted / total > REBUILD_DELETED_SHARE:
+    marks = getattr(backend, "marks_deletions", True)  # a real delete leaves nothing to rebuild
+    if marks and total and deleted / total > REBUILD_DELETED_SHARE:
         return rebuild(catalog, backend)
     if not (to_add or to_delete or to_restore):
         backend.tidy()
