@@ -83,7 +83,7 @@ def bench_embed(count: int, work: Path) -> None:
     print(f"  local update      {local_s:7.1f} s  {count / local_s:6.1f} photos/s")
     print(
         f"  update --ray      {ray_s:7.1f} s  {count / ray_s:6.1f} photos/s "
-        f"(x{local_s / ray_s:.2f} of local; {max(1, cpus - max(1, cpus // 4))} encode actors)"
+        f"(x{local_s / ray_s:.2f} of local; {max(1, cpus // 3)} encode actors)"
     )
     print(
         f"  vectors: {len(a)} local, {len(b)} ray, same keys {a.keys() == b.keys()}, "

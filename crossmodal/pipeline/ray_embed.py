@@ -233,16 +233,26 @@ class RayCluster:
         resources = ray.cluster_resources()
         self.cpus = max(1, int(resources.get("CPU", 1)))
         gpus = int(resources.get("GPU", 0))
-        # Encoding is the heavy part: one actor per GPU, else a quarter of the CPUs left to the
-        # decode tasks (with every CPU held by an actor, no decode task could ever run).
-        # Ray Data restarts a lost actor and retries its batch by default (max_restarts=-1).
-        self.actors = gpus or max(1, self.cpus - max(1, self.cpus // 4))
+        # One actor per GPU; on CPUs, pools sized to the measured split of a file's CPU time
+        # (bench/RESULTS.md, issue 20): a 3.8 Mpx photo's decode and resize take ~2/3 of it, so a
+        # third of the CPUs encode pictures; text and sounds decode for next to nothing, so
+        # three quarters encode them. Some CPU is always left to decode tasks (with every CPU
+        # held by an actor, none could ever run). Ray Data restarts a lost actor and retries its
+        # batch by default (max_restarts=-1).
+        self.gpus = gpus
         self.actor_resources: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": 1}
 
     def close(self) -> None:
         """Disconnect (the cluster itself keeps running: it is not ours to stop)."""
         if self.ray.is_initialized():
             self.ray.shutdown()
+
+    def pool_size(self, kind: str) -> int:
+        if self.gpus:
+            return self.gpus
+        if kind == "image":
+            return max(1, self.cpus // 3)
+        return max(1, self.cpus - max(1, self.cpus // 4))
 
     def recipe(self, encoder: EncoderSet) -> dict[str, Any]:
         from ..models import _record, _run_options
@@ -305,7 +315,7 @@ class RayCluster:
         recipe = self.recipe(encoder)
         encode_as = "text" if kind == "text_side" else kind
         size = encoder.batch_size or BATCH_SIZE[encode_as]
-        actors = self.actors
+        actors = self.pool_size(kind)
         for start in range(0, len(jobs), WINDOW):
             window = jobs[start : start + WINDOW]
             by_key = {job.key: job for job in window}
