@@ -139,6 +139,20 @@ def test_rebuild_replaces_the_collection(catalog, backend) -> None:  # type: ign
     assert report.rebuilt and report.size == 3
     assert backend().stored_count() == 3
     assert set(catalog.index_members("s")) == catalog.live_vector_ids("s")
+    # A rebuild uploads beside the published collection: readers see it whole until commit.
+    writer = backend()
+    writer.rebuild([vid(catalog, "img")])
+    assert backend().stored_count() == 3
+    assert backend().search(unit(0, 0, 0, 1), 3)[0].tolist()[0] == vid(catalog, "doc")
+    writer.commit(None)
+    assert backend().stored_count() == 1
+    client, alias = writer.client, writer.collection
+    assert client.describe_alias(alias)["collection_name"] == f"{alias}_g3"
+    # The previous generation is kept one round for searches that had just resolved it.
+    assert sorted(n for n in client.list_collections() if n.startswith(alias)) == [
+        f"{alias}_g2",
+        f"{alias}_g3",
+    ]
 
 
 def test_collection_names_are_milvus_names() -> None:

@@ -420,3 +420,22 @@ def test_bad_vectors_values_are_one_line(tmp_path: Path) -> None:
         )
         assert result.returncode == 1, value
         assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_switching_back_to_hnswlib_rebuilds_from_the_catalog(
+    lite_store: Path, tmp_path: Path
+) -> None:
+    """`--vectors hnswlib` moves a Milvus store back: every space is rebuilt from the stored
+    vectors (nothing the files held before is trusted), then the store records it."""
+    store = copy_store(lite_store, tmp_path / "store")
+    result = crossmodal("index", "--store", str(store), "--json")  # in line: nothing to do
+    assert result.returncode == 0, result.stderr
+    back = crossmodal(
+        "update", str(SAMPLE), "--store", str(store), "--vectors", "hnswlib", "--json"
+    )
+    assert back.returncode == 0, back.stderr
+    assert all(report["rebuilt"] for report in json.loads(back.stdout)["index"])
+    assert json.loads((store / "settings.json").read_text())["vectors"] == "hnswlib"
+    assert top(store, "a cat")[0].endswith("cat_chelsea.png")
+    check = crossmodal("check", "--store", str(store), "--json")
+    assert check.returncode == 0 and json.loads(check.stdout)["ok"], check.stdout

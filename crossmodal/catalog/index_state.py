@@ -72,6 +72,13 @@ class IndexRows(Connection):
             [(state.space, int(v), int(dead)) for v, dead in rows],
         )
 
+    def forget_index_states(self) -> None:
+        """Every space's index as never built (a store moving its vectors to another backend);
+        inside a transaction."""
+        self.conn.execute("DELETE FROM index_members")
+        self.conn.execute("DELETE FROM index_state")
+        self.conn.execute("DELETE FROM hubness_state")
+
     def replace_index_members(self, space: str, present: dict[int, bool]) -> None:
         """Members as a backend without deletion marks keeps them: True adds the vector (alive),
         False removes its row; inside a transaction."""

@@ -54,7 +54,7 @@ def update(
     from ..catalog import Catalog
     from ..encoders.plugin import as_encoder_set
     from ..models import add_model, store_encoder
-    from ..spaces.target import set_target
+    from ..spaces.target import switch_target
 
     started = time.time()
     clock = time.perf_counter()
@@ -70,11 +70,11 @@ def update(
         encoder = as_encoder_set(encoder) if encoder else store_encoder(store, options=options)
         set_ocr(store, ocr, encoder)
         set_video_hours(store, video_hours)
-        set_target(store, vectors)
+        switch = switch_target(store, vectors)
         ingested = ingest(store, roots, progress, allow_empty=allow_empty)
         _detect_missing_languages(store)
         embedded = embed(store, encoder, progress, ray=ray)
-        reports = index(store, encoder, progress)
+        reports = index(store, encoder, progress, target=switch)
         summary = UpdateSummary(ingested, embedded, reports, *purge(store))
         summary.seconds = time.perf_counter() - clock
         catalog = Catalog(store.catalog_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 from ..catalog import Catalog
 from ..encoders import EncoderSet
@@ -14,31 +15,46 @@ from ..store import Store
 from .ingest import absolute, require_utf8, under
 from .summaries import IndexReport, Progress, no_progress
 
+if TYPE_CHECKING:
+    from ..spaces.target import VectorTarget
+
 # Deleted items stay restorable (their vectors kept) this long; then they are forgotten.
 PURGE_AFTER_SECONDS = 30 * 24 * 3600
 
 
 def index(
-    store: Store, encoder: EncoderSet | None = None, progress: Progress = no_progress
+    store: Store,
+    encoder: EncoderSet | None = None,
+    progress: Progress = no_progress,
+    target: VectorTarget | None = None,
 ) -> list[IndexReport]:
-    """Bring every space's index in line with the catalog's vectors (never re-embeds)."""
+    """Bring every space's index in line with the catalog's vectors (never re-embeds). With
+    `target` (update --vectors), the spaces move there: the catalog forgets what the old backend
+    held (so nothing an earlier visit to the target left is trusted), every space is uploaded
+    from the stored vectors, and only then does the store record the target; searches meanwhile
+    read the stored vectors exactly."""
     from ..hubness import refresh_hubness
     from ..models import store_encoder
     from ..spaces.sync import sync
-    from ..spaces.target import open_backend
+    from ..spaces.target import open_backend, record_target
 
     encoder = as_encoder_set(encoder) if encoder else store_encoder(store)
     catalog = Catalog(store.catalog_path)
     reports = []
     try:
         spaces = list(encoder.spaces.values())
+        if target is not None:
+            with catalog.transaction():
+                catalog.forget_index_states()
         for number, space in enumerate(spaces):
             progress("index", number, len(spaces))
-            backend = open_backend(store, catalog, space.name, space.dim)
+            backend = open_backend(store, catalog, space.name, space.dim, target)
             reports.append(sync(catalog, backend))
             if len(space.modalities) > 1:
                 refresh_hubness(catalog, space.name)
         progress("index", len(spaces), len(spaces))
+        if target is not None:
+            record_target(store, target)
     finally:
         catalog.close()
     return reports

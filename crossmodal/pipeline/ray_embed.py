@@ -28,7 +28,7 @@ import numpy as np
 from ..catalog import Catalog
 from ..encoders import EncoderSet
 from ..encoders.registry import ModelOptions
-from ..errors import UserError
+from ..errors import EncoderError, UserError
 from ..store import Store
 from .embed import (
     BATCH_SIZE,
@@ -146,6 +146,14 @@ def _encoder(recipe: dict[str, Any]) -> EncoderSet:
     return create_encoder_set(recipe["name"], recipe["options"], cache_dir, recipe["record"])
 
 
+def _first_line(exc: BaseException) -> str:
+    """The cause of a Ray error in one line (Ray's own text carries the remote traceback)."""
+    cause = getattr(exc, "cause", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = next((line for line in reversed(lines) if not line.startswith(("File ", "^"))), "")
+    return " ".join((text or type(cause).__name__).split())[:300]
+
+
 def reachable(address: str, seconds: float = 5.0) -> str | None:
     """The host of a HOST:PORT address once its port answers (Ray's own connect waits a minute
     or more on a dead address); None for addresses Ray resolves itself (auto, ray://...)."""
@@ -240,7 +248,10 @@ class RayCluster:
         # held by an actor, none could ever run). Ray Data restarts a lost actor and retries its
         # batch by default (max_restarts=-1).
         self.gpus = gpus
-        self.actor_resources: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        # On one CPU, an actor holding all of it would leave no decode task room to run.
+        share = 1.0 if self.cpus >= 2 else 0.5
+        self.decode_cpus = share
+        self.actor_resources: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": share}
 
     def close(self) -> None:
         """Disconnect (the cluster itself keeps running: it is not ours to stop)."""
@@ -282,7 +293,12 @@ class RayCluster:
 
             return socket.gethostname(), [p for p in paths if not os.access(p, os.R_OK)]
 
-        nodes = [node for node in ray.nodes() if node.get("Alive")]
+        # The nodes that can run our tasks (a head kept free of work has no CPU to read with).
+        nodes = [
+            node
+            for node in ray.nodes()
+            if node.get("Alive") and (node.get("Resources", {}).get("CPU", 0) > 0)
+        ]
         answers = ray.get(
             [
                 unseen.options(
@@ -325,7 +341,7 @@ class RayCluster:
                     decode_batch,
                     fn_kwargs={"recipe": recipe},
                     batch_size=size,
-                    num_cpus=1,
+                    num_cpus=self.decode_cpus,
                     max_retries=RETRIES,
                 )
                 .map_batches(
@@ -336,9 +352,12 @@ class RayCluster:
                     **self.actor_resources,
                 )
             )
-            for batch in dataset.iter_batches(batch_size=size, batch_format="numpy"):
-                self._write(catalog, by_key, batch, summary, primary)
-                advance(len(batch["key"]))
+            try:
+                for batch in dataset.iter_batches(batch_size=size, batch_format="numpy"):
+                    self._write(catalog, by_key, batch, summary, primary)
+                    advance(len(batch["key"]))
+            except ray.exceptions.RayError as exc:  # what was written so far stays written
+                raise EncoderError(f"the Ray cluster failed to encode: {_first_line(exc)}") from exc
 
     def _write(
         self,

@@ -91,12 +91,13 @@ def client_for(target: VectorTarget) -> Any:
                 "grpc.keepalive_permit_without_calls": False,
             }
         }
+        # pymilvus installs its own stderr handler and logs every failed call with a traceback;
+        # Milvus Lite's in-process server logs its own (a failed open, calls it does not
+        # implement). The library prints nothing: the error is raised, in one line.
+        for name in ("pymilvus", "milvus_lite", "grpc._server"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         if target.lite:
             _refuse_if_locked(target)
-            # Milvus Lite's in-process server logs tracebacks of its own (a failed open, calls it
-            # does not implement and pymilvus falls back from): the library prints nothing.
-            for name in ("milvus_lite", "grpc._server"):
-                logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             client = MilvusClient(uri=target.uri, token=token, timeout=30, **options)
         except Exception as exc:  # pymilvus raises MilvusException and grpc's own errors
@@ -161,6 +162,7 @@ class MilvusBackend:
         self._members: dict[int, bool] = {}
         self._marked = False  # whether this sync has recorded "being written"
         self._size: int | None = None
+        self._writing_to = self.collection  # the alias, or a rebuild's new collection
 
     @property
     def client(self) -> Any:
@@ -215,8 +217,10 @@ class MilvusBackend:
         key = (self.target.uri, self.collection)
         if key in _loaded:
             return
+        from pymilvus.client.types import LoadState
+
         state = self._call("look up", self.client.get_load_state, self.collection)
-        if "Loaded" not in str(state.get("state")) or "NotLoad" in str(state.get("state")):
+        if state.get("state") != LoadState.Loaded:
             self._call("load", self.client.load_collection, self.collection)
         _loaded.add(key)
 
@@ -299,7 +303,7 @@ class MilvusBackend:
             return 1
         return state.generation + 1 if state.generation >= 0 else -state.generation
 
-    def _create(self) -> None:
+    def _create(self, name: str) -> None:
         from pymilvus import DataType, MilvusClient
 
         client = self.client
@@ -319,7 +323,7 @@ class MilvusBackend:
         self._call(
             "create",
             client.create_collection,
-            self.collection,
+            name,
             schema=schema,
             index_params=index,
             consistency_level="Strong",
@@ -341,7 +345,7 @@ class MilvusBackend:
                 }
                 for row, label in enumerate(labels.tolist())
             ]
-            self._call("write to", self.client.upsert, self.collection, data=rows)
+            self._call("write to", self.client.upsert, self._writing_to, data=rows)
             self._members.update((int(label), False) for label in labels.tolist())
 
     def add(self, ids: Sequence[int]) -> None:
@@ -359,24 +363,34 @@ class MilvusBackend:
         self._mark_writing()
         for start in range(0, len(gone), UPLOAD_CHUNK):
             chunk = gone[start : start + UPLOAD_CHUNK]
-            self._call("delete from", self.client.delete, self.collection, ids=chunk)
+            self._call("delete from", self.client.delete, self._writing_to, ids=chunk)
         for label in gone:
             self._members.pop(label, None)
 
     def rebuild(self, ids: Sequence[int]) -> None:
-        """A new collection with exactly these vectors (the old one is dropped first)."""
+        """A new collection (NAME_gN) with exactly these vectors, uploaded while searches still
+        read the old one through the alias NAME; commit points the alias at it."""
         self._state = self.catalog.index_state(self.space)
         self._mark_writing()
-        if self.exists():
-            self._call("drop", self.client.drop_collection, self.collection)
-        _loaded.discard((self.target.uri, self.collection))
-        self._create()
-        self._members = {}
+        fresh = f"{self.collection}_g{self._next_generation()}"
+        if self._call("look up", self.client.has_collection, fresh):
+            self._call("drop", self.client.drop_collection, fresh)  # a killed rebuild's
+        self._create(fresh)
+        self._writing_to, self._members = fresh, {}
         self._upload(list(ids))
 
     def commit(self, changed: set[int] | None) -> None:
-        """Flush, then record the next generation and the members in one catalog transaction."""
-        self._call("flush", self.client.flush, self.collection)
+        """Flush; after a rebuild, point the alias at the new collection; then record the next
+        generation and the members in one catalog transaction."""
+        client = self.client
+        self._call("flush", client.flush, self._writing_to)
+        if self._writing_to != self.collection:  # a rebuild: publish it
+            aliases = self._call("list aliases", client.list_aliases).get("aliases", [])
+            if self.collection in aliases:
+                self._call("switch", client.alter_alias, self._writing_to, self.collection)
+            else:
+                self._call("name", client.create_alias, self._writing_to, self.collection)
+            _loaded.discard((self.target.uri, self.collection))
         state = IndexState(self.space, self.dim, len(self._members), 0, self._next_generation())
         with self.catalog.transaction():
             if changed is None:
@@ -386,7 +400,26 @@ class MilvusBackend:
                 self.catalog.replace_index_members(
                     self.space, {v: self._members.get(v) is not None for v in changed}
                 )
+        published, self._writing_to = self._writing_to, self.collection
         self._state, self._marked, self._size = state, False, None
+        if published != self.collection:
+            self._drop_older(published)
+
+    def _drop_older(self, keep: str) -> None:
+        """Collections of this space older than the one just published and the one before it
+        (a search that resolved the alias a moment ago may still read that one)."""
+        prefix = f"{self.collection}_g"
+        names = self._call("list", self.client.list_collections)
+        older = sorted(
+            (int(name[len(prefix) :]), name)
+            for name in names
+            if name.startswith(prefix) and name[len(prefix) :].isdigit() and name != keep
+        )
+        for _, name in older[:-1]:
+            self._call("drop", self.client.drop_collection, name)
 
     def tidy(self) -> None:
-        """Nothing is left behind between generations: Milvus keeps one collection."""
+        """The previous collection, kept one round for searches that had just resolved it."""
+        if self.exists():
+            described = self._call("describe", self.client.describe_alias, self.collection)
+            self._drop_older(str(described.get("collection_name", "")))

@@ -79,21 +79,34 @@ def store_target(store: Store) -> VectorTarget:
     return parse_target(str(store.option("vectors", HNSWLIB)))
 
 
-def set_target(store: Store, value: str | None) -> VectorTarget:
-    """Record `--vectors` for the store (under the write lock); None keeps what it has. A store
-    id names its collections, so two stores can share one Milvus deployment."""
+def switch_target(store: Store, value: str | None) -> VectorTarget | None:
+    """The target `--vectors` asks for when it is not the store's (None: no switch), checked
+    before any work: a Milvus deployment must answer now, not after the ingest. It is recorded
+    by record_target only once every space is in it, so searches meanwhile use the old one."""
     if value is None:
-        return store_target(store)
+        return None
     target = parse_target(value)
-    if target.kind == "milvus" and not store.option("store_id"):
-        store.set_option("store_id", secrets.token_hex(6))
-    store.set_option("vectors", target.spec)
+    if target.spec == store_target(store).spec:
+        return None
+    if target.kind == "milvus":
+        from .milvus import client_for
+
+        client_for(target)  # connects, or a one-line StoreError
+        if not store.option("store_id"):
+            store.set_option("store_id", secrets.token_hex(6))
     return target
 
 
-def open_backend(store: Store, catalog: Catalog, space: str, dim: int) -> VectorBackend:
-    """The backend the store's settings name, for one space."""
-    target = store_target(store)
+def record_target(store: Store, target: VectorTarget) -> None:
+    """Make `target` the store's (under the write lock), once its spaces are in it."""
+    store.set_option("vectors", target.spec)
+
+
+def open_backend(
+    store: Store, catalog: Catalog, space: str, dim: int, target: VectorTarget | None = None
+) -> VectorBackend:
+    """The backend the store's settings name (or `target`, while switching), for one space."""
+    target = target or store_target(store)
     if target.kind == HNSWLIB:
         from .hnsw import HnswBackend
 
