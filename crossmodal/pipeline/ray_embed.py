@@ -220,6 +220,14 @@ class RayCluster:
         self.ray = ray
         self.store, self.options = store, options
         self.actor_pids: set[int] = set()  # the encode actors' processes seen (for tests, stats)
+        # Ray's driver thread prints the cluster's error messages (a worker that died, which
+        # Ray then retries) on this process's stdout, where they would break --json; they are
+        # kept in `cluster_messages` instead (the library prints nothing).
+        import ray._private.worker as ray_worker
+
+        self.cluster_messages: list[str] = []
+        self._print = ray_worker.print_to_stdstream
+        ray_worker.print_to_stdstream = self._keep  # type: ignore[assignment]
         try:
             ray.init(
                 address=address,
@@ -230,6 +238,7 @@ class RayCluster:
                 configure_logging=False,
             )
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError from Ray
+            ray_worker.print_to_stdstream = self._print  # type: ignore[assignment]
             reason = " ".join(str(exc).split())[:300]
             raise UserError(f"cannot connect to the Ray cluster at {address}: {reason}") from exc
         from ray.data import DataContext
@@ -253,10 +262,16 @@ class RayCluster:
         self.decode_cpus = share
         self.actor_resources: dict[str, Any] = {"num_gpus": 1} if gpus else {"num_cpus": share}
 
+    def _keep(self, data: dict[str, Any], ignore_prefix: bool = False) -> None:
+        self.cluster_messages.extend(str(line) for line in data.get("lines", []))
+
     def close(self) -> None:
         """Disconnect (the cluster itself keeps running: it is not ours to stop)."""
+        import ray._private.worker as ray_worker
+
         if self.ray.is_initialized():
             self.ray.shutdown()
+        ray_worker.print_to_stdstream = self._print  # type: ignore[assignment]
 
     def pool_size(self, kind: str) -> int:
         if self.gpus:
