@@ -101,7 +101,7 @@ MUTATE_TARGETS := \
 	crossmodal.spaces.milvus.*=tests/test_milvus_backend.py \
 	crossmodal.spaces.target.*=tests/test_milvus_backend.py \
 	crossmodal.spaces.sync.*=tests/test_milvus_backend.py \
-	crossmodal.pipeline.ray_embed.x_regroup=tests/test_milvus_backend.py
+	crossmodal.pipeline.ray_embed.x_regroup*=tests/test_milvus_backend.py
 mutate: install
 	@set -f; rm -rf mutants; mkdir -p mutants/tests mutants/tmp; \
 	cp -R crossmodal cli sample_data pyproject.toml mutants/; find mutants -name __pycache__ -prune -exec rm -rf {} +; \

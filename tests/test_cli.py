@@ -302,7 +302,10 @@ def test_stats_reports_what_the_store_holds(store: Path) -> None:
         "index_bytes": report["spaces"]["fake-visual"]["index_bytes"],
     }
     assert report["read"]["passages"] == 2 and report["failed"] == 0
-    assert report["last_update"] is not None and report["options"] == {"ocr": False}
+    assert report["last_update"] is not None and report["options"] == {
+        "ocr": False,
+        "vectors": "hnswlib",
+    }
     table = runner.invoke(app, ["stats", "--store", str(store)])
     assert table.exit_code == 0 and "fake-semantic" in table.stdout and "3 image" in table.stdout
     missing = runner.invoke(app, ["stats", "--store", str(store.parent / "nope")])
