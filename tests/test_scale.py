@@ -396,17 +396,6 @@ def test_a_killed_upload_is_redone_from_the_catalog(lite_store: Path, tmp_path: 
     assert crossmodal("check", "--store", str(store)).returncode == 0
 
 
-def test_type_filters_are_pushed_down_exactly() -> None:
-    from crossmodal.spaces.milvus import made_from_filter
-
-    assert made_from_filter(None) is None
-    assert made_from_filter(["image", "text", "audio", "video"]) is None
-    assert made_from_filter(["text"]) == 'made_from in ["text"]'
-    assert made_from_filter(["image"]) == 'made_from in ["image", "text"]'
-    assert made_from_filter(["audio"]) == 'made_from in ["audio", "text"]'
-    assert made_from_filter(["video"]) is None  # its scenes are pictures, its sound is audio
-
-
 def test_bad_vectors_values_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("words about a cat")
     for value, says in (

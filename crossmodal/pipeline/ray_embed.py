@@ -122,7 +122,6 @@ class EncodeActor:
             "key": np.array(keys, dtype=object),
             "error": np.array(errors, dtype=object),
             "payload": np.array(payloads, dtype=object),
-            "pid": np.full(len(keys), os.getpid(), dtype=np.int64),
         }
 
 
@@ -219,7 +218,6 @@ class RayCluster:
             raise UserError("--ray needs Ray: pip install 'crossmodal[scale]'") from exc
         self.ray = ray
         self.store, self.options = store, options
-        self.actor_pids: set[int] = set()  # the encode actors' processes seen (for tests, stats)
         # Ray's driver thread prints the cluster's error messages (a worker that died, which
         # Ray then retries) on this process's stdout, where they would break --json; they are
         # kept in `cluster_messages` instead (the library prints nothing).
@@ -384,10 +382,7 @@ class RayCluster:
     ) -> None:
         rows: list[tuple[Job, dict[str, Any]]] = []
         errors: list[tuple[Job, Exception]] = []
-        for key, error, payload, pid in zip(
-            batch["key"], batch["error"], batch["payload"], batch["pid"], strict=True
-        ):
-            self.actor_pids.add(int(pid))
+        for key, error, payload in zip(batch["key"], batch["error"], batch["payload"], strict=True):
             job = by_key[str(key)]
             if error:
                 errors.append((job, RecordedFailure(str(error))))
