@@ -203,7 +203,12 @@ def _check_index(catalog: Catalog, index_dir: Path, space: str, dim: int) -> Fin
     if damage:
         return Finding("index", damage, space)
     members = catalog.index_members(space)
-    alive = {v for v, dead in members.items() if not dead}
+    return _behind(live, {v for v, dead in members.items() if not dead}, space)
+
+
+def _behind(live: set[int], alive: set[int], space: str) -> Finding | None:
+    """Pending work of any backend: vectors the catalog has live that its copy lacks, or holds
+    alive that the catalog no longer has."""
     missing, extra = len(live - alive), len(alive - live)
     if missing or extra:
         return Finding(
@@ -290,12 +295,7 @@ def _milvus_finding(catalog: Catalog, backend: Any, space: str, dim: int) -> Fin
             return Finding(
                 "index", f"vector {vector_id} in Milvus differs from the catalog's", space
             )
-    missing, extra = len(live - set(alive)), len(set(alive) - live)
-    if missing or extra:
-        return Finding(
-            "pending", f"index behind the catalog: {missing} to add, {extra} to remove", space
-        )
-    return None
+    return _behind(live, set(alive), space)
 
 
 def _index_damage(

@@ -71,7 +71,9 @@ def made_from_filter(types: Iterable[str] | None) -> str | None:
 
 def client_for(target: VectorTarget) -> Any:
     """One client per process and deployment (a Milvus Lite file is opened once)."""
-    token = os.environ.get("CROSSMODAL_MILVUS_TOKEN", "")
+    from .target import TOKEN_ENV
+
+    token = os.environ.get(TOKEN_ENV, "")
     key = (target.uri, token)
     with _clients_lock:
         if key in _clients:
