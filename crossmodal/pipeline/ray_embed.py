@@ -60,8 +60,8 @@ def _row_fields(job: Job) -> dict[str, Any]:
     return {
         "key": job.key,
         "kind": job.kind,
-        "path": item.fs_path,
-        "text": item.text_side or "" if job.kind == "text_side" else "",
+        "path": os.fsencode(item.fs_path),  # bytes: a non-UTF-8 name survives Arrow's strings
+        "text": (item.text_side or "") if job.kind == "text_side" else "",
     }
 
 
@@ -83,7 +83,7 @@ def decode_batch(batch: dict[str, np.ndarray], recipe: dict[str, Any]) -> dict[s
     for key, kind, path, text in zip(
         batch["key"], batch["kind"], batch["path"], batch["text"], strict=True
     ):
-        row = {"key": str(key), "kind": str(kind), "path": str(path), "text": str(text)}
+        row = {"key": str(key), "kind": str(kind), "path": os.fsdecode(path), "text": str(text)}
         job = Job(_RowItem(row), row["kind"], row["key"])  # type: ignore[arg-type]
         try:
             value = encoder.prepare(row["kind"], decode(job, encoder.audio_sample_rate))
