@@ -82,7 +82,7 @@ def client_for(target: VectorTarget) -> Any:
             from pymilvus import MilvusClient
         except ImportError as exc:
             raise StoreError(
-                f"the store keeps its vectors in {target.shown()}, which needs pymilvus: "
+                f"the store keeps its vectors in {target.spec}, which needs pymilvus: "
                 "pip install 'crossmodal[scale]'"
             ) from exc
         # pymilvus pings every 10 s even with no call in flight; servers (Milvus Lite's among
@@ -103,7 +103,7 @@ def client_for(target: VectorTarget) -> Any:
         try:
             client = MilvusClient(uri=target.uri, token=token, timeout=30, **options)
         except Exception as exc:  # pymilvus raises MilvusException and grpc's own errors
-            raise StoreError(f"cannot reach Milvus at {target.shown()}: {_reason(exc)}") from exc
+            raise StoreError(f"cannot reach Milvus at {target.spec}: {_reason(exc)}") from exc
         _clients[key] = client
         return client
 
@@ -125,7 +125,7 @@ def _refuse_if_locked(target: VectorTarget) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError as exc:
         raise StoreError(
-            f"{target.shown()} is open in another process (Milvus Lite serves one process at a "
+            f"{target.spec} is open in another process (Milvus Lite serves one process at a "
             "time); for a server beside cron runs, serve it with milvus-lite server and use "
             "--vectors milvus://HOST:PORT"
         ) from exc
@@ -178,7 +178,7 @@ class MilvusBackend:
             raise
         except Exception as exc:
             raise StoreError(
-                f"Milvus at {self.target.shown()} failed to {what} {self.collection}: {_reason(exc)}"
+                f"Milvus at {self.target.spec} failed to {what} {self.collection}: {_reason(exc)}"
             ) from exc
 
     # -- reading -------------------------------------------------------------------------

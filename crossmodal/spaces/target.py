@@ -38,9 +38,6 @@ class VectorTarget:
     def lite(self) -> bool:
         return self.kind == "milvus" and not self.uri.startswith(("http://", "https://"))
 
-    def shown(self) -> str:
-        return self.spec
-
 
 _HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})")
 
