@@ -34,6 +34,49 @@ CLASS_SIDE = "passage"  # the ConSE class prompts stand for pictures: what a que
 # Language directions taken out of a text query (chosen on half of the multilingual evals'
 # queries, reported on the other half: bench/RESULTS.md, issue 21); 0 turns it off.
 QUERY_LANGUAGE_RANK = 8
+# Languages whose ImageNet class names join the English prompt in each class's mean embedding,
+# each with its own "a photo of": chosen on the multilingual eval (bench/RESULTS.md, issue 21).
+CLASS_NAME_LANGUAGES: tuple[str, ...] = ("zh", "ja")
+CLASS_TEMPLATES_BY_LANGUAGE = {
+    "zh": "一张{}的照片。",
+    "ja": "{}の写真。",
+    "de": "Ein Foto: {}.",
+    "es": "Una foto de {}.",
+    "ru": "Фотография: {}.",
+}
+# zh, ja: as clip-benchmark ships them (bench/make_imagenet_names.py); de, es, ru: written for
+# crossmodal (SOURCES.md in that folder says how)
+CLASS_NAME_FILES = ("imagenet_names.json", "imagenet_names_written.json")
+
+
+def class_names_in(language: str) -> list[list[str]]:
+    """Per ImageNet class (model order), its names in `language`, from the shipped files."""
+    import json
+
+    folder = Path(__file__).with_name("data")
+    for name in CLASS_NAME_FILES:
+        path = folder / name
+        try:
+            classes = json.loads(path.read_text(encoding="utf-8"))["classes"]
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError) as exc:
+            raise EncoderError(f"cannot read the ImageNet class names in {path}: {exc}") from exc
+        if language in classes:
+            return classes[language]
+    raise EncoderError(f"no ImageNet class names in {language} in {folder}")
+
+
+def multilingual_class_prompts() -> list[list[str]]:
+    """builtin's English prompts plus, per class, its names in CLASS_NAME_LANGUAGES."""
+    from .builtin import class_prompts
+
+    prompts = class_prompts()
+    for language in CLASS_NAME_LANGUAGES:
+        template = CLASS_TEMPLATES_BY_LANGUAGE[language]
+        for own, names in zip(prompts, class_names_in(language), strict=True):
+            own.extend(template.format(name) for name in names)
+    return prompts
 
 
 class E5Model:
@@ -91,7 +134,8 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
     def fingerprint(self) -> str:
         """builtin's, with the text model and the side the class prompts are embedded as."""
         builtin = super().fingerprint.removeprefix("builtin/")
-        return f"builtin-multilingual/r1/{E5_ID}/{CLASS_SIDE}/{builtin}"
+        classes = f"/classes-{'+'.join(CLASS_NAME_LANGUAGES)}" if CLASS_NAME_LANGUAGES else ""
+        return f"builtin-multilingual/r1/{E5_ID}/{CLASS_SIDE}{classes}/{builtin}"
 
     @property
     def query_fingerprint(self) -> str:
@@ -121,6 +165,13 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
         if self._e5 is None:
             self._e5 = E5Model(self.threads)
         return self._e5
+
+    def class_matrix(self) -> np.ndarray:
+        """Each class's mean embedding over its English prompt and its names in
+        CLASS_NAME_LANGUAGES, so a picture's vector is no nearer English than those languages."""
+        if self._class_matrix is None:
+            self._class_matrix = self._prompt_matrix("conse-classes", multilingual_class_prompts())
+        return self._class_matrix
 
     def _encode_sentences(self, sentences: list[str], precise: bool = False) -> np.ndarray:
         """Stored texts (documents' passages, tags, transcripts) are E5 passages."""

@@ -1,0 +1,101 @@
+"""builtin-multilingual's ImageNet class names in other languages (issue 21): the shipped lists are
+whole and in model order, they join the English prompt, and they bring a picture's class vector
+nearer a query in their language."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from crossmodal.encoders import multilingual
+from crossmodal.errors import EncoderError
+
+SCRIPT = {
+    "zh": re.compile(r"[\u4e00-\u9fff]"),
+    "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"),
+    "ru": re.compile(r"[\u0400-\u04ff]"),
+    "de": re.compile(r"[A-Za-zÄÖÜäöüß]"),
+    "es": re.compile(r"[A-Za-zÁÉÍÓÚÑáéíóúñü]"),
+}
+# (class index, English, a name each list must give it): a list shifted by one class fails
+ANCHORS = {
+    "zh": [(1, "goldfish", "金鱼"), (388, "giant panda", "大熊猫"), (779, "school bus", "校车")],
+    "ja": [(1, "goldfish", "金魚"), (388, "giant panda", "ジャイアントパンダ"), (855, "thimble", "指ぬき")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", sorted(ANCHORS))
+def test_each_list_names_every_class_in_its_own_script_and_in_model_order(language: str) -> None:
+    from crossmodal.encoders.builtin import imagenet_class_names
+
+    names = multilingual.class_names_in(language)
+    assert len(names) == len(imagenet_class_names()) == 1000
+    assert all(group and all(isinstance(n, str) and n.strip() for n in group) for group in names)
+    in_script = sum(1 for group in names if all(SCRIPT[language].search(n) for n in group))
+    assert in_script >= 990, in_script
+    english = imagenet_class_names()
+    for index, word, name in ANCHORS[language]:
+        assert english[index] == word
+        assert name in names[index], (index, names[index])
+
+
+def test_the_class_prompts_are_the_english_one_and_each_language_s_names() -> None:
+    prompts = multilingual.multilingual_class_prompts()
+    assert len(prompts) == 1000
+    assert prompts[1][0] == "a photo of a goldfish."
+    assert "一张金鱼的照片。" in prompts[1] and "金魚の写真。" in prompts[1]
+    # builtin's own prompts are not changed by it (a fresh list each call)
+    from crossmodal.encoders.builtin import class_prompts
+
+    assert class_prompts()[1] == ["a photo of a goldfish."]
+
+
+def test_the_languages_are_in_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = multilingual.MultilingualEncoderSet()
+    with_names = encoder.fingerprint
+    assert "/classes-" + "+".join(multilingual.CLASS_NAME_LANGUAGES) + "/" in with_names
+    monkeypatch.setattr(multilingual, "CLASS_NAME_LANGUAGES", ())
+    assert encoder.fingerprint != with_names
+    assert "/classes-" not in encoder.fingerprint
+
+
+def test_an_unknown_language_is_a_one_line_error() -> None:
+    with pytest.raises(EncoderError, match="no ImageNet class names in xx"):
+        multilingual.class_names_in("xx")
+
+
+def test_names_bring_the_class_nearer_a_query_in_their_language() -> None:
+    """Real E5: over 30 classes, a query in each language scores its own class higher with the
+    names than with the English prompt alone, and finds it first among the 30 more often."""
+    encoder = multilingual.MultilingualEncoderSet()
+    e5 = encoder.e5()
+    picked = list(range(0, 1000, 34))[:30]
+    all_prompts = multilingual.multilingual_class_prompts()
+    english = e5.passages([all_prompts[i][0] for i in picked])
+    mixed = np.stack([e5.passages(all_prompts[i]).mean(axis=0) for i in picked])
+    mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+    for language in multilingual.CLASS_NAME_LANGUAGES:
+        words = [multilingual.class_names_in(language)[i][0] for i in picked]
+        queries = e5.queries(words)
+        own = np.arange(len(picked))
+        gain = (queries * mixed).sum(axis=1) - (queries * english).sum(axis=1)
+        assert (gain > 0).mean() >= 0.9, (language, gain)
+        first_mixed = int((np.argmax(queries @ mixed.T, axis=1) == own).sum())
+        first_english = int((np.argmax(queries @ english.T, axis=1) == own).sum())
+        assert first_mixed > first_english, (language, first_mixed, first_english)
+
+
+def test_the_class_matrix_is_made_from_the_multilingual_prompts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, list[list[str]]]] = []
+
+    def record(self, kind, per_row):  # type: ignore[no-untyped-def]
+        seen.append((kind, per_row))
+        return np.zeros((len(per_row), 384), dtype=np.float32)
+
+    monkeypatch.setattr(multilingual.MultilingualEncoderSet, "_prompt_matrix", record)
+    assert multilingual.MultilingualEncoderSet().class_matrix().shape == (1000, 384)
+    assert seen == [("conse-classes", multilingual.multilingual_class_prompts())]
