@@ -5,6 +5,7 @@ nearer a query in their language."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,8 @@ SCRIPT = {
 # (class index, English, a name each list must give it): a list shifted by one class fails
 ANCHORS = {
     "zh": [(1, "goldfish", "金鱼"), (388, "giant panda", "大熊猫"), (779, "school bus", "校车")],
-    "ja": [(1, "goldfish", "金魚"), (388, "giant panda", "ジャイアントパンダ"), (855, "thimble", "指ぬき")],
+    "ja": [(1, "goldfish", "金魚"), (388, "giant panda", "ジャイアントパンダ"), (855, "thimble", "指ぬき"),
+           (7, "rooster", "雄鶏"), (897, "washing machine", "洗濯機")],
     "de": [(1, "goldfish", "Goldfisch"), (388, "giant panda", "Großer Panda"), (779, "school bus", "Schulbus")],
     "es": [(1, "goldfish", "pez dorado"), (388, "giant panda", "panda gigante"), (855, "thimble", "dedal")],
     "ru": [(1, "goldfish", "золотая рыбка"), (388, "giant panda", "большая панда"), (779, "school bus", "школьный автобус")],
@@ -73,6 +75,40 @@ def test_the_languages_are_in_the_fingerprint(monkeypatch: pytest.MonkeyPatch) -
 def test_an_unknown_language_is_a_one_line_error() -> None:
     with pytest.raises(EncoderError, match="no ImageNet class names in xx"):
         multilingual.class_names_in("xx")
+
+
+def _names_file(path: Path, classes: dict[str, list[list[str]]]) -> None:
+    import json
+
+    path.write_text(json.dumps({"source": "test", "classes": classes}), encoding="utf-8")
+
+
+def test_a_language_in_both_files_gets_both_lists_names_in_file_order_each_once(
+    tmp_path: Path,
+) -> None:
+    first, second = multilingual.CLASS_NAME_FILES
+    _names_file(tmp_path / first, {"ja": [["コック"], ["金魚"]], "zh": [["公鸡"], ["金鱼"]]})
+    _names_file(
+        tmp_path / second, {"ja": [["雄鶏", "コック"], ["金魚"]], "de": [["Hahn"], ["Goldfisch"]]}
+    )
+    assert multilingual.class_names_in("ja", tmp_path) == [["コック", "雄鶏"], ["金魚"]]
+    assert multilingual.class_names_in("zh", tmp_path) == [["公鸡"], ["金鱼"]]
+    assert multilingual.class_names_in("de", tmp_path) == [["Hahn"], ["Goldfisch"]]
+    # the first list is not changed by the merge (a fresh list each call)
+    assert multilingual.class_names_in("ja", tmp_path) == [["コック", "雄鶏"], ["金魚"]]
+    (tmp_path / first).unlink()
+    assert multilingual.class_names_in("ja", tmp_path) == [["雄鶏", "コック"], ["金魚"]]
+
+
+def test_lists_of_different_lengths_or_a_broken_file_are_one_line_errors(tmp_path: Path) -> None:
+    first, second = multilingual.CLASS_NAME_FILES
+    _names_file(tmp_path / first, {"ja": [["コック"], ["金魚"]]})
+    _names_file(tmp_path / second, {"ja": [["雄鶏"]]})
+    with pytest.raises(EncoderError, match="has 1 classes in ja, not 2"):
+        multilingual.class_names_in("ja", tmp_path)
+    (tmp_path / second).write_text("{not json", encoding="utf-8")
+    with pytest.raises(EncoderError, match="cannot read the ImageNet class names"):
+        multilingual.class_names_in("ja", tmp_path)
 
 
 def test_names_bring_the_class_nearer_a_query_in_their_language() -> None:

@@ -37,7 +37,8 @@ QUERY_LANGUAGE_RANK = 8
 # Languages whose ImageNet class names join the English prompt in each class's mean embedding,
 # each with its own "a photo of": chosen on the multilingual eval (bench/RESULTS.md, issue 21).
 # Each language added lifts its own queries and dilutes the others' a little (zh, ja -> all five:
-# de/es/ru 0.64-0.71 -> 0.82-0.85 of English, zh 1.06 -> 0.88, ja 0.86 -> 0.79).
+# de/es/ru 0.64-0.71 -> 0.82-0.85 of English, zh 1.06 -> 0.88, ja 0.86 -> 0.79; the second
+# Japanese names then brought ja to 0.86).
 CLASS_NAME_LANGUAGES: tuple[str, ...] = ("zh", "ja", "de", "es", "ru")
 CLASS_TEMPLATES_BY_LANGUAGE = {
     "zh": "一张{}的照片。",
@@ -46,16 +47,19 @@ CLASS_TEMPLATES_BY_LANGUAGE = {
     "es": "Una foto de {}.",
     "ru": "Фотография: {}.",
 }
-# zh, ja: as clip-benchmark ships them (bench/make_imagenet_names.py); de, es, ru: written for
-# crossmodal, no list under a licence that allows redistribution being found (data/SOURCES.md)
+# zh, ja: as clip-benchmark ships them (bench/make_imagenet_names.py); de, es, ru, and a second,
+# everyday Japanese name that mends that list's machine-translation slips: written for crossmodal,
+# no list under a licence that allows redistribution being found (data/SOURCES.md)
 CLASS_NAME_FILES = ("imagenet_names.json", "imagenet_names_written.json")
 
 
-def class_names_in(language: str) -> list[list[str]]:
-    """Per ImageNet class (model order), its names in `language`, from the shipped files."""
+def class_names_in(language: str, folder: Path | None = None) -> list[list[str]]:
+    """Per ImageNet class (model order), its names in `language` from all the shipped files
+    (in `folder`, the package's data by default) that have it, in file order, each name once."""
     import json
 
-    folder = Path(__file__).with_name("data")
+    folder = folder or Path(__file__).with_name("data")
+    merged: list[list[str]] | None = None
     for name in CLASS_NAME_FILES:
         path = folder / name
         try:
@@ -64,9 +68,20 @@ def class_names_in(language: str) -> list[list[str]]:
             continue
         except (OSError, ValueError, KeyError) as exc:
             raise EncoderError(f"cannot read the ImageNet class names in {path}: {exc}") from exc
-        if language in classes:
-            return classes[language]
-    raise EncoderError(f"no ImageNet class names in {language} in {folder}")
+        if language not in classes:
+            continue
+        if merged is None:
+            merged = [list(names) for names in classes[language]]
+            continue
+        if len(classes[language]) != len(merged):
+            raise EncoderError(
+                f"{path} has {len(classes[language])} classes in {language}, not {len(merged)}"
+            )
+        for own, names in zip(merged, classes[language], strict=True):
+            own.extend(n for n in names if n not in own)
+    if merged is None:
+        raise EncoderError(f"no ImageNet class names in {language} in {folder}")
+    return merged
 
 
 def multilingual_class_prompts() -> list[list[str]]:
