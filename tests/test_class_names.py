@@ -143,5 +143,9 @@ def test_the_class_matrix_is_made_from_the_multilingual_prompts(
         return np.zeros((len(per_row), 384), dtype=np.float32)
 
     monkeypatch.setattr(multilingual.MultilingualEncoderSet, "_prompt_matrix", record)
+    # without the shipped matrix (class_matrix_file.py) the prompts are embedded
+    from crossmodal.encoders import class_matrix_file
+
+    monkeypatch.setattr(class_matrix_file, "ABOUT_FILE", class_matrix_file.DATA / "absent.json")
     assert multilingual.MultilingualEncoderSet().class_matrix().shape == (1000, 384)
     assert seen == [("conse-classes", multilingual.multilingual_class_prompts())]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EncoderError
+from ..errors import EncoderError, UserError
 from . import language_subspace
 from .base import l2_normalize
 from .builtin import BuiltinEncoderSet
@@ -185,10 +185,28 @@ class MultilingualEncoderSet(BuiltinEncoderSet):
 
     def class_matrix(self) -> np.ndarray:
         """Each class's mean embedding over its English prompt and its names in
-        CLASS_NAME_LANGUAGES, so a picture's vector is no nearer English than those languages."""
+        CLASS_NAME_LANGUAGES, so a picture's vector is no nearer English than those languages:
+        the shipped one when it was made from these prompts and weights, else embedded here."""
         if self._class_matrix is None:
-            self._class_matrix = self._prompt_matrix("conse-classes", multilingual_class_prompts())
+            prompts = multilingual_class_prompts()
+            shipped = self._shipped_class_matrix(prompts)
+            self._class_matrix = (
+                shipped if shipped is not None else self._prompt_matrix("conse-classes", prompts)
+            )
         return self._class_matrix
+
+    def _shipped_class_matrix(self, prompts: list[list[str]]) -> np.ndarray | None:
+        from . import class_matrix_file
+        from .weights import file_sha256
+
+        path = weights_file()
+        if path is None:
+            return None
+        try:
+            weights_sha256 = file_sha256(path, self.cache_dir)
+        except UserError:
+            return None
+        return class_matrix_file.load(prompts, weights_sha256, CLASS_SIDE)
 
     def _encode_sentences(self, sentences: list[str], precise: bool = False) -> np.ndarray:
         """Stored texts (documents' passages, tags, transcripts) are E5 passages."""
