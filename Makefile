@@ -97,6 +97,7 @@ MUTATE_TARGETS := \
 	crossmodal.media.language.*=tests/test_multilingual.py \
 	crossmodal.encoders.language_subspace.*=tests/test_language_subspace.py \
 	crossmodal.encoders.multilingual.x_*class*=tests/test_class_names.py \
+	crossmodal.encoders.multilingual.xǁMultilingualEncoderSetǁ*class_matrix*=tests/test_class_matrix_file.py,tests/test_class_names.py \
 	crossmodal.encoders.class_matrix_file.*=tests/test_class_matrix_file.py \
 	crossmodal.serve.live.*=tests/test_serve_live.py \
 	crossmodal.serve.guard.*=tests/test_serve_guard.py \

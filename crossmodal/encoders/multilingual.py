@@ -48,14 +48,16 @@ CLASS_TEMPLATES_BY_LANGUAGE = {
     "ru": "Фотография: {}.",
 }
 # zh, ja: as clip-benchmark ships them (bench/make_imagenet_names.py); de, es, ru, and a second,
-# everyday Japanese name that mends that list's machine-translation slips: written for crossmodal,
+# everyday Japanese name beside that list's (it has machine-translation slips, which stay, at
+# half weight, in the classes they hit): written for crossmodal,
 # no list under a licence that allows redistribution being found (data/SOURCES.md)
 CLASS_NAME_FILES = ("imagenet_names.json", "imagenet_names_written.json")
 
 
 def class_names_in(language: str, folder: Path | None = None) -> list[list[str]]:
     """Per ImageNet class (model order), its names in `language` from all the shipped files
-    (in `folder`, the package's data by default) that have it, in file order, each name once."""
+    (in `folder`, the package's data by default) that have it, in file order, each name once;
+    less those a later file lists as "wrong" (an earlier list's machine-translation slips)."""
     import json
 
     folder = folder or Path(__file__).with_name("data")
@@ -63,22 +65,29 @@ def class_names_in(language: str, folder: Path | None = None) -> list[list[str]]
     for name in CLASS_NAME_FILES:
         path = folder / name
         try:
-            classes = json.loads(path.read_text(encoding="utf-8"))["classes"]
+            data = json.loads(path.read_text(encoding="utf-8"))
+            classes = data["classes"]
+            wrong = {
+                int(i): set(names) for i, names in data.get("wrong", {}).get(language, {}).items()
+            }
         except FileNotFoundError:
             continue
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise EncoderError(f"cannot read the ImageNet class names in {path}: {exc}") from exc
         if language not in classes:
             continue
         if merged is None:
-            merged = [list(names) for names in classes[language]]
-            continue
-        if len(classes[language]) != len(merged):
+            merged = [list(dict.fromkeys(names)) for names in classes[language]]
+        elif len(classes[language]) != len(merged):
             raise EncoderError(
                 f"{path} has {len(classes[language])} classes in {language}, not {len(merged)}"
             )
-        for own, names in zip(merged, classes[language], strict=True):
-            own.extend(n for n in names if n not in own)
+        else:
+            for own, names in zip(merged, classes[language], strict=True):
+                own.extend(n for n in names if n not in own)
+        for index, names in wrong.items():  # an earlier file's slips, which this one corrects
+            if 0 <= index < len(merged):
+                merged[index] = [n for n in merged[index] if n not in names]
     if merged is None:
         raise EncoderError(f"no ImageNet class names in {language} in {folder}")
     return merged
