@@ -48,9 +48,9 @@ CLASS_TEMPLATES_BY_LANGUAGE = {
     "ru": "Фотография: {}.",
 }
 # zh, ja: as clip-benchmark ships them (bench/make_imagenet_names.py); de, es, ru, and a second,
-# everyday Japanese name beside that list's (it has machine-translation slips, which stay, at
-# half weight, in the classes they hit): written for crossmodal,
-# no list under a licence that allows redistribution being found (data/SOURCES.md)
+# everyday Japanese name beside that list's (whose clearest machine-translation slips it lists as
+# "wrong", left out): written for crossmodal, no list under a licence that allows redistribution
+# being found (data/SOURCES.md)
 CLASS_NAME_FILES = ("imagenet_names.json", "imagenet_names_written.json")
 
 
